@@ -1,0 +1,68 @@
+# ddconn — make targets. `make dev` runs ddconn locally; `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO          ?= go
+BIN         := $(CURDIR)/.bin
+STATICCHECK := $(BIN)/staticcheck
+RIE         := $(BIN)/aws-lambda-rie
+STATICCHECK_VERSION := v0.8.2
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+
+# The functions SAM builds, by logical id → folder under functions/.
+FUNCTIONS := CreateFunction:create ValidateFunction:validate ManageFunction:manage RotateFunction:rotate
+
+# How every Lambda binary is built (SAM's makefile builder calls build-<LogicalId>).
+LAMBDA_GOOS   ?= linux
+LAMBDA_GOARCH ?= arm64
+LAMBDA_BUILD  = GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
+
+.PHONY: help dev dev-reset test unit lint tools build deploy e2e bench clean
+
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+dev: ## Run ddconn locally: API :3000, Secrets Manager emulator :4566, Datadog simulator :4580.
+	$(GO) run ./cmd/ddconn-dev
+
+dev-reset: ## Wipe the data `make dev` keeps between runs.
+	rm -rf .ddconn-dev
+
+test: lint unit ## Every check CI runs.
+
+unit: ## go test -race over the whole module.
+	$(GO) test -race -count=1 ./...
+
+lint: $(STATICCHECK) ## gofmt, go vet, staticcheck.
+	@unformatted=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+tools: $(STATICCHECK) $(RIE) ## Fetch the pinned tools into .bin/ through the Go module proxy.
+
+$(STATICCHECK):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(RIE):
+	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+# build-<LogicalId>: one target per function, as SAM's makefile builder expects.
+define build_function
+.PHONY: build-$(1)
+build-$(1):
+	$$(if $$(ARTIFACTS_DIR),,$$(error ARTIFACTS_DIR is not set: SAM sets it; by hand use make build))
+	$$(LAMBDA_BUILD) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
+endef
+$(foreach f,$(FUNCTIONS),$(eval $(call build_function,$(word 1,$(subst :, ,$(f))),$(word 2,$(subst :, ,$(f))))))
+
+build: ## Build every function's bootstrap (linux/arm64) into build/<LogicalId>/.
+	@for f in $(FUNCTIONS); do id=$${f%%:*}; \
+	  echo "building $$id"; $(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(CURDIR)/build/$$id || exit 1; done
+
+deploy: ## sam build && sam deploy (needs the SAM CLI and AWS credentials).
+	sam build
+	sam deploy
+
+clean: ## Remove build outputs and tools.
+	rm -rf build .bin .aws-sam

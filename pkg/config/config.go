@@ -1,0 +1,83 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+)
+
+// Environment variable names, kept in one place so the template test can check
+// that every variable a function reads is set by template.yaml.
+const (
+	EnvSecretPrefix        = "DDCONN_SECRET_PREFIX"
+	EnvKMSKeyID            = "DDCONN_KMS_KEY_ID"
+	EnvDatadogBaseURL      = "DDCONN_DATADOG_BASE_URL"
+	EnvRotationFunctionARN = "DDCONN_ROTATION_FUNCTION_ARN"
+	EnvLogLevel            = "DDCONN_LOG_LEVEL"
+)
+
+// DefaultSecretPrefix is the prefix of connection secret names when
+// DDCONN_SECRET_PREFIX is unset.
+const DefaultSecretPrefix = "ddconn/connections/"
+
+// Config is ddconn's configuration.
+type Config struct {
+	// SecretPrefix is prepended to a connection's name to form its secret name.
+	SecretPrefix string
+	// KMSKeyID encrypts new secrets; empty means Secrets Manager's default key.
+	KMSKeyID string
+	// DatadogBaseURL, for dev and tests only, sends every Datadog call to this
+	// base URL (the simulator). User-supplied URLs are still allow-listed.
+	DatadogBaseURL string
+	// RotationFunctionARN is the rotation Lambda given to RotateSecret.
+	RotationFunctionARN string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+}
+
+// Load reads the configuration through getenv (os.Getenv in production) and
+// validates it. The error names the variable to fix.
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		SecretPrefix:        getenv(EnvSecretPrefix),
+		KMSKeyID:            strings.TrimSpace(getenv(EnvKMSKeyID)),
+		DatadogBaseURL:      strings.TrimRight(strings.TrimSpace(getenv(EnvDatadogBaseURL)), "/"),
+		RotationFunctionARN: strings.TrimSpace(getenv(EnvRotationFunctionARN)),
+	}
+	if c.SecretPrefix == "" {
+		c.SecretPrefix = DefaultSecretPrefix
+	}
+	if err := validPrefix(c.SecretPrefix); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", EnvSecretPrefix, err)
+	}
+	if c.DatadogBaseURL != "" {
+		u, err := url.Parse(c.DatadogBaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Config{}, fmt.Errorf("%s: want an http(s) base URL such as http://127.0.0.1:4580", EnvDatadogBaseURL)
+		}
+	}
+	if c.RotationFunctionARN != "" && !strings.HasPrefix(c.RotationFunctionARN, "arn:") {
+		return Config{}, fmt.Errorf("%s: want a Lambda function ARN (arn:aws:lambda:…)", EnvRotationFunctionARN)
+	}
+	if lvl := strings.TrimSpace(getenv(EnvLogLevel)); lvl != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			return Config{}, fmt.Errorf("%s: want debug, info, warn or error", EnvLogLevel)
+		}
+	}
+	return c, nil
+}
+
+// validPrefix checks the prefix against Secrets Manager's name alphabet, leaving
+// room for a 64-character connection name (names may be 512 characters).
+func validPrefix(p string) error {
+	if len(p) > 256 {
+		return fmt.Errorf("prefix longer than 256 characters")
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+=.@-", r)) {
+			return fmt.Errorf("prefix contains %q; use letters, digits and /_+=.@-", r)
+		}
+	}
+	return nil
+}
