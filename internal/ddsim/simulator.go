@@ -1,0 +1,140 @@
+package ddsim
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults applied by New for zero-valued Options fields.
+const (
+	// DefaultMaxKeysPerUser is the application-key limit per owner when
+	// Options.MaxKeysPerUser is 0. Datadog's real default is unconfirmed; it
+	// is reported as meta.max_allowed_per_user in list responses.
+	DefaultMaxKeysPerUser = 50
+	// DefaultRatePeriod is the rate-limit window when Options.RatePeriod is 0.
+	DefaultRatePeriod = 10 * time.Second
+	// MaxAPIKeysPerOrg is the API-key limit per organisation (Datadog's
+	// documented value), reported as meta.max_allowed in API key lists.
+	MaxAPIKeysPerOrg = 50
+)
+
+// Options configures a Simulator. Zero values give the defaults shown.
+type Options struct {
+	// Now is the simulator's clock; nil means time.Now. Key timestamps,
+	// activation delays and rate-limit windows all read it.
+	Now func() time.Time
+	// ActivationDelay makes keys created over HTTP fail auth (403) until this
+	// long after creation; 0 means they work at once. Keys added with the Go
+	// helpers are never delayed.
+	ActivationDelay time.Duration
+	// MaxKeysPerUser limits application keys per owner; 0 means
+	// DefaultMaxKeysPerUser. Creating one more answers 400 with an errors body
+	// (Datadog's status here is unconfirmed; 400 is the only client-error
+	// status the create operations declare besides 403).
+	MaxKeysPerUser int
+	// RateLimit is the number of requests allowed per RatePeriod per API key;
+	// 0 means unlimited.
+	RateLimit int
+	// RatePeriod is the rate-limit window, aligned to the clock; 0 means
+	// DefaultRatePeriod.
+	RatePeriod time.Duration
+	// ShowKeyOnRead turns One-Time-Read off: the current-user GET and PATCH
+	// responses then include the key secret. By default (false) `key` is only
+	// returned in 201 responses.
+	ShowKeyOnRead bool
+	// DataFile, when set, is loaded by New and rewritten atomically after each
+	// mutation. It holds key secrets, so it is written with mode 0600.
+	DataFile string
+	// Logger receives one JSON-friendly record per request; nil discards.
+	Logger *slog.Logger
+}
+
+// Simulator is an in-memory Datadog API (keys, users, service accounts and
+// permissions) served over HTTP. It is safe for concurrent use.
+type Simulator struct {
+	opts   Options
+	now    func() time.Time
+	log    *slog.Logger
+	mux    *http.ServeMux
+	apiHit atomic.Int64
+
+	mu      sync.Mutex // guards everything below
+	st      *state
+	faults  []Fault
+	windows map[string]*rateWindow // keyed by API key id
+}
+
+// New returns a simulator configured by opts. With opts.DataFile set it loads
+// that file when it exists and fails when it cannot be read or parsed.
+func New(opts Options) (*Simulator, error) {
+	s := &Simulator{
+		opts:    opts,
+		now:     opts.Now,
+		log:     opts.Logger,
+		st:      newState(),
+		windows: map[string]*rateWindow{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if s.opts.MaxKeysPerUser <= 0 {
+		s.opts.MaxKeysPerUser = DefaultMaxKeysPerUser
+	}
+	if s.opts.RatePeriod <= 0 {
+		s.opts.RatePeriod = DefaultRatePeriod
+	}
+	if opts.DataFile != "" {
+		st, err := loadState(opts.DataFile)
+		if err != nil {
+			return nil, err
+		}
+		s.st = st
+	}
+	s.mux = s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the Datadog API under /api/ and the admin paths under
+// /_sim/. Injected faults apply to every path except /_sim/.
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.apiHit.Add(1)
+	}
+	if s.applyFault(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// APIRequests returns how many /api/ requests the simulator has received,
+// including rejected and faulted ones.
+func (s *Simulator) APIRequests() int64 {
+	return s.apiHit.Load()
+}
+
+// persistLocked saves the state when a DataFile is configured. A failed save
+// is logged and returned; HTTP handlers only log it, because the in-memory
+// state stays authoritative and the next mutation tries again. s.mu must be
+// held.
+func (s *Simulator) persistLocked() error {
+	if s.opts.DataFile == "" {
+		return nil
+	}
+	err := saveState(s.opts.DataFile, s.st)
+	if err != nil {
+		s.log.Error("saving simulator state", slog.String("error", err.Error()))
+	}
+	return err
+}
