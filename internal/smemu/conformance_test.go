@@ -1,0 +1,380 @@
+package smemu
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// conformanceCase is one behaviour case of testdata/conformance.json.
+type conformanceCase struct {
+	Name          string            `json:"name"`
+	Steps         []conformanceStep `json:"steps"`
+	MotoDeviation string            `json:"motoDeviation"`
+}
+
+type conformanceStep struct {
+	Op      string            `json:"op"`
+	Input   map[string]any    `json:"input"`
+	Want    map[string]any    `json:"want"`
+	Absent  []string          `json:"absent"`
+	Error   string            `json:"error"`
+	Message string            `json:"message"`
+	Status  int               `json:"status"` // expected HTTP status of an error, when checked
+	Save    map[string]string `json:"save"`   // variable → top-level output key
+}
+
+// peer is an endpoint the conformance table runs against.
+type peer struct {
+	name     string
+	endpoint string
+	isMoto   bool
+}
+
+const conformanceLambda = "arn:aws:lambda:us-east-1:123456789012:function:conformance"
+
+func loadConformance(t *testing.T) []conformanceCase {
+	t.Helper()
+	data, err := os.ReadFile("testdata/conformance.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Cases []conformanceCase `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("decoding conformance.json: %v", err)
+	}
+	return doc.Cases
+}
+
+func TestConformance(t *testing.T) {
+	cases := loadConformance(t)
+	t.Run("emulator", func(t *testing.T) {
+		t.Parallel()
+		// Not started: rotations stay at their start, which is what the
+		// table observes. The function exists but is never invoked.
+		emu, err := New(Options{Invoker: Router{Routes: map[string]Invoker{
+			conformanceLambda: InvokerFunc(func(context.Context, string, []byte) error { return nil }),
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer emu.Close()
+		srv := httptest.NewServer(emu)
+		defer srv.Close()
+		runConformance(t, peer{name: "emulator", endpoint: srv.URL}, cases)
+	})
+	t.Run("moto", func(t *testing.T) {
+		t.Parallel()
+		endpoint, ok := startMoto(t)
+		if !ok {
+			return
+		}
+		runConformance(t, peer{name: "moto", endpoint: endpoint, isMoto: true}, cases)
+	})
+}
+
+// runConformance runs every case against p and logs a summary line.
+// SMEMU_CONFORMANCE_ALL=1 also runs the known moto deviations against moto,
+// to check they still fail there.
+func runConformance(t *testing.T, p peer, cases []conformanceCase) {
+	run := fmt.Sprintf("conf%d", time.Now().UnixNano()%1_000_000_000)
+	runAll := os.Getenv("SMEMU_CONFORMANCE_ALL") == "1"
+	passed, skipped, failed := 0, 0, 0
+	for i, c := range cases {
+		completed := false
+		ok := t.Run(c.Name, func(t *testing.T) {
+			if p.isMoto && c.MotoDeviation != "" && !runAll {
+				skipped++
+				t.Skipf("known moto deviation: %s", c.MotoDeviation)
+			}
+			vars := map[string]string{"name": fmt.Sprintf("%s/%02d", run, i), "lambda": conformanceLambda}
+			for n := 1; n <= 9; n++ {
+				vars[fmt.Sprintf("tok%d", n)] = newUUID()
+			}
+			for j, step := range c.Steps {
+				runStep(t, p, j, step, vars)
+			}
+			completed = true
+		})
+		switch {
+		case ok && completed:
+			passed++
+		case !ok:
+			failed++
+		}
+	}
+	t.Logf("conformance summary for %s: %d passed, %d skipped as known deviations, %d failed", p.name, passed, skipped, failed)
+}
+
+func runStep(t *testing.T, p peer, n int, step conformanceStep, vars map[string]string) {
+	t.Helper()
+	input := expand(step.Input, vars, false)
+	status, out := postJSON(t, p.endpoint, step.Op, input)
+	where := fmt.Sprintf("step %d (%s)", n+1, step.Op)
+	if step.Error != "" {
+		if got, _ := out["__type"].(string); status < 400 || errorCode(got) != step.Error {
+			t.Fatalf("%s: answer %d %v, want error %s", where, status, redacted(out), step.Error)
+		}
+		if step.Status != 0 && status != step.Status {
+			t.Fatalf("%s: HTTP %d, want %d", where, status, step.Status)
+		}
+		if want := expandString(step.Message, vars, false); want != "" && messageOf(out) != want {
+			t.Fatalf("%s: message %q, want %q", where, messageOf(out), want)
+		}
+		return
+	}
+	if status != http.StatusOK {
+		t.Fatalf("%s: answer %d %v, want 200", where, status, redacted(out))
+	}
+	if want := expand(step.Want, vars, true); want != nil {
+		if err := match(want, any(out)); err != nil {
+			t.Fatalf("%s: %v\nanswer: %v", where, err, redacted(out))
+		}
+	}
+	for _, key := range step.Absent {
+		if v, ok := out[key]; ok && v != nil {
+			t.Fatalf("%s: %s = %v, want it absent", where, key, v)
+		}
+	}
+	for name, key := range step.Save {
+		s, _ := out[key].(string)
+		vars[name] = s
+	}
+}
+
+// redacted hides secret values from failure output.
+func redacted(out map[string]any) map[string]any {
+	c := make(map[string]any, len(out))
+	for k, v := range out {
+		if k == "SecretString" || k == "SecretBinary" {
+			v = "<redacted>"
+		}
+		c[k] = v
+	}
+	return c
+}
+
+// errorCode strips the namespace and suffix some servers add to __type.
+func errorCode(t string) string {
+	if i := strings.LastIndex(t, "#"); i >= 0 {
+		t = t[i+1:]
+	}
+	code, _, _ := strings.Cut(t, ":")
+	return code
+}
+
+func messageOf(out map[string]any) string {
+	for _, k := range []string{"Message", "message"} {
+		if s, ok := out[k].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+func postJSON(t *testing.T, endpoint, op string, input any) (int, map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(input)
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodPost, endpoint+"/", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "secretsmanager."+op)
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+	req.Header.Set("X-Amz-Date", "20250101T000000Z")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", op, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	if len(raw) > 0 && json.Unmarshal(raw, &out) != nil {
+		out = map[string]any{"__raw": string(raw)}
+	}
+	return resp.StatusCode, out
+}
+
+var varPattern = regexp.MustCompile(`\$\{([a-z0-9]+)\}`)
+
+// expand substitutes ${vars} in every string (and map key) of v. In want
+// values (pattern=true) strings starting with re: get quoted substitutions.
+func expand[T any](v T, vars map[string]string, pattern bool) T {
+	return expandAny(any(v), vars, pattern).(T)
+}
+
+func expandAny(v any, vars map[string]string, pattern bool) any {
+	switch x := v.(type) {
+	case string:
+		return expandString(x, vars, pattern)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = expandAny(e, vars, pattern)
+		}
+		return out
+	case map[string]any:
+		if x == nil {
+			return x
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[expandString(k, vars, false)] = expandAny(e, vars, pattern)
+		}
+		return out
+	}
+	return v
+}
+
+func expandString(s string, vars map[string]string, pattern bool) string {
+	quote := pattern && strings.HasPrefix(s, "re:")
+	return varPattern.ReplaceAllStringFunc(s, func(m string) string {
+		val := vars[varPattern.FindStringSubmatch(m)[1]]
+		if quote {
+			return regexp.QuoteMeta(val)
+		}
+		return val
+	})
+}
+
+// match checks got against want: objects as subsets, arrays as unordered
+// multisets, "re:" strings as patterns, "<present>" as any value.
+func match(want, got any) error {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return fmt.Errorf("got %v, want an object", got)
+		}
+		for k, wv := range w {
+			gv, present := g[k]
+			if !present {
+				return fmt.Errorf("%s missing", k)
+			}
+			if err := match(wv, gv); err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+		}
+		return nil
+	case []any:
+		return matchUnordered(w, got)
+	case string:
+		return matchString(w, got)
+	}
+	if !reflect.DeepEqual(want, got) {
+		return fmt.Errorf("got %v, want %v", got, want)
+	}
+	return nil
+}
+
+func matchUnordered(want []any, got any) error {
+	g, ok := got.([]any)
+	if !ok || len(g) != len(want) {
+		return fmt.Errorf("got %v, want %d items like %v", got, len(want), want)
+	}
+	used := make([]bool, len(g))
+	for _, w := range want {
+		found := false
+		for i, gv := range g {
+			if !used[i] && match(w, gv) == nil {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("no item matches %v in %v", w, g)
+		}
+	}
+	return nil
+}
+
+func matchString(want string, got any) error {
+	if want == "<present>" {
+		return nil
+	}
+	s, ok := got.(string)
+	if pattern, isRe := strings.CutPrefix(want, "re:"); isRe {
+		if !ok || !regexp.MustCompile(pattern).MatchString(s) {
+			return fmt.Errorf("got %v, want match of %s", got, pattern)
+		}
+		return nil
+	}
+	if !ok || s != want {
+		return fmt.Errorf("got %v, want %q", got, want)
+	}
+	return nil
+}
+
+// startMoto runs moto_server on a free loopback port for the test, or
+// skips with the reason when it cannot.
+func startMoto(t *testing.T) (string, bool) {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server is not on PATH: conformance against moto skipped")
+		return "", false
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Skipf("no free port for moto_server: %v", err)
+		return "", false
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
+	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Skipf("moto_server did not start: %v", err)
+		return "", false
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	endpoint := "http://127.0.0.1:" + port
+	if err := waitForHTTP(endpoint+"/moto-api/", 30*time.Second); err != nil {
+		t.Skipf("moto_server not reachable: %v; output: %s", err, logs.String())
+		return "", false
+	}
+	return endpoint, true
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+func waitForHTTP(url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
