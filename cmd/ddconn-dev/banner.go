@@ -1,0 +1,53 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"text/template"
+
+	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/devstack"
+)
+
+// banner tells a developer what runs where and how to try it. The demo keys
+// are fake values of the local simulator, so printing them is fine.
+var banner = template.Must(template.New("banner").Parse(`
+ddconn dev stack is running.
+
+  API                      {{.API}}
+  Secrets Manager emulator {{.SM}}   (admin: /_emu/faults, /_emu/clock)
+  Datadog simulator        {{.DD}}   (admin: /_sim/keys, /_sim/faults)
+  Data                     {{.Data}}
+
+Demo Datadog organisation (simulator only; site US1):
+  API key                  {{.APIKey}}
+  rotator service account  {{.RotatorID}}  (ddconn-rotator)
+    application key        {{.AppKey}}
+    scopes                 {{.Scopes}}
+  metrics-writer           {{.MetricsWriterID}}  (no keys)
+
+Try it:
+  curl -s -X POST {{.API}}/connections -H 'Content-Type: application/json' -d '{
+    "name": "demo", "description": "demo org",
+    "credentials": {"url": "https://api.datadoghq.com", "apiKey": "{{.APIKey}}", "applicationKey": "{{.AppKey}}"}}'
+  curl -s {{.API}}/connections/demo
+  curl -s -X POST {{.API}}/connections/demo/validate
+  curl -s {{.API}}/connections/demo/service-accounts
+
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 \
+    aws --endpoint-url {{.SM}} secretsmanager get-secret-value --secret-id ddconn/connections/demo
+
+Ctrl-C stops everything.
+`))
+
+func printBanner(w io.Writer, st *devstack.Stack, dataDir string) {
+	data := dataDir
+	if data == "" {
+		data = "in memory (nothing is kept after exit)"
+	}
+	_ = banner.Execute(w, map[string]string{
+		"API": st.APIURL, "SM": st.SecretsManagerURL, "DD": st.DatadogURL, "Data": data,
+		"APIKey": ddsim.DemoAPIKey, "AppKey": ddsim.DemoAppKey, "RotatorID": ddsim.DemoRotatorID,
+		"MetricsWriterID": ddsim.DemoMetricsWriterID, "Scopes": strings.Join(ddsim.DemoAppKeyScopes(), ", "),
+	})
+}

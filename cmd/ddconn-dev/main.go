@@ -1,0 +1,109 @@
+// Command ddconn-dev runs ddconn locally (`make dev`): the Secrets Manager
+// emulator on 127.0.0.1:4566, the Datadog simulator (with the demo
+// organisation) on 127.0.0.1:4580 and every HTTP function on 127.0.0.1:3000,
+// until Ctrl-C or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ddconn/ddconn/internal/devstack"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/logging"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ddconn-dev:", err)
+		os.Exit(1)
+	}
+}
+
+// flags are the command line.
+type flags struct {
+	dataDir       string
+	memory        bool
+	retryInterval time.Duration
+	smAddr        string
+	ddAddr        string
+	apiAddr       string
+	verbose       bool
+	logLevel      slog.Level
+}
+
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("ddconn-dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.dataDir, "data-dir", ".ddconn-dev", "directory where both stand-ins persist their state ("+
+		devstack.SecretsManagerFile+", "+devstack.DatadogFile+")")
+	fs.BoolVar(&f.memory, "memory", false, "keep everything in memory (ignore -data-dir)")
+	fs.DurationVar(&f.retryInterval, "retry-interval", devstack.DefaultRetryInterval, "delay before the emulator retries a failed rotation")
+	fs.StringVar(&f.smAddr, "secretsmanager-addr", "127.0.0.1:4566", "listen address of the Secrets Manager emulator")
+	fs.StringVar(&f.ddAddr, "datadog-addr", "127.0.0.1:4580", "listen address of the Datadog simulator")
+	fs.StringVar(&f.apiAddr, "api-addr", "127.0.0.1:3000", "listen address of the API")
+	fs.BoolVar(&f.verbose, "v", false, "also log every request the stand-ins receive")
+	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "API log level (debug, info, warn, error)")
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return f, err
+}
+
+// run serves until ctx is done (Ctrl-C or SIGTERM in main).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger := logging.New(stderr, f.logLevel)
+	standIns := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if f.verbose {
+		standIns = logger
+	}
+	opts := devstack.Options{
+		SecretsManagerAddr: f.smAddr,
+		DatadogAddr:        f.ddAddr,
+		APIAddr:            f.apiAddr,
+		SeedDemo:           true,
+		RetryInterval:      f.retryInterval,
+		// The same Datadog retry policy as the Lambda functions.
+		DatadogRetry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
+		Logger:       logger,
+	}
+	opts.Emulator.Logger = standIns.With("component", "secretsmanager")
+	opts.Simulator.Logger = standIns.With("component", "datadog")
+	if !f.memory {
+		opts.DataDir = f.dataDir
+	}
+	st, err := devstack.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, st, opts.DataDir)
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout, "\nstopping…")
+	case err := <-st.Done():
+		_ = st.Close()
+		return err
+	}
+	return st.Close()
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ddconn/ddconn/internal/ddsim"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    flags
+		wantErr bool
+	}{
+		{"defaults", nil, flags{dataDir: ".ddconn-dev", retryInterval: 5 * time.Second,
+			smAddr: "127.0.0.1:4566", ddAddr: "127.0.0.1:4580", apiAddr: "127.0.0.1:3000"}, false},
+		{"memory and interval", []string{"-memory", "-retry-interval", "2s", "-data-dir", "/tmp/x"}, flags{dataDir: "/tmp/x", memory: true,
+			retryInterval: 2 * time.Second, smAddr: "127.0.0.1:4566", ddAddr: "127.0.0.1:4580", apiAddr: "127.0.0.1:3000"}, false},
+		{"unknown flag", []string{"-nope"}, flags{}, true},
+		{"stray argument", []string{"serve"}, flags{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseFlags(tt.args, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if !tt.wantErr && got != tt.want {
+				t.Fatalf("flags = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// lockedBuffer lets the test read what run prints while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRunServesAndPersists starts the dev stack on random ports, checks the
+// banner and the demo organisation, stops it, and checks both stand-ins
+// wrote their data files.
+func TestRunServesAndPersists(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-data-dir", dir, "-api-addr", "127.0.0.1:0",
+			"-secretsmanager-addr", "127.0.0.1:0", "-datadog-addr", "127.0.0.1:0"}, &out, io.Discard)
+	}()
+	api := waitFor(t, &out, regexp.MustCompile(`API\s+(http://127\.0\.0\.1:\d+)`))
+	for _, want := range []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, ddsim.DemoRotatorID, "get-secret-value", "curl"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q", want)
+		}
+	}
+	body := `{"name":"demo","credentials":{"url":"https://api.datadoghq.com","apiKey":"` + ddsim.DemoAPIKey + `","applicationKey":"` + ddsim.DemoAppKey + `"}}`
+	resp, err := http.Post(api+"/connections", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create against the dev stack: %d", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop when its context ended")
+	}
+	for _, f := range []string{"secretsmanager.json", "datadog.json"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+}
+
+func waitFor(t *testing.T, out *lockedBuffer, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no match for %s in output:\n%s", re, out.String())
+	return ""
+}

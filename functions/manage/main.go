@@ -1,0 +1,58 @@
+// Command manage is the Lambda function behind GET /connections, GET, PATCH and DELETE /connections/{name},
+// an API Gateway HTTP API (payload v2) adapted to net/http.
+//
+// main only wires: configuration, logger, adapters, service, handler.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/ddconn/ddconn/pkg/config"
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+func main() {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ddconn manage: configuration:", err)
+		os.Exit(1)
+	}
+	logger := logging.New(os.Stdout, cfg.LogLevel)
+	store, err := secretstore.New(context.Background(), secretstore.Options{})
+	if err != nil {
+		logger.Error("starting: secrets manager client", "err", err)
+		os.Exit(1)
+	}
+	dd := datadog.New(datadog.Options{
+		BaseURL:    cfg.DatadogBaseURL,
+		HTTPClient: &http.Client{Timeout: 8 * time.Second},
+		// Bounded so a Datadog outage answers 502 well before API
+		// Gateway's 30 s integration timeout.
+		Retry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
+	})
+	svc := connection.New(store, dd, connection.Options{Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, Now: time.Now, Logger: logger})
+	h := httpapi.NewManageHandler(svc, httpapi.Options{Logger: logger, RequestID: apiGatewayRequestID})
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// apiGatewayRequestID is API Gateway's id of the request, so our logs and
+// error envelopes quote the id API Gateway logs too.
+func apiGatewayRequestID(r *http.Request) string {
+	rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
+	if !ok {
+		return ""
+	}
+	return rc.RequestID
+}

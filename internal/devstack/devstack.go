@@ -1,0 +1,287 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/pkg/config"
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Defaults of Options.
+const (
+	DefaultRegion              = "us-east-1"
+	DefaultRotationFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:ddconn-rotate"
+	DefaultRetryInterval       = 5 * time.Second
+
+	// SecretsManagerFile and DatadogFile are the stand-ins' state files
+	// inside Options.DataDir.
+	SecretsManagerFile = "secretsmanager.json"
+	DatadogFile        = "datadog.json"
+)
+
+// Options configures a Stack. Zero values give the defaults shown.
+type Options struct {
+	// Listen addresses; "" means 127.0.0.1 on a random free port.
+	SecretsManagerAddr, DatadogAddr, APIAddr string
+	// DataDir, when set, makes both stand-ins persist their state there
+	// (SecretsManagerFile, DatadogFile); "" keeps everything in memory.
+	DataDir string
+	// SeedDemo seeds the simulator with the demo organisation
+	// (ddsim.SeedDemo).
+	SeedDemo bool
+	// RetryInterval is how long the emulator waits before re-attempting a
+	// failed rotation; 0 means DefaultRetryInterval.
+	RetryInterval time.Duration
+	// Region of the emulator and the SDK client; "" means DefaultRegion.
+	Region string
+	// SecretPrefix of connection secrets; "" means config.DefaultSecretPrefix.
+	SecretPrefix string
+	// KMSKeyID for new secrets ("" = the default key).
+	KMSKeyID string
+	// DatadogRetry is the Datadog client's retry policy (off by default, so
+	// injected faults answer at once).
+	DatadogRetry datadog.Retry
+	// SecretsManagerRetry is the SDK's standard retryer: attempts per call
+	// (0 = SDK default) and the cap of the delay between them (0 = SDK default).
+	SecretsManagerMaxAttempts int
+	SecretsManagerMaxBackoff  time.Duration
+	// Emulator and Simulator are the stand-ins' base options (clocks, knobs);
+	// DataFile, Invoker, RetryInterval and Region are set by Start.
+	Emulator  smemu.Options
+	Simulator ddsim.Options
+	// Logger receives the API's and the service's records; nil discards.
+	Logger *slog.Logger
+	// Now is the service's clock; nil means time.Now.
+	Now func() time.Time
+	// RotationFunction, when set, builds the rotation function that the
+	// emulator invokes in-process for RotationFunctionARN.
+	RotationFunction func(Deps) (smemu.Invoker, error)
+	// RotationFunctionARN names the rotation function; "" means
+	// DefaultRotationFunctionARN.
+	RotationFunctionARN string
+}
+
+// Deps are the adapters a rotation function is built from.
+type Deps struct {
+	Store        *secretstore.Store
+	Datadog      *datadog.Client
+	SecretPrefix string
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Stack is a running local ddconn.
+type Stack struct {
+	// URLs of the three servers, such as "http://127.0.0.1:4566".
+	SecretsManagerURL, DatadogURL, APIURL string
+	// RotationFunctionARN is the ARN the emulator invokes in-process.
+	RotationFunctionARN string
+
+	Emulator  *smemu.Emulator
+	Simulator *ddsim.Simulator
+	Store     *secretstore.Store
+	Datadog   *datadog.Client
+	Service   *connection.Service
+	// Handler is the API (every route), also served at APIURL.
+	Handler http.Handler
+
+	servers []*http.Server
+	done    chan error
+}
+
+// Start listens on the three addresses, builds the stand-ins and the API,
+// and serves them until Close.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	opts = withDefaults(opts)
+	lns, err := listen(opts.SecretsManagerAddr, opts.DatadogAddr, opts.APIAddr)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stack{
+		SecretsManagerURL:   "http://" + lns[0].Addr().String(),
+		DatadogURL:          "http://" + lns[1].Addr().String(),
+		APIURL:              "http://" + lns[2].Addr().String(),
+		RotationFunctionARN: opts.RotationFunctionARN,
+		done:                make(chan error, 3),
+	}
+	if err := st.build(ctx, opts); err != nil {
+		closeAll(lns)
+		return nil, err
+	}
+	st.Emulator.Start()
+	for i, h := range []http.Handler{st.Emulator, st.Simulator, st.Handler} {
+		st.serve(lns[i], h)
+	}
+	return st, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.Region == "" {
+		o.Region = DefaultRegion
+	}
+	if o.SecretPrefix == "" {
+		o.SecretPrefix = config.DefaultSecretPrefix
+	}
+	if o.RetryInterval == 0 {
+		o.RetryInterval = DefaultRetryInterval
+	}
+	if o.RotationFunctionARN == "" {
+		o.RotationFunctionARN = DefaultRotationFunctionARN
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// build creates the adapters, the service, the rotation function and the
+// stand-ins. The adapters come first because the rotation function needs
+// them and the emulator needs the rotation function.
+func (st *Stack) build(ctx context.Context, opts Options) error {
+	store, err := secretstore.New(ctx, secretstore.Options{
+		Endpoint:          st.SecretsManagerURL,
+		Region:            opts.Region,
+		StaticCredentials: true,
+		MaxAttempts:       opts.SecretsManagerMaxAttempts,
+		MaxBackoff:        opts.SecretsManagerMaxBackoff,
+	})
+	if err != nil {
+		return err
+	}
+	st.Store = store
+	st.Datadog = datadog.New(datadog.Options{
+		BaseURL:    st.DatadogURL,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		Retry:      opts.DatadogRetry,
+	})
+	st.Service = connection.New(st.Store, st.Datadog, connection.Options{
+		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, Now: opts.Now, Logger: opts.Logger,
+	})
+	st.Handler = httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger})
+	invoker, err := st.rotationInvoker(opts)
+	if err != nil {
+		return err
+	}
+	return st.standIns(opts, invoker)
+}
+
+func (st *Stack) rotationInvoker(opts Options) (smemu.Invoker, error) {
+	if opts.RotationFunction == nil {
+		return nil, nil
+	}
+	fn, err := opts.RotationFunction(Deps{
+		Store: st.Store, Datadog: st.Datadog, SecretPrefix: opts.SecretPrefix, Logger: opts.Logger, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: building the rotation function: %w", err)
+	}
+	return smemu.Router{Routes: map[string]smemu.Invoker{opts.RotationFunctionARN: fn}}, nil
+}
+
+func (st *Stack) standIns(opts Options, invoker smemu.Invoker) error {
+	em, sim := opts.Emulator, opts.Simulator
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+			return fmt.Errorf("devstack: creating the data directory: %w", err)
+		}
+		em.DataFile = filepath.Join(opts.DataDir, SecretsManagerFile)
+		sim.DataFile = filepath.Join(opts.DataDir, DatadogFile)
+	}
+	em.Region, em.RetryInterval = opts.Region, opts.RetryInterval
+	if invoker != nil {
+		em.Invoker = invoker
+	}
+	var err error
+	if st.Emulator, err = smemu.New(em); err != nil {
+		return fmt.Errorf("devstack: starting the Secrets Manager emulator: %w", err)
+	}
+	if st.Simulator, err = ddsim.New(sim); err != nil {
+		return errors.Join(fmt.Errorf("devstack: starting the Datadog simulator: %w", err), st.Emulator.Close())
+	}
+	if opts.SeedDemo {
+		if err := st.Simulator.SeedDemo(); err != nil {
+			return errors.Join(fmt.Errorf("devstack: seeding the demo organisation: %w", err), st.Emulator.Close())
+		}
+	}
+	return nil
+}
+
+func listen(addrs ...string) ([]net.Listener, error) {
+	var lns []net.Listener
+	for _, addr := range addrs {
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll(lns)
+			return nil, fmt.Errorf("devstack: listening on %s: %w", addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+func closeAll(lns []net.Listener) {
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+}
+
+func (st *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	st.servers = append(st.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			st.done <- err
+		}
+	}()
+}
+
+// Done reports a server that stopped on its own (its listener failed).
+func (st *Stack) Done() <-chan error { return st.done }
+
+// Shutdown stops the servers gracefully, then the emulator's scheduler,
+// which flushes its data file.
+func (st *Stack) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, srv := range st.servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	errs = append(errs, st.Emulator.Close())
+	return errors.Join(errs...)
+}
+
+// Close shuts the stack down with a two-second grace period, then closes
+// whatever is left (connections a client opened but never used keep a
+// graceful shutdown waiting for five seconds).
+func (st *Stack) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := st.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		var errs []error
+		for _, srv := range st.servers {
+			errs = append(errs, srv.Close())
+		}
+		return errors.Join(errs...)
+	}
+	return err
+}

@@ -1,0 +1,13 @@
+// Package devstack starts ddconn locally: the Secrets Manager emulator
+// (internal/smemu), the Datadog simulator (internal/ddsim) and the HTTP API
+// (every function on one mux), each on its own loopback listener.
+//
+// The API is wired exactly as on Lambda — the real pkg/secretstore adapter
+// (AWS SDK) pointed at the emulator's URL and the real pkg/datadog adapter
+// (Datadog's client) pointed at the simulator's URL — so `make dev` and the
+// integration tests exercise the code that runs in production.
+//
+// A rotation function can be plugged in with Options.RotationFunction: it is
+// built once the adapters exist and the emulator invokes it in-process for
+// Options.RotationFunctionARN.
+package devstack

@@ -1,0 +1,86 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Create checks the credentials against Datadog and stores them as a new
+// connection. The keys must be accepted; missing permissions only show up in
+// the connection's capabilities.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error) {
+	req, err := in.validate()
+	if err != nil {
+		return Connection{}, err
+	}
+	// Refuse a taken name before calling Datadog. CreateSecret enforces
+	// uniqueness anyway (two concurrent creates both pass this check, one
+	// fails below); this only spares the live checks in the common case.
+	if err := s.ensureFree(ctx, req.name); err != nil {
+		return Connection{}, err
+	}
+	p := s.probeKeys(ctx, req.creds)
+	if err := p.verdict(); err != nil {
+		return Connection{}, err
+	}
+	// Millisecond precision, like the timestamps read back from Secrets Manager.
+	now := s.now().UTC().Truncate(time.Millisecond)
+	v := p.validation(req.creds, now)
+	doc := documentFor(req.creds, p)
+	value, err := doc.Marshal()
+	if err != nil {
+		return Connection{}, err
+	}
+	tags := metadataTags(req.creds.Site, p, v)
+	sec, err := s.store.Create(ctx, secretstore.CreateInput{
+		Name:        s.secretName(req.name),
+		Description: req.description,
+		KMSKeyID:    s.kmsKeyID,
+		Value:       value,
+		Tags:        tags,
+	})
+	switch {
+	case errors.Is(err, secretstore.ErrExists):
+		return Connection{}, nameTaken(req.name, err)
+	case errors.Is(err, secretstore.ErrPendingDeletion):
+		return Connection{}, pendingDeletion(req.name, err)
+	case err != nil:
+		return Connection{}, storeFailure("creating connection "+req.name, err)
+	}
+	sec.Description, sec.Tags, sec.CreatedAt, sec.LastChangedAt = req.description, tags, now, now
+	s.log.InfoContext(ctx, "connection created", "connection", req.name, "site", req.creds.Site.Name,
+		"owner_id", doc.OwnerID, "application_key_id", doc.ApplicationKeyID, "key_lookup", string(p.lookup), "valid", v.Valid)
+	return connectionFrom(req.name, sec, &doc), nil
+}
+
+// ensureFree fails when the name is taken or scheduled for deletion.
+func (s *Service) ensureFree(ctx context.Context, name string) error {
+	sec, err := s.store.Describe(ctx, s.secretName(name))
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound):
+		return nil
+	case err != nil:
+		return storeFailure("checking connection name "+name, err)
+	case sec.DeletedAt != nil:
+		return pendingDeletion(name, nil)
+	default:
+		return nameTaken(name, nil)
+	}
+}
+
+// documentFor is the secret document of credentials that passed the checks.
+func documentFor(cr datadog.Credentials, p probe) Document {
+	return Document{
+		URL:                   cr.Site.URL(),
+		APIKey:                cr.APIKey,
+		ApplicationKey:        cr.AppKey,
+		ApplicationKeyID:      p.key.ID,
+		OwnerID:               p.owner.ID,
+		OwnerIsServiceAccount: p.owner.ServiceAccount,
+		Scopes:                p.key.Scopes,
+	}
+}

@@ -1,0 +1,49 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Deletion is the outcome of Delete.
+type Deletion struct {
+	Name string `json:"name"`
+	// DeletionDate is when the secret is (or was) deleted for good.
+	DeletionDate time.Time `json:"deletionDate"`
+	// RecoveryWindowDays is 0 for a forced deletion.
+	RecoveryWindowDays int `json:"recoveryWindowDays"`
+}
+
+// Delete schedules the connection's deletion after RecoveryWindowDays, or
+// deletes it at once when force is set. Forcing also works on a connection
+// already scheduled for deletion, which frees its name.
+func (s *Service) Delete(ctx context.Context, name string, force bool) (Deletion, error) {
+	sec, err := s.describe(ctx, name)
+	if err != nil {
+		return Deletion{}, err
+	}
+	if sec.DeletedAt != nil && !force {
+		return Deletion{}, &Error{Kind: ErrPendingDeletion, Message: fmt.Sprintf(
+			"connection %q is already scheduled for deletion on %s; add ?force=true to delete it now",
+			name, sec.DeletedAt.UTC().Format(time.RFC3339))}
+	}
+	window := RecoveryWindowDays
+	if force {
+		window = 0
+	}
+	date, err := s.store.Delete(ctx, sec.ARN, RecoveryWindowDays, force)
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound):
+		return Deletion{}, notFound(name, err)
+	case errors.Is(err, secretstore.ErrPendingDeletion):
+		return Deletion{}, pendingDeletion(name, err)
+	case err != nil:
+		return Deletion{}, storeFailure("deleting connection "+name, err)
+	}
+	s.log.InfoContext(ctx, "connection deleted", "connection", name, "force", force, "deletion_date", date)
+	return Deletion{Name: name, DeletionDate: date.UTC(), RecoveryWindowDays: window}, nil
+}

@@ -1,0 +1,176 @@
+package connection
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/site"
+)
+
+// MethodAPIKey is the only authentication method: an API key plus an
+// application key.
+const MethodAPIKey = "api-key"
+
+// Limits of user input.
+const (
+	MaxNameLength        = 64
+	MaxDescriptionLength = 256
+)
+
+// CredentialsInput is the credentials part of a request, as the user sent it.
+type CredentialsInput struct {
+	// URL is the Datadog API URL or site, such as "us5.datadoghq.com".
+	URL string
+	// APIKey is the 32-hex-character API key.
+	APIKey string
+	// ApplicationKey is the 40-character application key.
+	ApplicationKey string
+}
+
+// String keeps the keys out of fmt output.
+func (c CredentialsInput) String() string { return "credentials (keys redacted)" }
+
+// GoString keeps the keys out of %#v output.
+func (c CredentialsInput) GoString() string { return c.String() }
+
+// Format keeps every fmt verb from printing the keys.
+func (c CredentialsInput) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.String()) }
+
+// CreateInput is a create request.
+type CreateInput struct {
+	Name        string
+	Description string
+	// Method defaults to MethodAPIKey.
+	Method string
+	// Credentials is nil when the request had none.
+	Credentials *CredentialsInput
+}
+
+// UpdateInput is a PATCH request; nil fields are left unchanged.
+type UpdateInput struct {
+	// Name may only repeat the connection's name: names are immutable.
+	Name        *string
+	Description *string
+	Credentials *CredentialsInput
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
+	apiKeyRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+	appKeyRE = regexp.MustCompile(`^[0-9A-Za-z]{40}$`)
+)
+
+// ValidName reports whether name is a valid connection name: 1–64 of
+// a-z, 0-9 and '-', starting and ending with a letter or digit.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+const nameRule = "must be 1–64 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
+
+// checkName validates a name taken from a URL path.
+func checkName(name string) error {
+	if !ValidName(name) {
+		return invalid(FieldError{"name", nameRule})
+	}
+	return nil
+}
+
+// validCreate is a create request that passed validation.
+type validCreate struct {
+	name, description string
+	creds             datadog.Credentials
+}
+
+func (in CreateInput) validate() (validCreate, error) {
+	var errs fieldErrors
+	if !ValidName(in.Name) {
+		errs.add("name", nameRule)
+	}
+	checkDescription(&errs, in.Description)
+	if in.Method != "" && in.Method != MethodAPIKey {
+		errs.add("method", `must be "api-key" (the only supported method)`)
+	}
+	creds := checkCredentials(&errs, in.Credentials)
+	return validCreate{name: in.Name, description: in.Description, creds: creds}, errs.err()
+}
+
+func checkDescription(errs *fieldErrors, d string) {
+	switch {
+	case !utf8.ValidString(d):
+		errs.add("description", "must be valid UTF-8")
+	case utf8.RuneCountInString(d) > MaxDescriptionLength:
+		errs.add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLength))
+	}
+}
+
+// checkCredentials validates the credentials and returns them normalised
+// (the URL turned into an allow-listed site). Messages never repeat a key.
+func checkCredentials(errs *fieldErrors, c *CredentialsInput) datadog.Credentials {
+	if c == nil {
+		errs.add("credentials", "is required")
+		return datadog.Credentials{}
+	}
+	var out datadog.Credentials
+	if c.URL == "" {
+		errs.add("credentials.url", "is required")
+	} else if s, err := site.Parse(c.URL); err != nil {
+		errs.add("credentials.url", urlMessage(err))
+	} else {
+		out.Site = s
+	}
+	out.APIKey = strings.TrimSpace(c.APIKey)
+	switch {
+	case out.APIKey == "":
+		errs.add("credentials.apiKey", "is required")
+	case !apiKeyRE.MatchString(out.APIKey):
+		errs.add("credentials.apiKey", "must be 32 hexadecimal characters")
+	}
+	out.AppKey = strings.TrimSpace(c.ApplicationKey)
+	switch {
+	case out.AppKey == "":
+		errs.add("credentials.applicationKey", "is required")
+	case !appKeyRE.MatchString(out.AppKey):
+		errs.add("credentials.applicationKey", "must be 40 letters or digits")
+	}
+	return out
+}
+
+func urlMessage(err error) string {
+	var se *site.Error
+	if errors.As(err, &se) {
+		return se.Error()
+	}
+	return "is not a Datadog API URL"
+}
+
+// validUpdate is a PATCH request that passed validation.
+type validUpdate struct {
+	description *string
+	creds       *datadog.Credentials
+}
+
+func (in UpdateInput) validate(name string) (validUpdate, error) {
+	var errs fieldErrors
+	if in.Name != nil && *in.Name != name {
+		errs.add("name", "a connection cannot be renamed: its name is its id. Create a connection with the new name, then delete this one")
+	}
+	if in.Description == nil && in.Credentials == nil {
+		if err := errs.err(); err != nil {
+			return validUpdate{}, err // a rename attempt says so, not "nothing to update"
+		}
+		return validUpdate{}, &Error{Kind: ErrInvalid, Message: "nothing to update: send description and/or credentials"}
+	}
+	var out validUpdate
+	if in.Description != nil {
+		checkDescription(&errs, *in.Description)
+		out.description = in.Description
+	}
+	if in.Credentials != nil {
+		creds := checkCredentials(&errs, in.Credentials)
+		out.creds = &creds
+	}
+	return out, errs.err()
+}

@@ -1,0 +1,67 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Page sizes of List.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// Page is one page of connections.
+type Page struct {
+	Connections []Connection `json:"connections"`
+	// NextCursor fetches the next page; "" on the last page.
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// Get returns connection name, with its scopes (read from the secret value).
+func (s *Service) Get(ctx context.Context, name string) (Connection, error) {
+	sec, err := s.describeLive(ctx, name)
+	if err != nil {
+		return Connection{}, err
+	}
+	doc, err := s.readDocument(ctx, name, sec)
+	if err != nil {
+		return Connection{}, err
+	}
+	return connectionFrom(name, sec, &doc), nil
+}
+
+// List returns up to limit connections (0 means DefaultPageSize) starting at
+// cursor. It reads metadata only (ListSecrets), so listed connections have
+// no scopes. A page may hold fewer than limit connections while NextCursor
+// is set: Secrets Manager pages that way, and secrets under the prefix that
+// ddconn did not create are skipped.
+func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, error) {
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	if limit < 1 || limit > MaxPageSize {
+		return Page{}, invalid(FieldError{"limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize)})
+	}
+	secrets, next, err := s.store.List(ctx, s.prefix, limit, cursor)
+	switch {
+	case errors.Is(err, secretstore.ErrInvalid) && cursor != "":
+		return Page{}, &Error{Kind: ErrInvalid, Message: "the request is invalid", Err: err,
+			Details: []FieldError{{"cursor", "is not a cursor returned by this API (or it expired)"}}}
+	case err != nil:
+		return Page{}, storeFailure("listing connections", err)
+	}
+	page := Page{Connections: []Connection{}, NextCursor: next}
+	for _, sec := range secrets {
+		name := strings.TrimPrefix(sec.Name, s.prefix)
+		if !managed(sec) || !ValidName(name) || sec.DeletedAt != nil {
+			continue
+		}
+		page.Connections = append(page.Connections, connectionFrom(name, sec, nil))
+	}
+	return page, nil
+}

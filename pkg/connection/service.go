@@ -1,0 +1,105 @@
+package connection
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Datadog is what the Service needs from Datadog; *datadog.Client
+// implements it.
+type Datadog interface {
+	keyChecker
+	identityReader
+	serviceAccountLister
+}
+
+type keyChecker interface {
+	ValidateAPIKey(ctx context.Context, cr datadog.Credentials) error
+	ValidateKeys(ctx context.Context, cr datadog.Credentials) error
+}
+
+type identityReader interface {
+	CurrentUser(ctx context.Context, cr datadog.Credentials) (datadog.User, error)
+	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
+}
+
+type serviceAccountLister interface {
+	ListServiceAccounts(ctx context.Context, cr datadog.Credentials) ([]datadog.User, error)
+}
+
+// SecretStore is what the Service needs from Secrets Manager;
+// *secretstore.Store implements it.
+type SecretStore interface {
+	secretReader
+	secretWriter
+	secretTagger
+	secretDeleter
+}
+
+type secretReader interface {
+	Describe(ctx context.Context, id string) (secretstore.Secret, error)
+	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
+	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
+}
+
+type secretWriter interface {
+	Create(ctx context.Context, in secretstore.CreateInput) (secretstore.Secret, error)
+	Put(ctx context.Context, id, token, value string, stages []string, rotationToken string) (string, error)
+	SetDescription(ctx context.Context, id, description string) error
+}
+
+type secretTagger interface {
+	Tag(ctx context.Context, id string, tags map[string]string) error
+	Untag(ctx context.Context, id string, keys []string) error
+}
+
+type secretDeleter interface {
+	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
+}
+
+// Options configures a Service.
+type Options struct {
+	// Prefix is prepended to a connection's name to form its secret name.
+	Prefix string
+	// KMSKeyID encrypts new secrets; "" means Secrets Manager's default key.
+	KMSKeyID string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives one record per change; nil discards.
+	Logger *slog.Logger
+}
+
+// RecoveryWindowDays is how long a deleted connection can be recovered
+// (with Secrets Manager's RestoreSecret) before it is gone.
+const RecoveryWindowDays = 7
+
+// Service creates, checks, reads, updates and deletes connections. It is
+// safe for concurrent use.
+type Service struct {
+	store    SecretStore
+	dd       Datadog
+	prefix   string
+	kmsKeyID string
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// New returns a Service over the given adapters.
+func New(store SecretStore, dd Datadog, opts Options) *Service {
+	s := &Service{store: store, dd: dd, prefix: opts.Prefix, kmsKeyID: opts.KMSKeyID, now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	return s
+}
+
+// secretName is the Secrets Manager name of connection name.
+func (s *Service) secretName(name string) string { return s.prefix + name }

@@ -1,0 +1,95 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Update changes a connection's description and/or credentials. New
+// credentials are checked like on create and written as a new secret version
+// (the old one stays as AWSPREVIOUS). Names are immutable.
+func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Connection, error) {
+	if err := checkName(name); err != nil {
+		return Connection{}, err
+	}
+	req, err := in.validate(name)
+	if err != nil {
+		return Connection{}, err
+	}
+	sec, err := s.describeLive(ctx, name)
+	if err != nil {
+		return Connection{}, err
+	}
+	var doc *Document
+	if req.creds != nil {
+		d, err := s.replaceCredentials(ctx, name, &sec, *req.creds)
+		if err != nil {
+			return Connection{}, err
+		}
+		doc = &d
+	}
+	if req.description != nil {
+		if err := s.store.SetDescription(ctx, sec.ARN, *req.description); err != nil {
+			return Connection{}, s.updateFailure(name, err)
+		}
+		sec.Description = *req.description
+	}
+	sec.LastChangedAt = s.now().UTC().Truncate(time.Millisecond)
+	if doc == nil {
+		d, err := s.readDocument(ctx, name, sec)
+		if err != nil {
+			return Connection{}, err
+		}
+		doc = &d
+	}
+	s.log.InfoContext(ctx, "connection updated", "connection", name,
+		"credentials_changed", req.creds != nil, "description_changed", req.description != nil)
+	return connectionFrom(name, sec, doc), nil
+}
+
+// replaceCredentials probes the new keys, writes them as the new AWSCURRENT
+// version and refreshes the tags. sec is updated in place.
+func (s *Service) replaceCredentials(ctx context.Context, name string, sec *secretstore.Secret, cr datadog.Credentials) (Document, error) {
+	// Writing a version during a rotation would make Secrets Manager
+	// abandon that rotation, and the rotation function might then revoke
+	// the keys we are about to store.
+	if pending, ok := sec.VersionWith(secretstore.Pending); ok {
+		if current, _ := sec.CurrentVersion(); pending != current {
+			return Document{}, rotationInProgress(name, nil)
+		}
+	}
+	p := s.probeKeys(ctx, cr)
+	if err := p.verdict(); err != nil {
+		return Document{}, err
+	}
+	v := p.validation(cr, s.now())
+	doc := documentFor(cr, p)
+	value, err := doc.Marshal()
+	if err != nil {
+		return Document{}, err
+	}
+	if _, err := s.store.Put(ctx, sec.ARN, "", value, nil, ""); err != nil {
+		return Document{}, s.updateFailure(name, err)
+	}
+	tags := metadataTags(cr.Site, p, v)
+	if err := s.writeTags(ctx, name, sec.ARN, tags); err != nil {
+		return Document{}, err
+	}
+	sec.Tags = tags
+	return doc, nil
+}
+
+func (s *Service) updateFailure(name string, err error) error {
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound), errors.Is(err, secretstore.ErrPendingDeletion):
+		return notFound(name, err)
+	case errors.Is(err, secretstore.ErrRotationInProgress):
+		return rotationInProgress(name, err)
+	default:
+		return storeFailure("updating connection "+name, err)
+	}
+}

@@ -1,0 +1,268 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/logging"
+)
+
+// Creator serves the create function.
+type Creator interface {
+	Create(ctx context.Context, in connection.CreateInput) (connection.Connection, error)
+}
+
+// Validator serves the validate function.
+type Validator interface {
+	ValidateCredentials(ctx context.Context, in connection.CredentialsInput) (connection.Validation, error)
+	ValidateStored(ctx context.Context, name string) (connection.Validation, error)
+	ServiceAccounts(ctx context.Context, name string) ([]connection.ServiceAccount, error)
+}
+
+// Manager serves the manage function.
+type Manager interface {
+	Get(ctx context.Context, name string) (connection.Connection, error)
+	List(ctx context.Context, limit int, cursor string) (connection.Page, error)
+	Update(ctx context.Context, name string, in connection.UpdateInput) (connection.Connection, error)
+	Delete(ctx context.Context, name string, force bool) (connection.Deletion, error)
+}
+
+// Service serves every route; *connection.Service implements it.
+type Service interface {
+	Creator
+	Validator
+	Manager
+}
+
+// Options configures the handlers.
+type Options struct {
+	// Logger receives one access record per request and the details of
+	// failures; nil discards.
+	Logger *slog.Logger
+	// RequestID returns the id of a request (on Lambda, API Gateway's
+	// request id). When it is nil or returns "", the id already in the
+	// context (logging.WithRequestID) is used, else a random one.
+	RequestID func(*http.Request) string
+	// Now is the clock of the access log's durations; nil means time.Now.
+	Now func() time.Time
+}
+
+// api holds what every handler shares.
+type api struct {
+	log       *slog.Logger
+	requestID func(*http.Request) string
+	now       func() time.Time
+}
+
+func newAPI(opts Options) *api {
+	a := &api{log: opts.Logger, requestID: opts.RequestID, now: opts.Now}
+	if a.log == nil {
+		a.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a
+}
+
+// NewCreateHandler serves the create function's routes.
+func NewCreateHandler(c Creator, opts Options) http.Handler {
+	a := newAPI(opts)
+	return a.mount(FunctionCreate, a.createRoutes(c))
+}
+
+// NewValidateHandler serves the validate function's routes.
+func NewValidateHandler(v Validator, opts Options) http.Handler {
+	a := newAPI(opts)
+	return a.mount(FunctionValidate, a.validateRoutes(v))
+}
+
+// NewManageHandler serves the manage function's routes.
+func NewManageHandler(m Manager, opts Options) http.Handler {
+	a := newAPI(opts)
+	return a.mount(FunctionManage, a.manageRoutes(m))
+}
+
+// NewMux serves every route on one handler, as `make dev` does.
+func NewMux(s Service, opts Options) http.Handler {
+	a := newAPI(opts)
+	all := a.createRoutes(s)
+	maps.Copy(all, a.validateRoutes(s))
+	maps.Copy(all, a.manageRoutes(s))
+	return a.mount("", all)
+}
+
+// handlers maps Route.Key() to the handler of that route.
+type handlers map[string]http.HandlerFunc
+
+func (a *api) createRoutes(c Creator) handlers {
+	return handlers{"POST /connections": a.create(c)}
+}
+
+func (a *api) validateRoutes(v Validator) handlers {
+	return handlers{
+		"POST /connections/validate":               a.validateCredentials(v),
+		"POST /connections/{name}/validate":        a.validateStored(v),
+		"GET /connections/{name}/service-accounts": a.serviceAccounts(v),
+	}
+}
+
+func (a *api) manageRoutes(m Manager) handlers {
+	return handlers{
+		"GET /connections":           a.list(m),
+		"GET /connections/{name}":    a.get(m),
+		"PATCH /connections/{name}":  a.update(m),
+		"DELETE /connections/{name}": a.delete(m),
+	}
+}
+
+// mount registers the handlers of function ("" = every function) and checks
+// them against Routes, so the table and the code cannot drift apart. A
+// mismatch is a programming error and panics at start-up.
+func (a *api) mount(function string, hs handlers) http.Handler {
+	mux := http.NewServeMux()
+	left := maps.Clone(hs)
+	for _, rt := range Routes {
+		if function != "" && rt.Function != function {
+			continue
+		}
+		h, ok := left[rt.Key()]
+		if !ok {
+			panic(fmt.Sprintf("httpapi: no handler for route %q of function %q", rt.Key(), rt.Function))
+		}
+		mux.Handle(rt.Key(), h)
+		delete(left, rt.Key())
+	}
+	if len(left) > 0 {
+		panic(fmt.Sprintf("httpapi: handlers for routes missing from Routes: %v", slices.Sorted(maps.Keys(left))))
+	}
+	return a.middleware(mux)
+}
+
+// middleware gives every request an id, answers unknown routes and wrong
+// methods with the envelope, turns panics into 500s and logs one access
+// record per request.
+func (a *api) middleware(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := a.now()
+		id := a.idOf(r)
+		r = r.WithContext(logging.WithRequestID(r.Context(), id))
+		rec := &recorder{ResponseWriter: w}
+		rec.Header().Set("X-Request-Id", id)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				a.writeError(rec, r, fmt.Errorf("panic serving %s %s: %v", r.Method, r.URL.Path, p))
+			}
+			a.access(r, rec, start)
+		}()
+		if _, pattern := mux.Handler(r); pattern == "" {
+			a.noRoute(rec, r, mux)
+			return
+		}
+		mux.ServeHTTP(rec, r)
+	})
+}
+
+// access logs one record per request; the error code only on failures.
+func (a *api) access(r *http.Request, rec *recorder, start time.Time) {
+	attrs := []any{"method", r.Method, "route", r.Pattern, "status", rec.status, "duration_ms", a.now().Sub(start).Milliseconds()}
+	if rec.code != "" {
+		attrs = append(attrs, "error_code", rec.code)
+	}
+	a.log.InfoContext(r.Context(), "request", attrs...)
+}
+
+// noRoute answers a request no route matches: 405 (with Allow) when the
+// path exists for other methods, else 404. The mux decides which; its
+// plain-text answer is replaced by the envelope.
+func (a *api) noRoute(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	h, _ := mux.Handler(r)
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		a.writeError(w, r, &requestError{status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed,
+			message: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, probe.header.Get("Allow"))})
+		return
+	}
+	a.writeError(w, r, &requestError{status: http.StatusNotFound, code: CodeNotFound,
+		message: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+}
+
+func (a *api) idOf(r *http.Request) string {
+	if a.requestID != nil {
+		if id := a.requestID(r); id != "" {
+			return id
+		}
+	}
+	if id := logging.RequestID(r.Context()); id != "" {
+		return id
+	}
+	return newRequestID()
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// writeJSON answers with v as JSON.
+func (a *api) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "encoding response", "err", err)
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":{"code":"internal_error","message":"internal error"},"requestId":""}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// recorder remembers the status and error code for the access log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	code   string
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// headerProbe captures what the mux's own 404/405 handlers would answer.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(status int)      { p.status = status }

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/logging"
+)
+
+// Error codes of the envelope.
+const (
+	CodeInvalidRequest       = "invalid_request"
+	CodeInvalidJSON          = "invalid_json"
+	CodeNotFound             = "not_found"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeNameTaken            = "name_taken"
+	CodePendingDeletion      = "pending_deletion"
+	CodeRotationInProgress   = "rotation_in_progress"
+	CodeBodyTooLarge         = "body_too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeCredentialsRejected  = "credentials_rejected"
+	CodeDatadogUnavailable   = "datadog_unavailable"
+	CodeStoreUnavailable     = "secrets_manager_unavailable"
+	CodeInternal             = "internal_error"
+)
+
+// envelope is the body of every error answer.
+type envelope struct {
+	Error     errorBody `json:"error"`
+	RequestID string    `json:"requestId"`
+}
+
+type errorBody struct {
+	Code    string                  `json:"code"`
+	Message string                  `json:"message"`
+	Details []connection.FieldError `json:"details,omitempty"`
+}
+
+// requestError is a failure found by the HTTP layer itself (body, media
+// type, query), before the service is called.
+type requestError struct {
+	status  int
+	code    string
+	message string
+	details []connection.FieldError
+}
+
+func (e *requestError) Error() string { return e.message }
+
+func badRequest(code, message string, details ...connection.FieldError) *requestError {
+	return &requestError{status: http.StatusBadRequest, code: code, message: message, details: details}
+}
+
+// kinds maps the service's error kinds to statuses and codes.
+var kinds = []struct {
+	kind   error
+	status int
+	code   string
+}{
+	{connection.ErrInvalid, http.StatusBadRequest, CodeInvalidRequest},
+	{connection.ErrNotFound, http.StatusNotFound, CodeNotFound},
+	{connection.ErrExists, http.StatusConflict, CodeNameTaken},
+	{connection.ErrPendingDeletion, http.StatusConflict, CodePendingDeletion},
+	{connection.ErrRotationInProgress, http.StatusConflict, CodeRotationInProgress},
+	{connection.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},
+	{connection.ErrDatadogUnavailable, http.StatusBadGateway, CodeDatadogUnavailable},
+	{connection.ErrStoreUnavailable, http.StatusServiceUnavailable, CodeStoreUnavailable},
+}
+
+// classify turns any error into the envelope's status, code, message and
+// details. Unknown errors are bugs: they answer 500 with a fixed message,
+// never their text.
+func classify(err error) (int, errorBody) {
+	var re *requestError
+	if errors.As(err, &re) {
+		return re.status, errorBody{Code: re.code, Message: re.message, Details: re.details}
+	}
+	var ce *connection.Error
+	if errors.As(err, &ce) {
+		for _, k := range kinds {
+			if errors.Is(ce.Kind, k.kind) {
+				return k.status, errorBody{Code: k.code, Message: ce.Message, Details: ce.Details}
+			}
+		}
+	}
+	return http.StatusInternalServerError, errorBody{Code: CodeInternal,
+		Message: "internal error; quote the request id when reporting it"}
+}
+
+// writeError answers with the envelope and logs what the user cannot see.
+func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := classify(err)
+	ctx := r.Context()
+	switch {
+	case status == http.StatusInternalServerError:
+		a.log.ErrorContext(ctx, "internal error", "err", err)
+	case status >= 500:
+		a.log.WarnContext(ctx, "upstream failure", "code", body.Code, "err", err)
+	}
+	if rec, ok := w.(*recorder); ok {
+		rec.code = body.Code
+	}
+	a.writeJSON(w, r, status, envelope{Error: body, RequestID: logging.RequestID(ctx)})
+}
