@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/sweeper"
+)
+
+type fakeRotator struct {
+	events []rotation.Event
+	err    error
+}
+
+func (f *fakeRotator) Handle(_ context.Context, ev rotation.Event) error {
+	f.events = append(f.events, ev)
+	return f.err
+}
+
+type fakeSweeper struct {
+	runs int
+	err  error
+}
+
+func (f *fakeSweeper) Run(context.Context) (sweeper.Report, error) {
+	f.runs++
+	return sweeper.Report{}, f.err
+}
+
+func TestDispatchByEventShape(t *testing.T) {
+	failure := errors.New("step failed")
+	tests := []struct {
+		name      string
+		fixture   string
+		rotErr    error
+		wantSteps int
+		wantRuns  int
+		wantErr   error
+	}{
+		{name: "rotation step", fixture: "testdata/rotation_event.json", wantSteps: 1},
+		{name: "failed rotation step", fixture: "testdata/rotation_event.json", rotErr: failure, wantSteps: 1, wantErr: failure},
+		{name: "scheduled sweep", fixture: "testdata/scheduled_event.json", wantRuns: 1},
+		{name: "another EventBridge event", fixture: "testdata/s3_event.json", wantErr: errUnknownEvent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := os.ReadFile(tt.fixture)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rot, sw := &fakeRotator{err: tt.rotErr}, &fakeSweeper{}
+			var logs bytes.Buffer
+			err = newHandler(rot, sw, logging.New(&logs, nil)).Handle(context.Background(), raw)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if len(rot.events) != tt.wantSteps || sw.runs != tt.wantRuns {
+				t.Fatalf("steps %d, sweeps %d; want %d, %d", len(rot.events), sw.runs, tt.wantSteps, tt.wantRuns)
+			}
+		})
+	}
+}
+
+func TestRotationEventFields(t *testing.T) {
+	raw, err := os.ReadFile("testdata/rotation_event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := &fakeRotator{}
+	if err := newHandler(rot, &fakeSweeper{}, logging.New(&bytes.Buffer{}, nil)).Handle(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+	want := rotation.Event{
+		Step:               rotation.StepCreate,
+		SecretID:           "arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/prod-AbCdEf",
+		ClientRequestToken: "3a5d6f3e-7b1c-4c8e-9f0a-1b2c3d4e5f60",
+		RotationToken:      "8f1e2d3c-4b5a-4697-8877-665544332211",
+	}
+	if rot.events[0] != want {
+		t.Errorf("event %+v, want %+v", rot.events[0], want)
+	}
+}
+
+func TestRequestIDReachesTheLogs(t *testing.T) {
+	var logs bytes.Buffer
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
+	h := newHandler(&fakeRotator{}, &fakeSweeper{}, logging.New(&logs, nil))
+	if err := h.Handle(ctx, []byte(`{"detail-type":"Object Created","source":"aws.s3"}`)); !errors.Is(err, errUnknownEvent) {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(logs.String(), `"request_id":"req-123"`) {
+		t.Errorf("log %s lacks the request id", logs.String())
+	}
+}
+
+func TestMalformedEvent(t *testing.T) {
+	h := newHandler(&fakeRotator{}, &fakeSweeper{}, logging.New(&bytes.Buffer{}, nil))
+	if err := h.Handle(context.Background(), []byte(`[1,2]`)); err == nil {
+		t.Fatal("want an error for a malformed event")
+	}
+}

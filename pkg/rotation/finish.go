@@ -1,0 +1,84 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// finishSecret promotes the new key and retires the one it replaces.
+//
+// Order, and why it is crash safe:
+//  1. record the retirement of the current key (a tag): the write-ahead log
+//     of the revocation. The key is still AWSCURRENT, and a key is never
+//     revoked while AWSCURRENT refers to it, so an early record is harmless;
+//  2. move AWSCURRENT to the token: the commit. Consumers now read the new
+//     key, which testSecret proved works;
+//  3. remove AWSPENDING, update the key-id tags, clear the last error and
+//     carry out the retirements that are due (Reconcile).
+//
+// Nothing after the commit fails the step: a failed revocation is a warning
+// on the secret, and the record lets the sweeper finish the job.
+func (r *Rotator) finishSecret(ctx context.Context, sec secretstore.Secret, ev Event) (report, error) {
+	currentVersion, ok := sec.CurrentVersion()
+	if !ok {
+		return report{}, fmt.Errorf("%w: no AWSCURRENT version", ErrNotConnection)
+	}
+	cur, err := r.document(ctx, sec.ARN, currentVersion, "")
+	if err != nil {
+		return report{}, fmt.Errorf("reading the current document: %w", err)
+	}
+	pend, err := r.document(ctx, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
+	if err != nil {
+		return report{}, fmt.Errorf("reading the pending document: %w", err)
+	}
+	retired := policyOf(sec.Tags).retirementFor(cur.ApplicationKeyID, r.now())
+	key, value := retired.tag()
+	if err := r.secrets.Tag(ctx, sec.ARN, map[string]string{key: value}); err != nil {
+		return report{}, fmt.Errorf("recording the retirement of application key %s: %w", cur.ApplicationKeyID, err)
+	}
+	if err := r.secrets.MoveStage(ctx, sec.ARN, secretstore.Current, ev.ClientRequestToken, currentVersion); err != nil {
+		return report{}, fmt.Errorf("promoting the new version: %w", err)
+	}
+	rep := report{outcome: "promoted", attrs: []slog.Attr{
+		slog.String("new_key_id", pend.ApplicationKeyID),
+		slog.String("retired_key_id", cur.ApplicationKeyID),
+	}}
+	if err := r.secrets.MoveStage(ctx, sec.ARN, secretstore.Pending, "", ev.ClientRequestToken); err != nil {
+		// AWSPENDING on the AWSCURRENT version is a legal end state: it
+		// does not block the next rotation.
+		r.warn(ctx, sec.ARN, "removing AWSPENDING after the promotion failed", err)
+	}
+	rep.attrs = append(rep.attrs, r.afterPromotion(ctx, sec.ARN, sec.Tags)...)
+	return rep, nil
+}
+
+// afterPromotion clears the last error and reconciles the promoted secret.
+// It is also what a retried finishSecret does once the rotation is
+// committed. Failures are warnings: the rotation has succeeded.
+func (r *Rotator) afterPromotion(ctx context.Context, secretID string, tags map[string]string) []slog.Attr {
+	if _, ok := tags[TagLastError]; ok {
+		if err := r.secrets.Untag(ctx, secretID, []string{TagLastError}); err != nil {
+			r.warn(ctx, secretID, "clearing the last rotation error failed", err)
+		}
+	}
+	snap, err := r.Snapshot(ctx, secretID)
+	if err != nil {
+		r.warn(ctx, secretID, "reading the promoted secret failed; the sweeper will revoke retired keys", err)
+		return nil
+	}
+	res, err := r.Reconcile(ctx, snap)
+	if err != nil {
+		r.warn(ctx, secretID, "revoking retired keys failed; the sweeper will retry", err)
+	}
+	if len(res.Revoked) == 0 {
+		return nil
+	}
+	return []slog.Attr{slog.Any("revoked_key_ids", res.Revoked)}
+}
+
+func (r *Rotator) warn(ctx context.Context, secretID, msg string, err error) {
+	r.log.WarnContext(ctx, msg, slog.String("secret_arn", secretID), slog.Any("error", err))
+}

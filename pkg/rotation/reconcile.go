@@ -1,0 +1,143 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/metrics"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Snapshot reads a connection secret's metadata, then the document of each
+// labelled version.
+func (r *Rotator) Snapshot(ctx context.Context, secretID string) (Snapshot, error) {
+	sec, err := r.secrets.Describe(ctx, secretID)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	snap := Snapshot{Secret: sec, Docs: map[string]connection.Document{}}
+	for _, id := range slices.Sorted(maps.Keys(sec.Versions)) {
+		d, err := r.document(ctx, sec.ARN, id, "")
+		if isNotFound(err) {
+			continue // RotateSecret's value-less AWSPENDING placeholder
+		}
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("reading version %s: %w", id, err)
+		}
+		snap.Docs[id] = d
+	}
+	return snap, nil
+}
+
+// Reconciled is what Reconcile did.
+type Reconciled struct {
+	// Revoked are the ids of retired keys deleted in Datadog (or found gone).
+	Revoked []string
+	// ByHand is true when a retired key of unknown id came due: the
+	// connection now says it must be revoked by hand.
+	ByHand bool
+}
+
+// Reconcile brings a connection in line with its snapshot: it revokes the
+// retired keys that are due (authenticating with the AWSCURRENT key),
+// reports a due key of unknown id as one to revoke by hand, and updates the
+// key-id tags. finishSecret runs it after each promotion and the sweeper on
+// schedule; it is idempotent (a key already gone counts as revoked).
+//
+// A retirement record is removed only after its key is revoked, so a
+// failure leaves it for the next run; the failure is recorded on the secret
+// as TagLastWarning until a run succeeds.
+func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, error) {
+	var res Reconciled
+	cur, ok := snap.Current()
+	if !ok {
+		return res, fmt.Errorf("%w: no readable AWSCURRENT version", ErrNotConnection)
+	}
+	cr, err := credentials(cur)
+	if err != nil {
+		return res, err
+	}
+	now := r.now()
+	set, unset := map[string]string{}, []string{}
+	var failures []error
+	for _, rt := range snap.Retirements() {
+		if !rt.ready(now, snap) {
+			continue
+		}
+		if rt.KeyID == "" {
+			res.ByHand = true
+			set[TagRevokeByHand] = tagValue(fmt.Sprintf(
+				"the application key stored when the connection was created was retired at %s - its id was never identified - revoke it by hand in Datadog",
+				now.UTC().Format(time.RFC3339)))
+			unset = append(unset, rt.tagKey())
+			continue
+		}
+		if err := r.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, rt.KeyID); err != nil {
+			failures = append(failures, fmt.Errorf("revoking application key %s: %w", rt.KeyID, err))
+			continue
+		}
+		res.Revoked = append(res.Revoked, rt.KeyID)
+		unset = append(unset, rt.tagKey())
+	}
+	r.keyIDTags(snap, set)
+	r.warningTag(snap, now, failures, set, &unset)
+	if len(res.Revoked) > 0 {
+		r.countRevoked(len(res.Revoked))
+	}
+	return res, errors.Join(append(failures, r.applyTags(ctx, snap.Secret.ARN, set, unset))...)
+}
+
+// keyIDTags adds to set the key-id tags that differ from the snapshot's
+// versions: the AWSCURRENT key and the AWSPREVIOUS key.
+func (r *Rotator) keyIDTags(snap Snapshot, set map[string]string) {
+	for tag, label := range map[string]string{TagApplicationKeyID: secretstore.Current, TagPreviousApplicationKeyID: secretstore.Previous} {
+		id, ok := snap.Secret.VersionWith(label)
+		if !ok {
+			continue
+		}
+		d, ok := snap.Docs[id]
+		if !ok {
+			continue
+		}
+		if snap.Secret.Tags[tag] != d.ApplicationKeyID {
+			set[tag] = d.ApplicationKeyID
+		}
+	}
+}
+
+// warningTag records failed revocations, or clears an old warning once
+// every due revocation has succeeded.
+func (r *Rotator) warningTag(snap Snapshot, now time.Time, failures []error, set map[string]string, unset *[]string) {
+	if len(failures) > 0 {
+		set[TagLastWarning] = tagValue(now.UTC().Format(time.RFC3339) + " " + errors.Join(failures...).Error())
+		return
+	}
+	if _, ok := snap.Secret.Tags[TagLastWarning]; ok {
+		*unset = append(*unset, TagLastWarning)
+	}
+}
+
+func (r *Rotator) applyTags(ctx context.Context, secretID string, set map[string]string, unset []string) error {
+	if len(set) > 0 {
+		if err := r.secrets.Tag(ctx, secretID, set); err != nil {
+			return err
+		}
+	}
+	if len(unset) > 0 {
+		return r.secrets.Untag(ctx, secretID, unset)
+	}
+	return nil
+}
+
+func (r *Rotator) countRevoked(n int) {
+	if err := r.metrics.Count(metrics.KeysRevoked, n); err != nil {
+		r.log.Warn("writing a metric failed", slog.Any("error", err))
+	}
+}

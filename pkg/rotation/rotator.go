@@ -1,0 +1,309 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/metrics"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// The steps of Secrets Manager's rotation protocol, as named in its events.
+const (
+	StepCreate = "createSecret"
+	StepSet    = "setSecret"
+	StepTest   = "testSecret"
+	StepFinish = "finishSecret"
+)
+
+// Event is a Secrets Manager rotation event; it decodes from the event's
+// JSON as Lambda delivers it.
+type Event struct {
+	// Step is one of StepCreate, StepSet, StepTest and StepFinish.
+	Step string `json:"Step"`
+	// SecretID is the secret's ARN.
+	SecretID string `json:"SecretId"`
+	// ClientRequestToken is the id of the version being rotated in.
+	ClientRequestToken string `json:"ClientRequestToken"`
+	// RotationToken is passed back to PutSecretValue; "" when Secrets
+	// Manager sends none.
+	RotationToken string `json:"RotationToken"`
+}
+
+// SecretStore is what rotation needs from Secrets Manager;
+// *secretstore.Store implements it.
+type SecretStore interface {
+	secretReader
+	secretWriter
+	secretTagger
+}
+
+type secretReader interface {
+	Describe(ctx context.Context, id string) (secretstore.Secret, error)
+	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
+}
+
+type secretWriter interface {
+	Put(ctx context.Context, id, token, value string, stages []string, rotationToken string) (string, error)
+	MoveStage(ctx context.Context, id, stage, moveTo, removeFrom string) error
+}
+
+type secretTagger interface {
+	Tag(ctx context.Context, id string, tags map[string]string) error
+	Untag(ctx context.Context, id string, keys []string) error
+}
+
+// Datadog is what rotation needs from Datadog; *datadog.Client implements it.
+// Every call manages the caller's own keys (datadog.KeyOwner{}): a
+// connection's key rotates itself, authenticated as its owner.
+type Datadog interface {
+	keyReader
+	keyWriter
+}
+
+type keyReader interface {
+	ValidateKeys(ctx context.Context, cr datadog.Credentials) error
+	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
+}
+
+type keyWriter interface {
+	CreateAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, name string, scopes []string) (datadog.AppKey, error)
+	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
+}
+
+var (
+	_ SecretStore = (*secretstore.Store)(nil)
+	_ Datadog     = (*datadog.Client)(nil)
+)
+
+// Activation bounds testSecret's wait for a new key to authenticate: Datadog
+// takes up to a few seconds to accept a new application key.
+type Activation struct {
+	// Initial is the first delay between attempts (default 250 ms); each
+	// later delay doubles, up to Max (default 4 s).
+	Initial, Max time.Duration
+	// Timeout bounds the total time spent waiting between attempts
+	// (default 60 s); the calls themselves are bounded by the client.
+	Timeout time.Duration
+}
+
+func (a Activation) withDefaults() Activation {
+	if a.Initial <= 0 {
+		a.Initial = 250 * time.Millisecond
+	}
+	if a.Max <= 0 {
+		a.Max = 4 * time.Second
+	}
+	if a.Timeout <= 0 {
+		a.Timeout = 60 * time.Second
+	}
+	return a
+}
+
+// Options configures a Rotator.
+type Options struct {
+	// Prefix starts the name of every connection secret; the connection's
+	// name is the rest.
+	Prefix string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives one record per step; nil discards.
+	Logger *slog.Logger
+	// Metrics receives the step and revocation counts; nil discards.
+	Metrics *metrics.Writer
+	// Activation bounds testSecret's wait for the new key.
+	Activation Activation
+}
+
+// Rotator carries out the rotation steps of connection secrets. It is safe
+// for concurrent use; it keeps no state between calls, so every step can
+// run in a fresh process.
+type Rotator struct {
+	secrets SecretStore
+	dd      Datadog
+	prefix  string
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics.Writer
+	act     Activation
+}
+
+// New returns a Rotator over the given adapters.
+func New(secrets SecretStore, dd Datadog, opts Options) *Rotator {
+	r := &Rotator{
+		secrets: secrets, dd: dd, prefix: opts.Prefix, now: opts.Now,
+		log: opts.Logger, metrics: opts.Metrics, act: opts.Activation.withDefaults(),
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	return r
+}
+
+// report is what a step tells the log: its outcome and the key ids involved.
+type report struct {
+	outcome string
+	attrs   []slog.Attr
+}
+
+type stepFunc func(r *Rotator, ctx context.Context, sec secretstore.Secret, ev Event) (report, error)
+
+var steps = map[string]stepFunc{
+	StepCreate: (*Rotator).createSecret,
+	StepSet:    (*Rotator).setSecret,
+	StepTest:   (*Rotator).testSecret,
+	StepFinish: (*Rotator).finishSecret,
+}
+
+// Handle runs one rotation step. It writes one log record and one metric
+// for the step; on failure it also records the error on the secret
+// (TagLastError), unless the secret is not a connection, and returns it, so
+// Secrets Manager retries the rotation.
+func (r *Rotator) Handle(ctx context.Context, ev Event) error {
+	start := r.now()
+	rep, err := r.run(ctx, ev)
+	if err != nil {
+		err = fmt.Errorf("%s of %s: %w", ev.Step, ev.SecretID, err)
+		rep.outcome = "failed"
+		if !errors.Is(err, ErrForeignSecret) {
+			r.recordError(ctx, ev, err)
+		}
+	}
+	r.logStep(ctx, ev, rep, err, r.now().Sub(start))
+	r.countStep(ev.Step, err)
+	return err
+}
+
+func (r *Rotator) run(ctx context.Context, ev Event) (report, error) {
+	sec, committed, err := r.check(ctx, ev)
+	if err != nil {
+		return report{}, err
+	}
+	step, ok := steps[ev.Step]
+	switch {
+	case !ok:
+		return report{}, fmt.Errorf("%w %q", ErrUnknownStep, ev.Step)
+	case committed:
+		return r.alreadyCurrent(ctx, sec, ev)
+	}
+	return step(r, ctx, sec, ev)
+}
+
+// check makes the checks every step starts with (the AWS rotation
+// template's): the secret is a connection with rotation enabled, the token
+// is one of its versions, and that version is AWSPENDING — or already
+// AWSCURRENT, in which case the rotation is committed and the step has
+// nothing left to do.
+func (r *Rotator) check(ctx context.Context, ev Event) (sec secretstore.Secret, committed bool, err error) {
+	sec, err = r.secrets.Describe(ctx, ev.SecretID)
+	if err != nil {
+		return sec, false, err
+	}
+	if _, ok := ConnectionName(r.prefix, sec.Name); !ok {
+		return sec, false, fmt.Errorf("%w: %s does not start with %q", ErrForeignSecret, sec.Name, r.prefix)
+	}
+	if !sec.RotationEnabled {
+		return sec, false, ErrRotationDisabled
+	}
+	stages, ok := sec.Versions[ev.ClientRequestToken]
+	switch {
+	case !ok:
+		return sec, false, fmt.Errorf("%w: %s", ErrUnknownVersion, ev.ClientRequestToken)
+	case slices.Contains(stages, secretstore.Current):
+		return sec, true, nil
+	case !slices.Contains(stages, secretstore.Pending):
+		return sec, false, fmt.Errorf("%w: %s", ErrNotPending, ev.ClientRequestToken)
+	}
+	return sec, false, nil
+}
+
+// alreadyCurrent handles a step of a committed rotation: Secrets Manager
+// retrying after a crash or a lost answer. Only finishSecret has work left:
+// the revocations and tags that followed the promotion may not have run.
+func (r *Rotator) alreadyCurrent(ctx context.Context, sec secretstore.Secret, ev Event) (report, error) {
+	rep := report{outcome: "already-current"}
+	if ev.Step != StepFinish {
+		return rep, nil
+	}
+	if slices.Contains(sec.Versions[ev.ClientRequestToken], secretstore.Pending) {
+		// The attempt that promoted the token stopped before removing
+		// AWSPENDING; finish the job so the connection reads as idle.
+		if err := r.secrets.MoveStage(ctx, sec.ARN, secretstore.Pending, "", ev.ClientRequestToken); err != nil {
+			r.warn(ctx, sec.ARN, "removing AWSPENDING after the promotion failed", err)
+		}
+	}
+	rep.attrs = r.afterPromotion(ctx, sec.ARN, sec.Tags)
+	return rep, nil
+}
+
+// document reads and parses one version of a connection secret.
+func (r *Rotator) document(ctx context.Context, secretID, versionID, stage string) (connection.Document, error) {
+	v, err := r.secrets.Get(ctx, secretID, versionID, stage)
+	if err != nil {
+		return connection.Document{}, err
+	}
+	d, err := connection.ParseDocument(v.Value)
+	if err != nil {
+		return connection.Document{}, fmt.Errorf("%w: version %s: %w", ErrNotConnection, v.ID, err)
+	}
+	return d, nil
+}
+
+func credentials(d connection.Document) (datadog.Credentials, error) {
+	cr, err := d.Credentials()
+	if err != nil {
+		return cr, fmt.Errorf("%w: %w", ErrNotConnection, err)
+	}
+	return cr, nil
+}
+
+// recordError writes the step's error to the secret so the API can show it.
+// It is best effort: the step has failed already, and a failed tag write
+// must not hide why.
+func (r *Rotator) recordError(ctx context.Context, ev Event, stepErr error) {
+	msg := tagValue(r.now().UTC().Format(time.RFC3339) + " " + stepErr.Error())
+	if err := r.secrets.Tag(ctx, ev.SecretID, map[string]string{TagLastError: msg}); err != nil {
+		r.log.WarnContext(ctx, "recording the rotation error on the secret failed",
+			slog.String("secret_arn", ev.SecretID), slog.String("step", ev.Step), slog.Any("error", err))
+	}
+}
+
+func (r *Rotator) logStep(ctx context.Context, ev Event, rep report, err error, took time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("secret_arn", ev.SecretID),
+		slog.String("step", ev.Step),
+		slog.String("token", ev.ClientRequestToken),
+		slog.String("outcome", rep.outcome),
+		slog.Int64("duration_ms", took.Milliseconds()),
+	}
+	attrs = append(attrs, rep.attrs...)
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	r.log.LogAttrs(ctx, level, "rotation step", attrs...)
+}
+
+func (r *Rotator) countStep(step string, err error) {
+	name := metrics.RotationStepSucceeded
+	if err != nil {
+		name = metrics.RotationStepFailed
+	}
+	if merr := r.metrics.Count(name, 1, metrics.Dimension{Name: metrics.DimensionStep, Value: step}); merr != nil {
+		r.log.Warn("writing a metric failed", slog.Any("error", merr))
+	}
+}
+
+// isNotFound reports whether err means the secret or version does not exist.
+func isNotFound(err error) bool { return errors.Is(err, secretstore.ErrNotFound) }

@@ -1,0 +1,68 @@
+package rotation
+
+import (
+	"slices"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Snapshot is a connection secret at one moment: its metadata and the
+// documents of its labelled versions. Every decision to revoke a key is taken
+// on a snapshot read after the key listing it applies to, so a key is only
+// revoked if no labelled version referred to it at that moment.
+type Snapshot struct {
+	// Secret is the secret's metadata (tags, labels, rotation settings).
+	Secret secretstore.Secret
+	// Docs maps each labelled version that has a value to its document.
+	// The value-less AWSPENDING version RotateSecret creates is absent.
+	Docs map[string]connection.Document
+}
+
+// Current returns the AWSCURRENT document.
+func (s Snapshot) Current() (connection.Document, bool) {
+	id, ok := s.Secret.CurrentVersion()
+	if !ok {
+		return connection.Document{}, false
+	}
+	d, ok := s.Docs[id]
+	return d, ok
+}
+
+// Labels returns the staging labels of every version whose document holds
+// the application key keyID ("" matches documents whose key id is unknown).
+func (s Snapshot) Labels(keyID string) []string {
+	var out []string
+	for id, d := range s.Docs {
+		if d.ApplicationKeyID == keyID {
+			out = append(out, s.Secret.Versions[id]...)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Referenced reports whether a labelled version holds the key keyID.
+func (s Snapshot) Referenced(keyID string) bool { return len(s.Labels(keyID)) > 0 }
+
+// live reports whether AWSCURRENT or AWSPENDING holds the key: the two
+// versions a consumer or a rotation may be about to use.
+func (s Snapshot) live(keyID string) bool {
+	labels := s.Labels(keyID)
+	return slices.Contains(labels, secretstore.Current) || slices.Contains(labels, secretstore.Pending)
+}
+
+// Retirements returns the retired keys awaiting revocation.
+func (s Snapshot) Retirements() []Retirement { return Retirements(s.Secret.Tags) }
+
+// Retiring reports whether a retirement is recorded for the key: its
+// revocation belongs to Reconcile, which honours its grace period, so the
+// sweeper does not treat it as an orphan.
+func (s Snapshot) Retiring(keyID string) bool {
+	for _, r := range s.Retirements() {
+		if r.KeyID == keyID {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,34 @@
+// Package sweeper is ddconn's janitor for application keys. Run, on a
+// schedule (hourly in production, every minute in `make dev`), visits every
+// connection secret and:
+//
+//   - deletes the orphans: keys named "ddconn:<connection>:*" (the names
+//     rotations give the keys they create) that are older than MinAge, that
+//     no labelled version (AWSCURRENT, AWSPREVIOUS, AWSPENDING) refers to,
+//     and that no retirement record covers (those are Reconcile's, which
+//     honours their grace period). They are what a crashed or abandoned
+//     rotation leaves behind;
+//   - carries out the retirements that are due (rotation.Reconcile): the
+//     "after:<duration>" revocations, and any revocation that failed when
+//     the rotation promoted its new key.
+//
+// # Why it is safe to run during a rotation
+//
+// For each connection the sweeper lists the owner's keys, every page, before
+// reading the secret's labels and documents, and decides on that order: a
+// key that any labelled version refers to when the labels are read is kept.
+// The only keys that can be unreferenced yet about to be stored are those a
+// createSecret is making right now, and MinAge (10 minutes by default, the
+// WAL rollback age of Vault's secrets engines) keeps the sweeper off them.
+// Every delete treats "already gone" as done, so a sweeper and a rotation
+// (or two sweepers) deleting the same key both succeed.
+//
+// Keys are listed and deleted through the current-user routes, authenticated
+// with the connection's AWSCURRENT key: the sweeper never sees keys of other
+// owners, and keys of other connections of the same owner do not carry the
+// connection's name prefix.
+//
+// Connections that never had a rotation configured and have no retirement
+// records are skipped without a Datadog call: no ddconn key of theirs can
+// exist.
+package sweeper

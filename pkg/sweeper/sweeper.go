@@ -1,0 +1,243 @@
+package sweeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/metrics"
+	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// DefaultMinAge is how old an unreferenced key must be before the sweeper
+// deletes it: longer than any createSecret takes between creating a key and
+// storing it.
+const DefaultMinAge = 10 * time.Minute
+
+// pageSize is the number of secrets read per ListSecrets call.
+const pageSize = 100
+
+// SecretStore is what the sweeper needs from Secrets Manager;
+// *secretstore.Store implements it.
+type SecretStore interface {
+	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
+	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
+}
+
+// Datadog is what the sweeper needs from Datadog; *datadog.Client
+// implements it.
+type Datadog interface {
+	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
+	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
+}
+
+// Reconciler reads connection snapshots and carries out due retirements;
+// *rotation.Rotator implements it.
+type Reconciler interface {
+	Snapshot(ctx context.Context, secretID string) (rotation.Snapshot, error)
+	Reconcile(ctx context.Context, snap rotation.Snapshot) (rotation.Reconciled, error)
+}
+
+var (
+	_ SecretStore = (*secretstore.Store)(nil)
+	_ Datadog     = (*datadog.Client)(nil)
+	_ Reconciler  = (*rotation.Rotator)(nil)
+)
+
+// Options configures a Sweeper.
+type Options struct {
+	// Prefix starts the name of every connection secret.
+	Prefix string
+	// MinAge is the age below which an unreferenced key is left alone;
+	// 0 means DefaultMinAge.
+	MinAge time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives one record per connection with work done, and a
+	// summary; nil discards.
+	Logger *slog.Logger
+	// Metrics receives OrphansSwept; nil discards.
+	Metrics *metrics.Writer
+}
+
+// Sweeper deletes orphaned keys and carries out due revocations. It is safe
+// for concurrent use, and safe to run while rotations are in progress.
+type Sweeper struct {
+	secrets SecretStore
+	dd      Datadog
+	rot     Reconciler
+	prefix  string
+	minAge  time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics.Writer
+}
+
+// New returns a Sweeper.
+func New(secrets SecretStore, dd Datadog, rot Reconciler, opts Options) *Sweeper {
+	s := &Sweeper{secrets: secrets, dd: dd, rot: rot, prefix: opts.Prefix, minAge: opts.MinAge,
+		now: opts.Now, log: opts.Logger, metrics: opts.Metrics}
+	if s.minAge <= 0 {
+		s.minAge = DefaultMinAge
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	return s
+}
+
+// Report is what one Run did.
+type Report struct {
+	// Connections is the number of connections examined.
+	Connections int `json:"connections"`
+	// Swept is the number of orphaned keys deleted.
+	Swept int `json:"swept"`
+	// Revoked is the number of retired keys revoked.
+	Revoked int `json:"revoked"`
+	// Failed is the number of connections whose sweep failed.
+	Failed int `json:"failed"`
+}
+
+// Run sweeps every connection once. A connection that fails is logged and
+// counted, and the others are still swept; the error joins every failure.
+func (s *Sweeper) Run(ctx context.Context) (Report, error) {
+	start := s.now()
+	var rep Report
+	var errs []error
+	cursor := ""
+	for {
+		page, next, err := s.secrets.List(ctx, s.prefix, pageSize, cursor)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing connection secrets: %w", err))
+			break
+		}
+		for _, sec := range page {
+			if err := s.visit(ctx, sec, &rep); err != nil {
+				rep.Failed++
+				errs = append(errs, fmt.Errorf("sweeping %s: %w", sec.Name, err))
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if err := s.metrics.Count(metrics.OrphansSwept, rep.Swept); err != nil {
+		s.log.WarnContext(ctx, "writing a metric failed", slog.Any("error", err))
+	}
+	s.log.InfoContext(ctx, "sweep finished",
+		slog.Int("connections", rep.Connections), slog.Int("swept", rep.Swept),
+		slog.Int("revoked", rep.Revoked), slog.Int("failed", rep.Failed),
+		slog.Int64("duration_ms", s.now().Sub(start).Milliseconds()))
+	return rep, errors.Join(errs...)
+}
+
+// visit sweeps one connection secret, if it may have ddconn keys.
+func (s *Sweeper) visit(ctx context.Context, sec secretstore.Secret, rep *Report) error {
+	conn, ok := rotation.ConnectionName(s.prefix, sec.Name)
+	if !ok || !mayHaveKeys(sec) {
+		return nil
+	}
+	rep.Connections++
+	swept, res, err := s.sweep(ctx, sec.ARN, conn)
+	rep.Swept += len(swept)
+	rep.Revoked += len(res.Revoked)
+	level := slog.LevelInfo
+	attrs := []slog.Attr{slog.String("secret_arn", sec.ARN), slog.String("connection", conn)}
+	if err != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("error", err.Error()))
+	} else if len(swept) == 0 && len(res.Revoked) == 0 && !res.ByHand {
+		return nil
+	}
+	attrs = append(attrs, slog.Any("swept_key_ids", swept), slog.Any("revoked_key_ids", res.Revoked), slog.Bool("revoke_by_hand", res.ByHand))
+	s.log.LogAttrs(ctx, level, "connection swept", attrs...)
+	return err
+}
+
+// mayHaveKeys reports whether a rotation was ever configured (only
+// rotations create ddconn keys; Secrets Manager keeps the function ARN after
+// a cancellation) or retirements are recorded.
+func mayHaveKeys(sec secretstore.Secret) bool {
+	if sec.RotationLambdaARN != "" {
+		return true
+	}
+	for k := range sec.Tags {
+		if strings.HasPrefix(k, rotation.TagRetirePrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// sweep lists the owner's keys, then reads the secret, then deletes the
+// orphans and reconciles. The order is what makes it safe (see the package
+// documentation).
+func (s *Sweeper) sweep(ctx context.Context, secretID, conn string) ([]string, rotation.Reconciled, error) {
+	cr, err := s.currentCredentials(ctx, secretID)
+	if err != nil {
+		return nil, rotation.Reconciled{}, err
+	}
+	keys, err := s.dd.ListAppKeys(ctx, cr, datadog.KeyOwner{})
+	if err != nil {
+		return nil, rotation.Reconciled{}, fmt.Errorf("listing application keys: %w", err)
+	}
+	snap, err := s.rot.Snapshot(ctx, secretID)
+	if err != nil {
+		return nil, rotation.Reconciled{}, fmt.Errorf("reading the secret: %w", err)
+	}
+	swept, sweepErr := s.deleteOrphans(ctx, cr, conn, keys, snap)
+	res, err := s.rot.Reconcile(ctx, snap)
+	return swept, res, errors.Join(sweepErr, err)
+}
+
+func (s *Sweeper) currentCredentials(ctx context.Context, secretID string) (datadog.Credentials, error) {
+	v, err := s.secrets.Get(ctx, secretID, "", secretstore.Current)
+	if err != nil {
+		return datadog.Credentials{}, fmt.Errorf("reading the current document: %w", err)
+	}
+	doc, err := connection.ParseDocument(v.Value)
+	if err != nil {
+		return datadog.Credentials{}, err
+	}
+	return doc.Credentials()
+}
+
+func (s *Sweeper) deleteOrphans(ctx context.Context, cr datadog.Credentials, conn string, keys []datadog.AppKey, snap rotation.Snapshot) ([]string, error) {
+	now := s.now()
+	var swept []string
+	var errs []error
+	for _, k := range keys {
+		if !s.orphan(conn, k, snap, now) {
+			continue
+		}
+		if err := s.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, k.ID); err != nil {
+			errs = append(errs, fmt.Errorf("deleting orphaned application key %s: %w", k.ID, err))
+			continue
+		}
+		swept = append(swept, k.ID)
+	}
+	return swept, errors.Join(errs...)
+}
+
+// orphan reports whether k is a key of conn that nothing will ever use: a
+// rotation's key that no labelled version refers to, old enough that no
+// rotation is about to store it, and not retired (a retired key is
+// Reconcile's, which honours its grace period). A key whose creation time
+// is unknown is never an orphan.
+func (s *Sweeper) orphan(conn string, k datadog.AppKey, snap rotation.Snapshot, now time.Time) bool {
+	return strings.HasPrefix(k.Name, rotation.KeyNamePrefix(conn)) &&
+		!k.CreatedAt.IsZero() && now.Sub(k.CreatedAt) >= s.minAge &&
+		!snap.Referenced(k.ID) &&
+		!snap.Retiring(k.ID)
+}

@@ -1,0 +1,207 @@
+package sweeper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/metrics"
+	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+const prefix = "ddconn/connections/"
+
+var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// world is an in-memory Secrets Manager, Datadog and Reconciler that
+// records the order of calls.
+type world struct {
+	secrets  []secretstore.Secret
+	pages    int // secrets per List page
+	snaps    map[string]rotation.Snapshot
+	keys     map[string][]datadog.AppKey // by application key (the caller)
+	failList map[string]bool             // application keys whose listing fails
+	calls    []string
+	deleted  []string
+}
+
+var (
+	_ SecretStore = (*world)(nil)
+	_ Datadog     = (*world)(nil)
+	_ Reconciler  = (*world)(nil)
+)
+
+func (w *world) List(_ context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error) {
+	w.calls = append(w.calls, "List "+cursor)
+	start := 0
+	if cursor != "" {
+		fmt.Sscan(cursor, &start)
+	}
+	end := min(start+w.pages, len(w.secrets))
+	var page []secretstore.Secret
+	for _, s := range w.secrets[start:end] {
+		if strings.HasPrefix(s.Name, namePrefix) {
+			page = append(page, s)
+		}
+	}
+	next := ""
+	if end < len(w.secrets) {
+		next = fmt.Sprint(end)
+	}
+	return page, next, nil
+}
+
+func (w *world) Get(_ context.Context, id, _, _ string) (secretstore.Version, error) {
+	w.calls = append(w.calls, "Get "+id)
+	cur, ok := w.snaps[id].Current()
+	if !ok {
+		return secretstore.Version{}, secretstore.ErrNotFound
+	}
+	v, _ := cur.Marshal()
+	return secretstore.Version{Value: v}, nil
+}
+
+func (w *world) ListAppKeys(_ context.Context, cr datadog.Credentials, _ datadog.KeyOwner) ([]datadog.AppKey, error) {
+	w.calls = append(w.calls, "ListAppKeys")
+	if w.failList[cr.AppKey] {
+		return nil, datadog.ErrUnavailable
+	}
+	return w.keys[cr.AppKey], nil
+}
+
+func (w *world) DeleteAppKey(_ context.Context, _ datadog.Credentials, _ datadog.KeyOwner, id string) error {
+	w.calls = append(w.calls, "DeleteAppKey "+id)
+	w.deleted = append(w.deleted, id)
+	return nil
+}
+
+func (w *world) Snapshot(_ context.Context, id string) (rotation.Snapshot, error) {
+	w.calls = append(w.calls, "Snapshot "+id)
+	return w.snaps[id], nil
+}
+
+func (w *world) Reconcile(_ context.Context, snap rotation.Snapshot) (rotation.Reconciled, error) {
+	w.calls = append(w.calls, "Reconcile "+snap.Secret.ARN)
+	return rotation.Reconciled{}, nil
+}
+
+// addConnection adds a connection whose AWSCURRENT holds key "cur-<name>"
+// and whose AWSPREVIOUS holds "prev-<name>", with the given owner's keys.
+func (w *world) addConnection(name string, tags map[string]string, keys ...datadog.AppKey) {
+	arn := "arn:" + name
+	sec := secretstore.Secret{ARN: arn, Name: prefix + name, RotationLambdaARN: "arn:aws:lambda:fn", Tags: tags,
+		Versions: map[string][]string{"v2": {secretstore.Current}, "v1": {secretstore.Previous}}}
+	appKey := "appkey-" + name
+	w.secrets = append(w.secrets, sec)
+	if w.snaps == nil {
+		w.snaps, w.keys = map[string]rotation.Snapshot{}, map[string][]datadog.AppKey{}
+	}
+	doc := func(id string) connection.Document {
+		return connection.Document{URL: "https://api.datadoghq.com", APIKey: "api", ApplicationKey: appKey, ApplicationKeyID: id}
+	}
+	w.snaps[arn] = rotation.Snapshot{Secret: sec, Docs: map[string]connection.Document{"v2": doc("cur-" + name), "v1": doc("prev-" + name)}}
+	w.keys[appKey] = keys
+}
+
+func key(id, name string, age time.Duration) datadog.AppKey {
+	return datadog.AppKey{ID: id, Name: name, CreatedAt: now.Add(-age)}
+}
+
+func newSweeper(w *world, out *bytes.Buffer) *Sweeper {
+	return New(w, w, w, Options{Prefix: prefix, Now: func() time.Time { return now }, Metrics: metrics.New(out, func() time.Time { return now })})
+}
+
+func TestOrphanRules(t *testing.T) {
+	grace := map[string]string{rotation.TagRetirePrefix + "graced": now.Add(time.Hour).Format(time.RFC3339)}
+	tests := []struct {
+		name  string
+		key   datadog.AppKey
+		tags  map[string]string
+		swept bool
+	}{
+		{"old unreferenced key of the connection", key("k", "ddconn:prod:tok", time.Hour), nil, true},
+		{"exactly the minimum age", key("k", "ddconn:prod:tok", DefaultMinAge), nil, true},
+		{"younger than the minimum age", key("k", "ddconn:prod:tok", DefaultMinAge-time.Second), nil, false},
+		{"creation time unknown", datadog.AppKey{ID: "k", Name: "ddconn:prod:tok"}, nil, false},
+		{"held by AWSCURRENT", key("cur-prod", "ddconn:prod:tok", time.Hour), nil, false},
+		{"held by AWSPREVIOUS", key("prev-prod", "ddconn:prod:tok", time.Hour), nil, false},
+		{"retired: left to Reconcile", key("graced", "ddconn:prod:tok", time.Hour), grace, false},
+		{"another connection's key", key("k", "ddconn:prod-eu:tok", time.Hour), nil, false},
+		{"a key the user made", key("k", "my key", time.Hour), nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &world{pages: 10}
+			w.addConnection("prod", tt.tags, tt.key)
+			var out bytes.Buffer
+			rep, err := newSweeper(w, &out).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if swept := slices.Contains(w.deleted, tt.key.ID); swept != tt.swept || (rep.Swept == 1) != tt.swept {
+				t.Errorf("swept = %v (report %+v), want %v", swept, rep, tt.swept)
+			}
+			if want := fmt.Sprintf(`"OrphansSwept":%d`, rep.Swept); !strings.Contains(out.String(), want) {
+				t.Errorf("metrics %s lack %s", out.String(), want)
+			}
+		})
+	}
+}
+
+// TestListsKeysBeforeReadingLabels checks the order that makes the sweeper
+// safe during a rotation: every key page, then the labels, then deletions,
+// then the due revocations.
+func TestListsKeysBeforeReadingLabels(t *testing.T) {
+	w := &world{pages: 10}
+	w.addConnection("prod", nil, key("a", "ddconn:prod:1", time.Hour), key("b", "ddconn:prod:2", time.Hour))
+	if _, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"List ", "Get arn:prod", "ListAppKeys", "Snapshot arn:prod", "DeleteAppKey a", "DeleteAppKey b", "Reconcile arn:prod"}
+	if !slices.Equal(w.calls, want) {
+		t.Errorf("calls\n got %v\nwant %v", w.calls, want)
+	}
+}
+
+func TestVisitsEveryPageAndSkipsUnrotatedSecrets(t *testing.T) {
+	w := &world{pages: 2}
+	for i := range 5 {
+		w.addConnection(fmt.Sprint("c", i), nil, key(fmt.Sprint("orphan", i), fmt.Sprintf("ddconn:c%d:t", i), time.Hour))
+	}
+	w.secrets[1].RotationLambdaARN = "" // never rotated: skipped without a Datadog call
+	w.secrets[3].RotationLambdaARN = "" // never rotated, but a retirement is recorded: visited
+	w.secrets[3].Tags = map[string]string{rotation.TagRetirePrefix + "x": "next-rotation"}
+	w.secrets = append(w.secrets, secretstore.Secret{ARN: "arn:other", Name: "other/secret", RotationLambdaARN: "arn:fn"})
+
+	rep, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Connections != 4 || rep.Swept != 4 || slices.Contains(w.deleted, "orphan1") {
+		t.Errorf("report %+v, deleted %v", rep, w.deleted)
+	}
+	if lists := slices.DeleteFunc(slices.Clone(w.calls), func(c string) bool { return !strings.HasPrefix(c, "List ") }); len(lists) != 3 {
+		t.Errorf("ListSecrets calls %v, want 3 pages", lists)
+	}
+}
+
+func TestOneFailingConnectionDoesNotStopTheOthers(t *testing.T) {
+	w := &world{pages: 10, failList: map[string]bool{"appkey-broken": true}}
+	w.addConnection("broken", nil, key("x", "ddconn:broken:t", time.Hour))
+	w.addConnection("fine", nil, key("y", "ddconn:fine:t", time.Hour))
+	rep, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background())
+	if !errors.Is(err, datadog.ErrUnavailable) || !strings.Contains(err.Error(), prefix+"broken") {
+		t.Errorf("error %v, want the broken connection's failure", err)
+	}
+	if rep.Failed != 1 || rep.Swept != 1 || !slices.Equal(w.deleted, []string{"y"}) {
+		t.Errorf("report %+v, deleted %v", rep, w.deleted)
+	}
+}
