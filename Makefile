@@ -20,7 +20,7 @@ LAMBDA_BUILD  = GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) 
 .PHONY: help dev dev-reset test unit lint tools build deploy e2e bench clean
 
 help: ## List the targets.
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 dev: ## Run ddconn locally: API :3000, Secrets Manager emulator :4566, Datadog simulator :4580.
 	$(GO) run ./cmd/ddconn-dev
@@ -28,7 +28,7 @@ dev: ## Run ddconn locally: API :3000, Secrets Manager emulator :4566, Datadog s
 dev-reset: ## Wipe the data `make dev` keeps between runs.
 	rm -rf .ddconn-dev
 
-test: lint unit ## Every check CI runs.
+test: lint unit e2e ## Every check CI runs: lint, go test -race, the binaries under the Lambda RIE.
 
 unit: ## go test -race over the whole module, plus the checks too slow under -race.
 	$(GO) test -race -count=1 ./...
@@ -67,3 +67,14 @@ deploy: ## sam build && sam deploy (needs the SAM CLI and AWS credentials).
 
 clean: ## Remove build outputs and tools.
 	rm -rf build .bin .aws-sam
+
+# --- e2e and bench (issue 5) ---
+# Both run the binaries that ship, built by the build-<LogicalId> targets above
+# for the host architecture, under the Lambda Runtime Interface Emulator.
+
+e2e: $(RIE) ## End-to-end: the shipped binaries under the Lambda RIE against the stand-ins.
+	$(GO) test -tags e2e -count=1 -v ./e2e/... -args -rie $(RIE)
+
+bench: $(RIE) ## Sizes, cold starts, warm latency, peak RSS → docs/benchmarks.md.
+	$(GO) run ./scripts/bench -out docs/benchmarks.md
+# --- end e2e and bench (issue 5) ---

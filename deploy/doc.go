@@ -1,0 +1,20 @@
+// Package deploy reads and checks what ddconn ships to AWS: template.yaml
+// (AWS SAM), samconfig.toml and the Makefile targets SAM's makefile builder
+// calls. Its code reads a template (Load, with CloudFormation's short-form
+// intrinsics in long form, and the IAM statements each function holds); the
+// e2e harness uses it too. Its tests are the proof, run by `make test`:
+//
+//   - every function in the template has its build-<LogicalId> target and its
+//     functions/<folder>/main.go, and is built the Lambda way (provided.al2023,
+//     arm64, bootstrap);
+//   - the HTTP API routes equal the handlers' route table (httpapi.Routes),
+//     in both directions, and every route is authorised;
+//   - Secrets Manager and KMS permissions are scoped to the connection secrets
+//     and the connection key (the one documented exception: ListSecrets,
+//     which AWS only grants on "*"), and each function holds only the actions
+//     it calls;
+//   - every environment variable a function reads (pkg/config) is set;
+//   - cfn-lint accepts the template (skipped when cfn-lint is not installed);
+//   - `make build-<LogicalId>` writes a linux/arm64 ELF named bootstrap within
+//     the size budget (skipped by `go test -short`).
+package deploy

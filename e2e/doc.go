@@ -1,0 +1,15 @@
+// Package e2e runs the binaries ddconn ships under AWS's Lambda Runtime
+// Interface Emulator (RIE), against the in-process stand-ins for Secrets
+// Manager (internal/smemu) and Datadog (internal/ddsim).
+//
+// The functions are built by the Makefile's own build-<LogicalId> targets,
+// only for the host architecture, and are driven with the event shapes AWS
+// sends them: API Gateway HTTP API v2 events (IAM-authorised), Secrets
+// Manager rotation events and EventBridge scheduled events. The Secrets
+// Manager emulator invokes the rotate binary through its RIE endpoint, as
+// Secrets Manager invokes the deployed function.
+//
+// The package is the harness; the end-to-end tests are behind the build tag
+// e2e (`make e2e`), and `make bench` (scripts/bench) measures the same
+// processes. Both need the RIE binary that `make tools` installs in .bin/.
+package e2e

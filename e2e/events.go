@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// The event shapes AWS sends, as fixtures: an IAM-authorised API Gateway
+// HTTP API v2 request (aws-lambda-go's events/testdata), an EventBridge
+// scheduled event and a Secrets Manager rotation event.
+var (
+	//go:embed testdata/apigw-v2-request-iam.json
+	httpRequestFixture []byte
+	//go:embed testdata/scheduled-event.json
+	scheduledEventFixture []byte
+	//go:embed testdata/rotation-event.json
+	rotationEventFixture []byte
+)
+
+// requestSeq makes each HTTP event's request id unique.
+var requestSeq atomic.Int64
+
+// HTTPEvent is the API Gateway HTTP API v2 event for one request, built from
+// the IAM-authorised fixture: route is the matched route ("POST
+// /connections/{name}/validate"), path the request path, body the JSON body
+// (nil for none).
+func HTTPEvent(route, path string, body []byte) ([]byte, error) {
+	method, pattern, ok := strings.Cut(route, " ")
+	if !ok {
+		return nil, fmt.Errorf("route %q: want \"METHOD /pattern\"", route)
+	}
+	params, err := pathParameters(pattern, path)
+	if err != nil {
+		return nil, err
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(httpRequestFixture, &ev); err != nil {
+		return nil, fmt.Errorf("decoding the HTTP event fixture: %w", err)
+	}
+	now := time.Now()
+	ev.RouteKey, ev.RawPath, ev.RawQueryString = route, path, ""
+	ev.Cookies, ev.QueryStringParameters, ev.StageVariables = nil, nil, nil
+	ev.PathParameters = params
+	ev.Headers = map[string]string{"accept": "application/json", "user-agent": "ddconn-e2e"}
+	ev.Body, ev.IsBase64Encoded = string(body), false
+	if body != nil {
+		ev.Headers["content-type"] = "application/json"
+		ev.Headers["content-length"] = fmt.Sprint(len(body))
+	}
+	rc := &ev.RequestContext
+	rc.RouteKey = route
+	rc.RequestID = fmt.Sprintf("e2e-%d", requestSeq.Add(1))
+	rc.HTTP.Method, rc.HTTP.Path = method, path
+	rc.Time, rc.TimeEpoch = now.UTC().Format("02/Jan/2006:15:04:05 -0700"), now.UnixMilli()
+	return json.Marshal(ev)
+}
+
+// pathParameters matches path against an API Gateway pattern such as
+// /connections/{name}/validate.
+func pathParameters(pattern, path string) (map[string]string, error) {
+	want, got := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(want) != len(got) {
+		return nil, fmt.Errorf("path %q does not match %q", path, pattern)
+	}
+	params := map[string]string{}
+	for i, seg := range want {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			params[strings.TrimSuffix(name, "}")] = got[i]
+		} else if seg != got[i] {
+			return nil, fmt.Errorf("path %q does not match %q", path, pattern)
+		}
+	}
+	if len(params) == 0 {
+		return nil, nil
+	}
+	return params, nil
+}
+
+// HTTPResponse is a function's answer to an HTTP event.
+type HTTPResponse struct {
+	Status  int
+	Headers map[string]string
+	Body    []byte
+}
+
+// InvokeHTTP sends an HTTP event to a function and decodes its answer.
+func InvokeHTTP(ctx context.Context, p *Process, route, path string, body []byte) (HTTPResponse, error) {
+	ev, err := HTTPEvent(route, path, body)
+	if err != nil {
+		return HTTPResponse{}, err
+	}
+	raw, err := p.Invoke(ctx, ev)
+	if err != nil {
+		return HTTPResponse{}, fmt.Errorf("%s %s: %w", route, path, err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return HTTPResponse{}, fmt.Errorf("%s %s: decoding the answer: %w", route, path, err)
+	}
+	if resp.IsBase64Encoded {
+		return HTTPResponse{}, fmt.Errorf("%s %s: answer is base64-encoded; ddconn answers JSON", route, path)
+	}
+	return HTTPResponse{Status: resp.StatusCode, Headers: resp.Headers, Body: []byte(resp.Body)}, nil
+}
+
+// ScheduledEvent is EventBridge's "Scheduled Event", as the sweeper's
+// schedule delivers it, stamped with the current time.
+func ScheduledEvent() ([]byte, error) {
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(scheduledEventFixture, &ev); err != nil {
+		return nil, fmt.Errorf("decoding the scheduled event fixture: %w", err)
+	}
+	ev.Time = time.Now().UTC().Truncate(time.Second)
+	return json.Marshal(ev)
+}
+
+// RotationEvent is the event Secrets Manager sends for one rotation step.
+func RotationEvent(step, secretID, token string) ([]byte, error) {
+	var ev events.SecretsManagerSecretRotationEvent
+	if err := json.Unmarshal(rotationEventFixture, &ev); err != nil {
+		return nil, fmt.Errorf("decoding the rotation event fixture: %w", err)
+	}
+	ev.Step, ev.SecretID, ev.ClientRequestToken = step, secretID, token
+	return json.Marshal(ev)
+}
