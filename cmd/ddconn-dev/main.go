@@ -1,7 +1,8 @@
 // Command ddconn-dev runs ddconn locally (`make dev`): the Secrets Manager
 // emulator on 127.0.0.1:4566, the Datadog simulator (with the demo
 // organisation) on 127.0.0.1:4580 and every HTTP function on 127.0.0.1:3000,
-// until Ctrl-C or SIGTERM.
+// until Ctrl-C or SIGTERM. The rotate function runs in-process: the emulator
+// invokes it for rotations, and its sweeper runs every minute.
 package main
 
 import (
@@ -36,6 +37,7 @@ type flags struct {
 	dataDir       string
 	memory        bool
 	retryInterval time.Duration
+	sweepInterval time.Duration
 	smAddr        string
 	ddAddr        string
 	apiAddr       string
@@ -51,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 		devstack.SecretsManagerFile+", "+devstack.DatadogFile+")")
 	fs.BoolVar(&f.memory, "memory", false, "keep everything in memory (ignore -data-dir)")
 	fs.DurationVar(&f.retryInterval, "retry-interval", devstack.DefaultRetryInterval, "delay before the emulator retries a failed rotation")
+	fs.DurationVar(&f.sweepInterval, "sweep-interval", time.Minute, "how often the sweeper runs (deletes orphaned keys, carries out due revocations); 0 = never")
 	fs.StringVar(&f.smAddr, "secretsmanager-addr", "127.0.0.1:4566", "listen address of the Secrets Manager emulator")
 	fs.StringVar(&f.ddAddr, "datadog-addr", "127.0.0.1:4580", "listen address of the Datadog simulator")
 	fs.StringVar(&f.apiAddr, "api-addr", "127.0.0.1:3000", "listen address of the API")
@@ -83,6 +86,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		APIAddr:            f.apiAddr,
 		SeedDemo:           true,
 		RetryInterval:      f.retryInterval,
+		// The rotate function runs in-process for the fixed dev ARN
+		// (devstack.DefaultRotationFunctionARN), with an activation wait
+		// sized for the simulator, whose new keys work at once.
+		RotationFunction: devstack.RotationFunction(devstack.SimulatorActivation),
+		SweepInterval:    f.sweepInterval,
 		// The same Datadog retry policy as the Lambda functions.
 		DatadogRetry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
 		Logger:       logger,
@@ -96,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printBanner(stdout, st, opts.DataDir)
+	printBanner(stdout, st, opts)
 
 	select {
 	case <-ctx.Done():

@@ -23,9 +23,9 @@ func TestParseFlags(t *testing.T) {
 		want    flags
 		wantErr bool
 	}{
-		{"defaults", nil, flags{dataDir: ".ddconn-dev", retryInterval: 5 * time.Second,
+		{"defaults", nil, flags{dataDir: ".ddconn-dev", retryInterval: 5 * time.Second, sweepInterval: time.Minute,
 			smAddr: "127.0.0.1:4566", ddAddr: "127.0.0.1:4580", apiAddr: "127.0.0.1:3000"}, false},
-		{"memory and interval", []string{"-memory", "-retry-interval", "2s", "-data-dir", "/tmp/x"}, flags{dataDir: "/tmp/x", memory: true,
+		{"memory and intervals", []string{"-memory", "-retry-interval", "2s", "-sweep-interval", "0", "-data-dir", "/tmp/x"}, flags{dataDir: "/tmp/x", memory: true,
 			retryInterval: 2 * time.Second, smAddr: "127.0.0.1:4566", ddAddr: "127.0.0.1:4580", apiAddr: "127.0.0.1:3000"}, false},
 		{"unknown flag", []string{"-nope"}, flags{}, true},
 		{"stray argument", []string{"serve"}, flags{}, true},
@@ -74,7 +74,8 @@ func TestRunServesAndPersists(t *testing.T) {
 			"-secretsmanager-addr", "127.0.0.1:0", "-datadog-addr", "127.0.0.1:0"}, &out, io.Discard)
 	}()
 	api := waitFor(t, &out, regexp.MustCompile(`API\s+(http://127\.0\.0\.1:\d+)`))
-	for _, want := range []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, ddsim.DemoRotatorID, "get-secret-value", "curl"} {
+	for _, want := range []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, ddsim.DemoRotatorID, "get-secret-value", "curl",
+		"ddconn-rotate", "/_emu/clock", `{"advance":"30d"}`, "/_sim/faults"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q", want)
 		}
@@ -87,6 +88,17 @@ func TestRunServesAndPersists(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create against the dev stack: %d", resp.StatusCode)
+	}
+	// Rotation is wired by default: the dev ARN is configured.
+	req, _ := http.NewRequest("PUT", api+"/connections/demo/rotation", strings.NewReader(`{"schedule":"rate(30 days)","rotateImmediately":false}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT rotation against the dev stack: %d", resp.StatusCode)
 	}
 	cancel()
 	select {

@@ -1,4 +1,5 @@
-// Command manage is the Lambda function behind GET /connections, GET, PATCH and DELETE /connections/{name},
+// Command manage is the Lambda function behind GET /connections, GET, PATCH and DELETE /connections/{name}
+// and the rotation routes (PUT and DELETE /connections/{name}/rotation, POST /connections/{name}/rotate),
 // an API Gateway HTTP API (payload v2) adapted to net/http.
 //
 // main only wires: configuration, logger, adapters, service, handler.
@@ -42,7 +43,10 @@ func main() {
 		// Gateway's 30 s integration timeout.
 		Retry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
 	})
-	svc := connection.New(store, dd, connection.Options{Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, Now: time.Now, Logger: logger})
+	svc := connection.New(store, dd, connection.Options{
+		Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, Now: time.Now, Logger: logger,
+		RotationFunctionARN: cfg.RotationFunctionARN, RotationState: httpapi.RotationState,
+	})
 	h := httpapi.NewManageHandler(svc, httpapi.Options{Logger: logger, RequestID: apiGatewayRequestID})
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/httpapi"
 	"github.com/ddconn/ddconn/pkg/secretstore"
+	"github.com/ddconn/ddconn/pkg/sweeper"
 )
 
 // Defaults of Options.
@@ -71,8 +72,12 @@ type Options struct {
 	// emulator invokes in-process for RotationFunctionARN.
 	RotationFunction func(Deps) (smemu.Invoker, error)
 	// RotationFunctionARN names the rotation function; "" means
-	// DefaultRotationFunctionARN.
+	// DefaultRotationFunctionARN. The API is given it (so PUT …/rotation
+	// works) only when RotationFunction is set.
 	RotationFunctionARN string
+	// SweepInterval, when positive, runs Stack.Sweeper that often (the
+	// rotate function's schedule on AWS); 0 never runs it by itself.
+	SweepInterval time.Duration
 }
 
 // Deps are the adapters a rotation function is built from.
@@ -96,11 +101,15 @@ type Stack struct {
 	Store     *secretstore.Store
 	Datadog   *datadog.Client
 	Service   *connection.Service
+	// Sweeper deletes orphaned keys and carries out due revocations; it
+	// runs every Options.SweepInterval, and tests may run it at will.
+	Sweeper *sweeper.Sweeper
 	// Handler is the API (every route), also served at APIURL.
 	Handler http.Handler
 
-	servers []*http.Server
-	done    chan error
+	servers      []*http.Server
+	done         chan error
+	stopSweeping func() // waits for the sweeper loop to end; nil when none runs
 }
 
 // Start listens on the three addresses, builds the stand-ins and the API,
@@ -123,6 +132,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	st.Emulator.Start()
+	if opts.SweepInterval > 0 {
+		st.startSweeping(opts.SweepInterval, opts.Logger.With("component", "sweeper"))
+	}
 	for i, h := range []http.Handler{st.Emulator, st.Simulator, st.Handler} {
 		st.serve(lns[i], h)
 	}
@@ -171,9 +183,15 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		HTTPClient: &http.Client{Timeout: 10 * time.Second},
 		Retry:      opts.DatadogRetry,
 	})
+	rotationARN := ""
+	if opts.RotationFunction != nil {
+		rotationARN = opts.RotationFunctionARN
+	}
 	st.Service = connection.New(st.Store, st.Datadog, connection.Options{
 		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, Now: opts.Now, Logger: opts.Logger,
+		RotationFunctionARN: rotationARN, RotationState: httpapi.RotationState,
 	})
+	st.Sweeper = st.newSweeper(opts)
 	st.Handler = httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger})
 	invoker, err := st.rotationInvoker(opts)
 	if err != nil {
@@ -261,6 +279,10 @@ func (st *Stack) Done() <-chan error { return st.done }
 // Shutdown stops the servers gracefully, then the emulator's scheduler,
 // which flushes its data file.
 func (st *Stack) Shutdown(ctx context.Context) error {
+	if st.stopSweeping != nil {
+		st.stopSweeping()
+		st.stopSweeping = nil
+	}
 	var errs []error
 	for _, srv := range st.servers {
 		errs = append(errs, srv.Shutdown(ctx))

@@ -9,5 +9,9 @@
 //
 // A rotation function can be plugged in with Options.RotationFunction: it is
 // built once the adapters exist and the emulator invokes it in-process for
-// Options.RotationFunctionARN.
+// Options.RotationFunctionARN. RotationFunction(act) is the real one: the
+// rotate function's Rotator, in-process. With it, the API's rotation routes
+// use that ARN; without it, they answer that rotation is not configured.
+// Stack.Sweeper is the rotate function's sweeper; Options.SweepInterval
+// runs it on a timer, as EventBridge does on AWS.
 package devstack

@@ -46,11 +46,6 @@ type PublicCredentials struct {
 	URL string `json:"url"`
 }
 
-// Rotation is a connection's rotation state.
-type Rotation struct {
-	Enabled bool `json:"enabled"`
-}
-
 // Tags on a connection secret. Values follow AWS's tag alphabet (letters,
 // digits, spaces and _.:/=+-@), so lists are space-separated.
 const (
@@ -124,7 +119,7 @@ func managed(sec secretstore.Secret) bool { return sec.Tags[TagManagedBy] == Man
 
 // connectionFrom builds the user-facing object from a secret's metadata and,
 // when it was read, its document.
-func connectionFrom(name string, sec secretstore.Secret, doc *Document) Connection {
+func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *Document) Connection {
 	t := sec.Tags
 	c := Connection{
 		Name:                  name,
@@ -137,7 +132,7 @@ func connectionFrom(name string, sec secretstore.Secret, doc *Document) Connecti
 		OwnerID:               t[TagOwnerID],
 		OwnerIsServiceAccount: t[TagOwnerIsServiceAccount] == "true",
 		Capabilities:          capabilitiesFromTags(t),
-		Rotation:              Rotation{Enabled: sec.RotationEnabled},
+		Rotation:              s.rotationOf(sec),
 		CreatedAt:             sec.CreatedAt.UTC(),
 		UpdatedAt:             sec.LastChangedAt.UTC(),
 	}

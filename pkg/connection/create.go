@@ -54,7 +54,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 	sec.Description, sec.Tags, sec.CreatedAt, sec.LastChangedAt = req.description, tags, now, now
 	s.log.InfoContext(ctx, "connection created", "connection", req.name, "site", req.creds.Site.Name,
 		"owner_id", doc.OwnerID, "application_key_id", doc.ApplicationKeyID, "key_lookup", string(p.lookup), "valid", v.Valid)
-	return connectionFrom(req.name, sec, &doc), nil
+	return s.connectionFrom(req.name, sec, &doc), nil
 }
 
 // ensureFree fails when the name is taken or scheduled for deletion.

@@ -24,6 +24,10 @@ var (
 	ErrDatadogUnavailable = errors.New("datadog is unavailable")
 	// ErrStoreUnavailable: Secrets Manager kept throttling or failing.
 	ErrStoreUnavailable = errors.New("secrets manager is unavailable")
+	// ErrRotationDisabled: rotate-now on a connection whose rotation is off.
+	ErrRotationDisabled = errors.New("rotation is not enabled")
+	// ErrRotationUnavailable: the deployment has no rotation function.
+	ErrRotationUnavailable = errors.New("rotation is not configured")
 )
 
 // FieldError names one bad field of a request.

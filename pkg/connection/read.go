@@ -32,7 +32,7 @@ func (s *Service) Get(ctx context.Context, name string) (Connection, error) {
 	if err != nil {
 		return Connection{}, err
 	}
-	return connectionFrom(name, sec, &doc), nil
+	return s.connectionFrom(name, sec, &doc), nil
 }
 
 // List returns up to limit connections (0 means DefaultPageSize) starting at
@@ -61,7 +61,7 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 		if !managed(sec) || !ValidName(name) || sec.DeletedAt != nil {
 			continue
 		}
-		page.Connections = append(page.Connections, connectionFrom(name, sec, nil))
+		page.Connections = append(page.Connections, s.connectionFrom(name, sec, nil))
 	}
 	return page, nil
 }

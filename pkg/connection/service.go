@@ -39,6 +39,7 @@ type SecretStore interface {
 	secretWriter
 	secretTagger
 	secretDeleter
+	secretRotator
 }
 
 type secretReader interface {
@@ -62,6 +63,12 @@ type secretDeleter interface {
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
 }
 
+type secretRotator interface {
+	Rotate(ctx context.Context, id string, in secretstore.RotateInput) (string, error)
+	CancelRotation(ctx context.Context, id string) (string, error)
+	MoveStage(ctx context.Context, id, stage, moveTo, removeFrom string) error
+}
+
 // Options configures a Service.
 type Options struct {
 	// Prefix is prepended to a connection's name to form its secret name.
@@ -72,6 +79,13 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives one record per change; nil discards.
 	Logger *slog.Logger
+	// RotationFunctionARN is the rotation Lambda given to RotateSecret; ""
+	// means rotation is not configured (EnableRotation fails with
+	// ErrRotationUnavailable).
+	RotationFunctionARN string
+	// RotationState describes a secret's rotation in the Connection object
+	// (package rotation's StateOf, converted); nil shows only Enabled.
+	RotationState func(secretstore.Secret) Rotation
 }
 
 // RecoveryWindowDays is how long a deleted connection can be recovered
@@ -87,11 +101,15 @@ type Service struct {
 	kmsKeyID string
 	now      func() time.Time
 	log      *slog.Logger
+
+	rotationFunctionARN string
+	rotationState       func(secretstore.Secret) Rotation
 }
 
 // New returns a Service over the given adapters.
 func New(store SecretStore, dd Datadog, opts Options) *Service {
-	s := &Service{store: store, dd: dd, prefix: opts.Prefix, kmsKeyID: opts.KMSKeyID, now: opts.Now, log: opts.Logger}
+	s := &Service{store: store, dd: dd, prefix: opts.Prefix, kmsKeyID: opts.KMSKeyID, now: opts.Now, log: opts.Logger,
+		rotationFunctionARN: opts.RotationFunctionARN, rotationState: opts.RotationState}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -48,7 +48,7 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 	}
 	s.log.InfoContext(ctx, "connection updated", "connection", name,
 		"credentials_changed", req.creds != nil, "description_changed", req.description != nil)
-	return connectionFrom(name, sec, doc), nil
+	return s.connectionFrom(name, sec, doc), nil
 }
 
 // replaceCredentials probes the new keys, writes them as the new AWSCURRENT

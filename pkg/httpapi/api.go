@@ -35,6 +35,9 @@ type Manager interface {
 	List(ctx context.Context, limit int, cursor string) (connection.Page, error)
 	Update(ctx context.Context, name string, in connection.UpdateInput) (connection.Connection, error)
 	Delete(ctx context.Context, name string, force bool) (connection.Deletion, error)
+	EnableRotation(ctx context.Context, name string, in connection.RotationSettings) (connection.Connection, error)
+	DisableRotation(ctx context.Context, name string) (connection.Connection, error)
+	RotateNow(ctx context.Context, name string) (connection.RotationStarted, error)
 }
 
 // Service serves every route; *connection.Service implements it.
@@ -123,6 +126,10 @@ func (a *api) manageRoutes(m Manager) handlers {
 		"GET /connections/{name}":    a.get(m),
 		"PATCH /connections/{name}":  a.update(m),
 		"DELETE /connections/{name}": a.delete(m),
+
+		"PUT /connections/{name}/rotation":    a.enableRotation(m),
+		"DELETE /connections/{name}/rotation": a.disableRotation(m),
+		"POST /connections/{name}/rotate":     a.rotateNow(m),
 	}
 }
 

@@ -17,6 +17,8 @@ const (
 	CodeNameTaken            = "name_taken"
 	CodePendingDeletion      = "pending_deletion"
 	CodeRotationInProgress   = "rotation_in_progress"
+	CodeRotationNotEnabled   = "rotation_not_enabled"
+	CodeRotationUnavailable  = "rotation_not_configured"
 	CodeBodyTooLarge         = "body_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeCredentialsRejected  = "credentials_rejected"
@@ -63,6 +65,8 @@ var kinds = []struct {
 	{connection.ErrExists, http.StatusConflict, CodeNameTaken},
 	{connection.ErrPendingDeletion, http.StatusConflict, CodePendingDeletion},
 	{connection.ErrRotationInProgress, http.StatusConflict, CodeRotationInProgress},
+	{connection.ErrRotationDisabled, http.StatusConflict, CodeRotationNotEnabled},
+	{connection.ErrRotationUnavailable, http.StatusServiceUnavailable, CodeRotationUnavailable},
 	{connection.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},
 	{connection.ErrDatadogUnavailable, http.StatusBadGateway, CodeDatadogUnavailable},
 	{connection.ErrStoreUnavailable, http.StatusServiceUnavailable, CodeStoreUnavailable},

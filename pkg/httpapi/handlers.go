@@ -138,3 +138,34 @@ func (a *api) respond(w http.ResponseWriter, r *http.Request, status int) func(a
 		a.writeJSON(w, r, status, v)
 	}
 }
+
+// PUT /connections/{name}/rotation
+func (a *api) enableRotation(m Manager) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := jsonBody(w, r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		in, err := decodeRotation(body)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		a.respond(w, r, http.StatusOK)(m.EnableRotation(r.Context(), r.PathValue("name"), in))
+	}
+}
+
+// DELETE /connections/{name}/rotation
+func (a *api) disableRotation(m Manager) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a.respond(w, r, http.StatusOK)(m.DisableRotation(r.Context(), r.PathValue("name")))
+	}
+}
+
+// POST /connections/{name}/rotate
+func (a *api) rotateNow(m Manager) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a.respond(w, r, http.StatusAccepted)(m.RotateNow(r.Context(), r.PathValue("name")))
+	}
+}

@@ -56,6 +56,15 @@ func (s *stubService) Update(context.Context, string, connection.UpdateInput) (c
 func (s *stubService) Delete(context.Context, string, bool) (connection.Deletion, error) {
 	return connection.Deletion{}, s.fail()
 }
+func (s *stubService) EnableRotation(context.Context, string, connection.RotationSettings) (connection.Connection, error) {
+	return connection.Connection{}, s.fail()
+}
+func (s *stubService) DisableRotation(context.Context, string) (connection.Connection, error) {
+	return connection.Connection{}, s.fail()
+}
+func (s *stubService) RotateNow(context.Context, string) (connection.RotationStarted, error) {
+	return connection.RotationStarted{}, s.fail()
+}
 
 func serve(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))

@@ -15,6 +15,7 @@ import (
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/devstack"
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/rotation"
 )
 
 // env is a running dev stack with one simulated organisation.
@@ -42,6 +43,15 @@ type envOption func(*devstack.Options)
 
 func withDatadogRetry(r datadog.Retry) envOption {
 	return func(o *devstack.Options) { o.DatadogRetry = r }
+}
+
+// withRotation runs the rotate function in-process, with an activation
+// wait for the simulator (whose keys work at once).
+func withRotation() envOption {
+	return func(o *devstack.Options) {
+		o.RotationFunction = devstack.RotationFunction(rotation.Activation{
+			Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Timeout: 2 * time.Second})
+	}
 }
 
 func newEnv(t testing.TB, opts ...envOption) *env {

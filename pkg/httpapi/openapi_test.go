@@ -132,7 +132,7 @@ func (c *specChecker) fail(format string, args ...any) {
 // TestTrafficMatchesOpenAPI drives every route, with successes and
 // failures, and validates each exchange against docs/openapi.yaml.
 func TestTrafficMatchesOpenAPI(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withRotation())
 	// A fresh copy whose server is this test's API, so routes match.
 	doc, err := openapi3.NewLoader().LoadFromFile(specPath)
 	if err != nil {
@@ -170,12 +170,26 @@ func TestTrafficMatchesOpenAPI(t *testing.T) {
 		{"PATCH", "/connections/spec", `{"description":"patched"}`},
 		{"PATCH", "/connections/spec", `{"name":"spec","credentials":` + good + `}`},
 		{"PATCH", "/connections/spec", `{"name":"renamed"}`},
+		{"POST", "/connections/spec/rotate", ""},
+		{"PUT", "/connections/spec/rotation", `{"schedule":"rate(30 days)","window":"2h","rotateImmediately":false,"revokePrevious":"after:7d"}`},
+		{"PUT", "/connections/spec/rotation", `{"schedule":"rate(1 hours)","revokePrevious":"later"}`},
+		{"PUT", "/connections/spec-limited/rotation", `{"schedule":"7"}`},
+		{"PUT", "/connections/absent/rotation", `{"schedule":"7"}`},
+		{"POST", "/connections/spec/rotate", ""},
+		{"WAIT", "", ""},
+		{"GET", "/connections/spec", ""},
+		{"DELETE", "/connections/spec/rotation", ""},
+		{"DELETE", "/connections/absent/rotation", ""},
 		{"DELETE", "/connections/spec-admin", ""},
 		{"DELETE", "/connections/spec-admin", ""},
 		{"DELETE", "/connections/spec-admin?force=true", ""},
 		{"DELETE", "/connections/absent", ""},
 	}
 	for _, s := range steps {
+		if s.method == "WAIT" { // for the rotation, so GET shows its outcome
+			e.waitIdle()
+			continue
+		}
 		e.do(s.method, s.path, s.body)
 	}
 	e.doType("POST", "/connections", "x", "text/plain")

@@ -35,4 +35,7 @@ var Routes = []Route{
 	{FunctionManage, "GET", "/connections/{name}"},
 	{FunctionManage, "PATCH", "/connections/{name}"},
 	{FunctionManage, "DELETE", "/connections/{name}"},
+	{FunctionManage, "PUT", "/connections/{name}/rotation"},
+	{FunctionManage, "DELETE", "/connections/{name}/rotation"},
+	{FunctionManage, "POST", "/connections/{name}/rotate"},
 }

@@ -1,0 +1,71 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/sweeper"
+)
+
+// SimulatorActivation is the rotation function's activation wait for the
+// Datadog simulator, whose new keys authenticate at once (unless a test
+// sets ddsim.Options.ActivationDelay): short delays, so a rotation in
+// `make dev` finishes within a second, and a timeout that still outlasts
+// an injected fault or two.
+var SimulatorActivation = rotation.Activation{Initial: 20 * time.Millisecond, Max: 500 * time.Millisecond, Timeout: 10 * time.Second}
+
+// RotationFunction returns an Options.RotationFunction that runs the rotate
+// function's Rotator in-process (rotation.New over the stack's adapters),
+// decoding each event as Lambda would, with the given activation wait.
+func RotationFunction(act rotation.Activation) func(Deps) (smemu.Invoker, error) {
+	return func(d Deps) (smemu.Invoker, error) {
+		rot := rotation.New(d.Store, d.Datadog, rotation.Options{
+			Prefix: d.SecretPrefix, Now: d.Now, Logger: d.Logger.With("component", "rotate"), Activation: act,
+		})
+		return smemu.InvokerFunc(func(ctx context.Context, _ string, payload []byte) error {
+			var ev rotation.Event
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return fmt.Errorf("decoding the rotation event: %w", err)
+			}
+			return rot.Handle(ctx, ev)
+		}), nil
+	}
+}
+
+// newSweeper builds the sweeper with a Rotator of its own (the sweeper
+// only reads snapshots and reconciles through it), as the rotate function
+// does on Lambda.
+func (st *Stack) newSweeper(opts Options) *sweeper.Sweeper {
+	log := opts.Logger.With("component", "sweeper")
+	rot := rotation.New(st.Store, st.Datadog, rotation.Options{Prefix: opts.SecretPrefix, Now: opts.Now, Logger: log})
+	return sweeper.New(st.Store, st.Datadog, rot, sweeper.Options{Prefix: opts.SecretPrefix, Now: opts.Now, Logger: log})
+}
+
+// startSweeping runs the sweeper every interval until Shutdown, as the
+// rotate function's EventBridge schedule does on AWS. A failed run is
+// logged and retried at the next tick.
+func (st *Stack) startSweeping(interval time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	st.stopSweeping = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				if _, err := st.Sweeper.Run(ctx); err != nil && ctx.Err() == nil {
+					log.WarnContext(ctx, "sweep failed", "err", err)
+				}
+			}
+		}
+	}()
+}

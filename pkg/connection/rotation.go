@@ -1,0 +1,230 @@
+package connection
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// TagRevokePrevious holds a connection's revokePrevious policy, in the form
+// package rotation reads (rotation.TagRevokePrevious is the same tag).
+const TagRevokePrevious = "ddconn:revoke-previous"
+
+// Rotation is a connection's rotation state as users see it. Apart from
+// Enabled, it is filled by Options.RotationState (package rotation
+// describes its own state; it imports this package, so this package cannot
+// import it).
+type Rotation struct {
+	Enabled bool `json:"enabled"`
+	// Schedule ("rate(30 days)", "cron(…)") and Window ("2h") are "" when
+	// never set (Window: Secrets Manager's default).
+	Schedule string `json:"schedule"`
+	Window   string `json:"window"`
+	// RevokePrevious is the revocation policy ("next-rotation", …).
+	RevokePrevious string     `json:"revokePrevious"`
+	LastRotatedAt  *time.Time `json:"lastRotatedAt"`
+	NextRotationAt *time.Time `json:"nextRotationAt"`
+	// InProgress: a rotation has started and not finished.
+	InProgress bool `json:"inProgress"`
+	// LastError says why the last rotation step failed; "" after success.
+	LastError string `json:"lastError"`
+	// LastWarning says why revoking a retired key failed (retried later).
+	LastWarning string `json:"lastWarning,omitempty"`
+	// CurrentKeyID and PreviousKeyID are the ids of the AWSCURRENT key and
+	// of the key the last rotation replaced ("" if unknown).
+	CurrentKeyID  string `json:"currentApplicationKeyId"`
+	PreviousKeyID string `json:"previousApplicationKeyId"`
+	// PendingRevocations are retired keys not yet revoked.
+	PendingRevocations []PendingRevocation `json:"pendingRevocations,omitempty"`
+	// RevokeByHand says which retired key the user must revoke by hand.
+	RevokeByHand string `json:"revokeByHand,omitempty"`
+}
+
+// PendingRevocation is a retired application key awaiting revocation.
+type PendingRevocation struct {
+	// KeyID is "" when the key was never identified.
+	KeyID string `json:"applicationKeyId"`
+	// DueAt is nil when the key is revoked at the next rotation.
+	DueAt *time.Time `json:"dueAt"`
+}
+
+// RotationSettings are the settings of PUT /connections/{name}/rotation,
+// already parsed (by rotation.ParseSchedule and rotation.ParseRevokePolicy).
+type RotationSettings struct {
+	// Rules is the schedule and window given to Secrets Manager.
+	Rules secretstore.RotationRules
+	// RevokePrevious is the policy in its canonical form, stored as
+	// TagRevokePrevious.
+	RevokePrevious string
+	// RotateImmediately starts a rotation now; false only tests the
+	// rotation function and rotates at the next scheduled time.
+	RotateImmediately bool
+}
+
+// RotationStarted answers POST /connections/{name}/rotate.
+type RotationStarted struct {
+	// VersionID is the secret version the rotation is creating.
+	VersionID string `json:"versionId"`
+}
+
+// EnableRotation turns on scheduled rotation of connection name (or
+// changes its settings) with Secrets Manager's RotateSecret.
+func (s *Service) EnableRotation(ctx context.Context, name string, in RotationSettings) (Connection, error) {
+	if s.rotationFunctionARN == "" {
+		return Connection{}, &Error{Kind: ErrRotationUnavailable,
+			Message: "rotation is not configured on this deployment (no rotation function ARN)"}
+	}
+	sec, err := s.rotatable(ctx, name)
+	if err != nil {
+		return Connection{}, err
+	}
+	// The policy is in place before RotateSecret, so a rotation that starts
+	// at once already revokes by it.
+	if err := s.store.Tag(ctx, sec.ARN, map[string]string{TagRevokePrevious: in.RevokePrevious}); err != nil {
+		return Connection{}, s.rotationFailure(name, err)
+	}
+	immediately := in.RotateImmediately
+	rules := in.Rules
+	_, err = s.store.Rotate(ctx, sec.ARN, secretstore.RotateInput{
+		LambdaARN: s.rotationFunctionARN, Rules: &rules, RotateImmediately: &immediately, Token: newToken(),
+	})
+	if err != nil {
+		return Connection{}, s.rotationFailure(name, err)
+	}
+	s.log.InfoContext(ctx, "rotation enabled", "connection", name, "schedule", rules.ScheduleExpression,
+		"after_days", rules.AutomaticallyAfterDays, "window", rules.Duration,
+		"revoke_previous", in.RevokePrevious, "rotate_immediately", immediately)
+	return s.Get(ctx, name)
+}
+
+// DisableRotation turns off rotation of connection name
+// (CancelRotateSecret). An incomplete rotation's version loses its
+// AWSPENDING label, which would otherwise block every later rotation; the
+// application key it may hold is then unreferenced, and the sweeper deletes
+// it.
+func (s *Service) DisableRotation(ctx context.Context, name string) (Connection, error) {
+	sec, err := s.describeLive(ctx, name)
+	if err != nil {
+		return Connection{}, err
+	}
+	if sec.RotationEnabled {
+		if _, err := s.store.CancelRotation(ctx, sec.ARN); err != nil {
+			return Connection{}, s.rotationFailure(name, err)
+		}
+	}
+	if err := s.dropOrphanedPending(ctx, name, sec.ARN); err != nil {
+		return Connection{}, err
+	}
+	s.log.InfoContext(ctx, "rotation disabled", "connection", name)
+	return s.Get(ctx, name)
+}
+
+// dropOrphanedPending removes AWSPENDING from a version other than
+// AWSCURRENT. It reads the secret afresh: the label sits where the
+// cancelled rotation left it, and once rotation is off no step can move it.
+// AWSPENDING on the AWSCURRENT version is a finished rotation's legal end
+// state and stays.
+func (s *Service) dropOrphanedPending(ctx context.Context, name, arn string) error {
+	sec, err := s.store.Describe(ctx, arn)
+	if err != nil {
+		return s.rotationFailure(name, err)
+	}
+	pending, ok := sec.VersionWith(secretstore.Pending)
+	if current, _ := sec.CurrentVersion(); !ok || pending == current {
+		return nil
+	}
+	if err := s.store.MoveStage(ctx, arn, secretstore.Pending, "", pending); err != nil {
+		return s.rotationFailure(name, err)
+	}
+	s.log.InfoContext(ctx, "incomplete rotation cleared", "connection", name, "version_id", pending)
+	return nil
+}
+
+// RotateNow starts a rotation of connection name at once, with the
+// settings of EnableRotation, and returns the version it creates. The
+// rotation runs asynchronously: its outcome shows in the rotation block.
+func (s *Service) RotateNow(ctx context.Context, name string) (RotationStarted, error) {
+	sec, err := s.rotatable(ctx, name)
+	if err != nil {
+		return RotationStarted{}, err
+	}
+	if !sec.RotationEnabled {
+		return RotationStarted{}, &Error{Kind: ErrRotationDisabled, Message: fmt.Sprintf(
+			"rotation is not enabled for connection %q; enable it first with PUT /connections/%s/rotation", name, name)}
+	}
+	version, err := s.store.Rotate(ctx, sec.ARN, secretstore.RotateInput{Token: newToken()})
+	if err != nil {
+		return RotationStarted{}, s.rotationFailure(name, err)
+	}
+	s.log.InfoContext(ctx, "rotation started", "connection", name, "version_id", version)
+	return RotationStarted{VersionID: version}, nil
+}
+
+// rotatable reads a live connection that may start a rotation: its key can
+// replace itself, and no rotation is in progress.
+func (s *Service) rotatable(ctx context.Context, name string) (secretstore.Secret, error) {
+	sec, err := s.describeLive(ctx, name)
+	if err != nil {
+		return secretstore.Secret{}, err
+	}
+	if err := cannotRotate(name, sec.Tags); err != nil {
+		return secretstore.Secret{}, err
+	}
+	if pending, ok := sec.VersionWith(secretstore.Pending); ok {
+		if current, _ := sec.CurrentVersion(); pending != current {
+			return secretstore.Secret{}, rotationInProgress(name, nil)
+		}
+	}
+	return sec, nil
+}
+
+// cannotRotate explains why a connection's key cannot replace itself, or
+// returns nil when it can. The rotation function authenticates as the key's
+// owner and creates the new key with the old one's scopes, so it needs
+// user_app_keys and a key it could identify.
+func cannotRotate(name string, tags map[string]string) error {
+	if capabilitiesFromTags(tags).RotateOwnKey {
+		return nil
+	}
+	msg := lookupWarning(keyLookup(tags[TagKeyLookup]))
+	if keyLookup(tags[TagKeyLookup]) == lookupFound {
+		msg = "the application key lacks the " + PermUserAppKeys + " permission, so it cannot create its replacement"
+	}
+	return &Error{Kind: ErrInvalid, Message: fmt.Sprintf("connection %q cannot be rotated", name),
+		Details: []FieldError{{Field: "capabilities.rotateOwnKey", Message: msg}}}
+}
+
+// rotationFailure maps a failed rotation call to the error users see.
+func (s *Service) rotationFailure(name string, err error) error {
+	switch {
+	case errors.Is(err, secretstore.ErrRotationInProgress):
+		return rotationInProgress(name, err)
+	case errors.Is(err, secretstore.ErrNotFound), errors.Is(err, secretstore.ErrPendingDeletion):
+		return notFound(name, err)
+	default:
+		return storeFailure("configuring rotation of connection "+name, err)
+	}
+}
+
+// rotationOf describes a secret's rotation for the Connection object.
+func (s *Service) rotationOf(sec secretstore.Secret) Rotation {
+	if s.rotationState == nil {
+		return Rotation{Enabled: sec.RotationEnabled}
+	}
+	return s.rotationState(sec)
+}
+
+// newToken returns a fresh ClientRequestToken, a random (version 4) UUID as
+// Secrets Manager recommends: each request is a new rotation, never a replay
+// of an earlier one.
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
