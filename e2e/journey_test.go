@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/pkg/connection"
-	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -25,15 +26,16 @@ const (
 )
 
 // TestJourney is a user's day one through the shipped binaries: create a
-// connection, validate it, read it, turn rotation on and rotate, twice, with
-// the emulator running the rotation steps in the rotate binary through its
-// RIE endpoint; then the scheduled sweep.
+// connection, validate it, read it; turn rotation on and rotate, twice,
+// through the manage function's API, with the emulator running the rotation
+// steps in the rotate binary through its RIE endpoint; new credentials; the
+// scheduled sweep; rotation off; delete.
 func TestJourney(t *testing.T) {
 	st := newStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	store := verifier(ctx, t, st)
-	secrets := []string{ddsim.DemoAPIKey, ddsim.DemoAppKey} // grows with each rotation
+	secrets := []string{ddsim.DemoAPIKey, ddsim.DemoAppKey} // grows with each new key
 
 	create := createBody(ddsim.DemoAPIKey, ddsim.DemoAppKey)
 	resp := call(ctx, t, st, "CreateFunction", "POST /connections", "/connections", create, http.StatusCreated, secrets)
@@ -45,6 +47,7 @@ func TestJourney(t *testing.T) {
 	if created.SecretARN == "" || !created.Valid {
 		t.Fatalf("created connection: secretArn %q valid %v, want an ARN and valid", created.SecretARN, created.Valid)
 	}
+	arn := created.SecretARN
 
 	resp = call(ctx, t, st, "ValidateFunction", "POST /connections/{name}/validate", connPath+"/validate", nil, http.StatusOK, secrets)
 	var validation struct{ Valid bool }
@@ -53,32 +56,45 @@ func TestJourney(t *testing.T) {
 	}
 
 	resp = call(ctx, t, st, "ManageFunction", "GET /connections/{name}", connPath, nil, http.StatusOK, secrets)
-	var read struct {
-		Rotation struct{ Enabled bool }
-	}
-	if decode(t, resp, &read); read.Rotation.Enabled {
+	if rot := rotationOf(t, resp); rot.Enabled {
 		t.Fatalf("new connection has rotation enabled: %s", resp.Body)
 	}
 
-	first := rotate(ctx, t, st, store, created.SecretARN)
-	secrets = append(secrets, first)
-	if !st.Simulator.Authenticates(ddsim.DemoAPIKey, first) {
+	enableRotation(ctx, t, st, store, arn, secrets)
+
+	// The first rotation is held in createSecret (its PutSecretValue answers
+	// a second late), so a second request meets it in progress.
+	st.Emulator.AddFault(smemu.Fault{Operation: "PutSecretValue", Delay: time.Second})
+	before := currentDocument(ctx, t, store, arn)
+	version := requestRotation(ctx, t, st, secrets)
+	resp = call(ctx, t, st, "ManageFunction", rotateRoute, connPath+"/rotate", nil, http.StatusConflict, secrets)
+	if code := errorCode(t, resp); code != "rotation_in_progress" {
+		t.Errorf("rotate during a rotation: error code %q, want rotation_in_progress", code)
+	}
+	first := awaitRotation(ctx, t, st, store, arn, version, before)
+	secrets = append(secrets, first.ApplicationKey)
+	if len(st.Emulator.Faults()) != 0 {
+		t.Error("the rotation never called PutSecretValue: the conflict above was not tested against a running rotation")
+	}
+	if !st.Simulator.Authenticates(ddsim.DemoAPIKey, first.ApplicationKey) {
 		t.Error("the rotated-in application key (AWSCURRENT) does not authenticate at Datadog")
 	}
 	if !st.Simulator.Authenticates(ddsim.DemoAPIKey, ddsim.DemoAppKey) {
 		t.Error("the replaced key (AWSPREVIOUS) no longer authenticates: consumers caching it would fail")
 	}
 
-	// The default policy revokes a replaced key at the next rotation.
-	second := rotate(ctx, t, st, store, created.SecretARN)
-	secrets = append(secrets, second)
+	// The policy set above (next-rotation) revokes a replaced key at the
+	// next rotation.
+	version = requestRotation(ctx, t, st, secrets)
+	second := awaitRotation(ctx, t, st, store, arn, version, first)
+	secrets = append(secrets, second.ApplicationKey)
 	for _, c := range []struct {
 		what string
 		key  string
 		want bool
 	}{
-		{"the current key", second, true},
-		{"the previous key", first, true},
+		{"the current key", second.ApplicationKey, true},
+		{"the previous key", first.ApplicationKey, true},
 		{"the key replaced two rotations ago", ddsim.DemoAppKey, false},
 	} {
 		if got := st.Simulator.Authenticates(ddsim.DemoAPIKey, c.key); got != c.want {
@@ -87,7 +103,8 @@ func TestJourney(t *testing.T) {
 	}
 
 	// Reads after rotation see the new key's connection, without the key.
-	call(ctx, t, st, "ManageFunction", "GET /connections/{name}", connPath, nil, http.StatusOK, secrets)
+	resp = call(ctx, t, st, "ManageFunction", "GET /connections/{name}", connPath, nil, http.StatusOK, secrets)
+	assertRotated(t, rotationOf(t, resp), second.ApplicationKeyID, first.ApplicationKeyID)
 	call(ctx, t, st, "ValidateFunction", "POST /connections/{name}/validate", connPath+"/validate", nil, http.StatusOK, secrets)
 
 	sweep, err := ScheduledEvent()
@@ -100,6 +117,16 @@ func TestJourney(t *testing.T) {
 		assertNoSecrets(t, "sweep answer", out, secrets)
 	}
 
+	secrets = replaceCredentials(ctx, t, st, store, arn, secrets)
+
+	resp = call(ctx, t, st, "ManageFunction", "DELETE /connections/{name}/rotation", connPath+"/rotation", nil, http.StatusOK, secrets)
+	if rot := rotationOf(t, resp); rot.Enabled {
+		t.Errorf("after DELETE …/rotation the connection says rotation is enabled: %s", resp.Body)
+	}
+	if sec := describe(ctx, t, store, arn); sec.RotationEnabled {
+		t.Error("after DELETE …/rotation Secrets Manager still has rotation enabled")
+	}
+
 	// The rest of the manage routes, so their Secrets Manager calls are
 	// recorded too.
 	call(ctx, t, st, "ManageFunction", "GET /connections", "/connections", nil, http.StatusOK, secrets)
@@ -107,39 +134,95 @@ func TestJourney(t *testing.T) {
 	call(ctx, t, st, "ManageFunction", "DELETE /connections/{name}", connPath, nil, http.StatusOK, secrets)
 	call(ctx, t, st, "ManageFunction", "GET /connections/{name}", connPath, nil, http.StatusNotFound, secrets)
 
+	assertCalled(t, st, "RotateFunction", "PutSecretValue", "UpdateSecretVersionStage")
+	assertCalled(t, st, "ManageFunction", "RotateSecret", "CancelRotateSecret", "PutSecretValue")
 	assertCallsAllowed(t, st)
 }
 
-// rotateRoutes are the manage routes that turn rotation on and rotate now.
-var rotateRoutes = []string{"PUT /connections/{name}/rotation", "POST /connections/{name}/rotate"}
+// The rotation settings the journey sets, and the route that rotates now.
+const (
+	rotationSettings = `{"schedule":"rate(30 days)","window":"2h","rotateImmediately":false,"revokePrevious":"next-rotation"}`
+	rotateRoute      = "POST /connections/{name}/rotate"
+)
 
-// rotate runs one rotation to completion and returns the new application
-// key. While the manage function does not serve the rotation routes, it asks
-// Secrets Manager directly, with the call the manage function makes.
-func rotate(ctx context.Context, t *testing.T, st *Stack, store *secretstore.Store, arn string) string {
+// rotationBlock is the rotation block of the API's connection object.
+type rotationBlock struct {
+	Enabled                  bool       `json:"enabled"`
+	Schedule                 string     `json:"schedule"`
+	Window                   string     `json:"window"`
+	RevokePrevious           string     `json:"revokePrevious"`
+	LastRotatedAt            *time.Time `json:"lastRotatedAt"`
+	NextRotationAt           *time.Time `json:"nextRotationAt"`
+	LastError                string     `json:"lastError"`
+	CurrentApplicationKeyID  string     `json:"currentApplicationKeyId"`
+	PreviousApplicationKeyID string     `json:"previousApplicationKeyId"`
+}
+
+func rotationOf(t *testing.T, resp HTTPResponse) rotationBlock {
+	t.Helper()
+	var conn struct{ Rotation rotationBlock }
+	decode(t, resp, &conn)
+	return conn.Rotation
+}
+
+// enableRotation turns rotation on through the manage function, without
+// rotating now: Secrets Manager then only tests the configuration, running
+// testSecret in the rotate binary against a copy of the current value.
+func enableRotation(ctx context.Context, t *testing.T, st *Stack, store *secretstore.Store, arn string, secrets []string) {
 	t.Helper()
 	before := currentDocument(ctx, t, store, arn)
-	if servesRoutes(rotateRoutes) {
-		t.Fatal("manage serves the rotation routes now: drive them here instead of RotateSecret")
+	resp := call(ctx, t, st, "ManageFunction", "PUT /connections/{name}/rotation", connPath+"/rotation", []byte(rotationSettings), http.StatusOK, secrets)
+	if rot := rotationOf(t, resp); !rot.Enabled || rot.Schedule != "rate(30 days)" || rot.Window != "2h" || rot.RevokePrevious != "next-rotation" {
+		t.Errorf("PUT …/rotation answered rotation %+v, want enabled with the settings sent", rot)
 	}
-	t.Log("manage does not serve the rotation routes yet: rotating with Secrets Manager's RotateSecret")
-	now := true
-	if _, err := store.Rotate(ctx, arn, secretstore.RotateInput{
-		LambdaARN:         RotateFunctionARN,
-		Rules:             &secretstore.RotationRules{AutomaticallyAfterDays: 30},
-		RotateImmediately: &now,
-	}); err != nil {
-		t.Fatalf("RotateSecret: %v", err)
+	waitIdle(ctx, t, st)
+
+	sec := describe(ctx, t, store, arn)
+	if !sec.RotationEnabled {
+		t.Fatal("after PUT …/rotation Secrets Manager has rotation disabled")
 	}
-	if err := st.Emulator.WaitIdle(ctx); err != nil {
-		t.Fatalf("waiting for the rotation: %v", err)
+	// The ARN the manage function read from DDCONN_ROTATION_FUNCTION_ARN is
+	// the one the emulator routes to the rotate binary's RIE.
+	if sec.RotationLambdaARN != RotateFunctionARN {
+		t.Errorf("rotation function = %q, want %q", sec.RotationLambdaARN, RotateFunctionARN)
 	}
-	sec, err := store.Describe(ctx, arn)
-	if err != nil {
-		t.Fatal(err)
+	if got := rotation.Schedule(sec.Rules); got != "rate(30 days)" || sec.Rules.Duration != "2h" {
+		t.Errorf("rotation rules %+v, want rate(30 days) in a 2h window", sec.Rules)
 	}
+	if _, pending := sec.VersionWith(secretstore.Pending); pending {
+		t.Error("AWSPENDING is still staged after the configuration test")
+	}
+	if after := currentDocument(ctx, t, store, arn); after.ApplicationKey != before.ApplicationKey {
+		t.Error("PUT …/rotation with rotateImmediately false rotated the key")
+	}
+}
+
+// requestRotation asks the manage function to rotate now and returns the
+// version id of the rotation it started.
+func requestRotation(ctx context.Context, t *testing.T, st *Stack, secrets []string) string {
+	t.Helper()
+	resp := call(ctx, t, st, "ManageFunction", rotateRoute, connPath+"/rotate", nil, http.StatusAccepted, secrets)
+	var started struct {
+		VersionID string `json:"versionId"`
+	}
+	if decode(t, resp, &started); started.VersionID == "" {
+		t.Fatalf("rotate answered %s, want a versionId", resp.Body)
+	}
+	return started.VersionID
+}
+
+// awaitRotation waits for the rotation of version to end, checks that it
+// replaced the application key of before and nothing else, and returns the
+// new AWSCURRENT document.
+func awaitRotation(ctx context.Context, t *testing.T, st *Stack, store *secretstore.Store, arn, version string, before connection.Document) connection.Document {
+	t.Helper()
+	waitIdle(ctx, t, st)
+	sec := describe(ctx, t, store, arn)
 	if !sec.RotationEnabled || sec.LastRotatedAt == nil {
 		t.Fatalf("after rotating: RotationEnabled %v, LastRotatedAt %v; see the rotate function's log", sec.RotationEnabled, sec.LastRotatedAt)
+	}
+	if current, _ := sec.CurrentVersion(); current != version {
+		t.Fatalf("AWSCURRENT is version %q, want %q, the one POST …/rotate answered", current, version)
 	}
 	if _, pending := sec.VersionWith(secretstore.Pending); pending {
 		t.Error("AWSPENDING is still staged after the rotation")
@@ -155,17 +238,76 @@ func rotate(ctx context.Context, t *testing.T, st *Stack, store *secretstore.Sto
 	if after.APIKey != before.APIKey || after.URL != before.URL || after.OwnerID != before.OwnerID {
 		t.Error("the rotation changed more than the application key")
 	}
-	return after.ApplicationKey
+	return after
 }
 
-// servesRoutes reports whether httpapi.Routes has every route.
-func servesRoutes(routes []string) bool {
-	for _, want := range routes {
-		if !slices.ContainsFunc(httpapi.Routes, func(r httpapi.Route) bool { return r.Key() == want }) {
-			return false
+// assertRotated checks the rotation block of a connection rotated from
+// previousKeyID to currentKeyID with the journey's settings.
+func assertRotated(t *testing.T, rot rotationBlock, currentKeyID, previousKeyID string) {
+	t.Helper()
+	if !rot.Enabled || rot.Schedule != "rate(30 days)" || rot.Window != "2h" || rot.RevokePrevious != "next-rotation" {
+		t.Errorf("rotation settings %+v, want enabled, rate(30 days), 2h, next-rotation", rot)
+	}
+	if rot.LastRotatedAt == nil || rot.NextRotationAt == nil || !rot.NextRotationAt.After(*rot.LastRotatedAt) {
+		t.Errorf("lastRotatedAt %v, nextRotationAt %v: want both, the next after the last", rot.LastRotatedAt, rot.NextRotationAt)
+	}
+	if rot.LastError != "" {
+		t.Errorf("lastError = %q after a successful rotation", rot.LastError)
+	}
+	if rot.CurrentApplicationKeyID != currentKeyID || rot.PreviousApplicationKeyID != previousKeyID {
+		t.Errorf("key ids current %q previous %q, want %q and %q", rot.CurrentApplicationKeyID, rot.PreviousApplicationKeyID, currentKeyID, previousKeyID)
+	}
+}
+
+// replaceCredentials gives the connection a newly minted application key
+// through PATCH, and returns secrets with it added.
+func replaceCredentials(ctx context.Context, t *testing.T, st *Stack, store *secretstore.Store, arn string, secrets []string) []string {
+	t.Helper()
+	key, _ := st.Simulator.AddAppKey(ddsim.DemoRotatorID, "e2e-patched", ddsim.DemoAppKeyScopes())
+	secrets = append(secrets, key)
+	before := currentDocument(ctx, t, store, arn)
+	body, err := json.Marshal(map[string]any{"credentials": map[string]string{
+		"url": "https://api." + ddsim.DemoSite, "apiKey": ddsim.DemoAPIKey, "applicationKey": key,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(ctx, t, st, "ManageFunction", "PATCH /connections/{name}", connPath, body, http.StatusOK, secrets)
+	if doc := currentDocument(ctx, t, store, arn); doc.ApplicationKey != key {
+		t.Error("AWSCURRENT does not hold the application key sent with PATCH")
+	}
+	if doc := document(ctx, t, store, arn, secretstore.Previous); doc.ApplicationKey != before.ApplicationKey {
+		t.Error("AWSPREVIOUS does not hold the application key PATCH replaced")
+	}
+	return secrets
+}
+
+func waitIdle(ctx context.Context, t *testing.T, st *Stack) {
+	t.Helper()
+	if err := st.Emulator.WaitIdle(ctx); err != nil {
+		t.Fatalf("waiting for the rotation: %v", err)
+	}
+}
+
+func describe(ctx context.Context, t *testing.T, store *secretstore.Store, arn string) secretstore.Secret {
+	t.Helper()
+	sec, err := store.Describe(ctx, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sec
+}
+
+// assertCalled checks that a function sent each Secrets Manager operation:
+// the journey is meant to exercise them (and so their IAM grants).
+func assertCalled(t *testing.T, st *Stack, id string, ops ...string) {
+	t.Helper()
+	calls := st.Calls(id)
+	for _, op := range ops {
+		if !slices.Contains(calls, op) {
+			t.Errorf("%s never called %s (it called %v)", id, op, calls)
 		}
 	}
-	return true
 }
 
 // assertCallsAllowed checks that every Secrets Manager operation a function
@@ -217,6 +359,16 @@ func decode(t *testing.T, resp HTTPResponse, v any) {
 	if err := json.Unmarshal(resp.Body, v); err != nil {
 		t.Fatalf("decoding %s: %v", resp.Body, err)
 	}
+}
+
+// errorCode is the code of an error envelope.
+func errorCode(t *testing.T, resp HTTPResponse) string {
+	t.Helper()
+	var envelope struct {
+		Error struct{ Code string }
+	}
+	decode(t, resp, &envelope)
+	return envelope.Error.Code
 }
 
 func createBody(apiKey, appKey string) []byte {

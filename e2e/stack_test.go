@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ddconn/ddconn/deploy"
+	"github.com/ddconn/ddconn/pkg/config"
+)
+
+// TestFunctionEnv checks the environment the harness gives each function
+// from template.yaml: in particular the manage function must name, as its
+// rotation function, the ARN the emulator routes to the rotate binary's RIE,
+// or RotateSecret would fail with "cannot invoke" in the journey.
+func TestFunctionEnv(t *testing.T) {
+	tpl, err := deploy.Load(filepath.Join("..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := StackOptions{Template: tpl}
+	tests := []struct {
+		id      string
+		want    []string // KEY=VALUE entries that must be present
+		without []string // KEYs that must be absent
+	}{
+		{
+			id: "ManageFunction",
+			want: []string{
+				config.EnvRotationFunctionARN + "=" + RotateFunctionARN,
+				config.EnvKMSKeyID + "=" + ConnectionKeyARN,
+				config.EnvSecretPrefix + "=" + config.DefaultSecretPrefix,
+				"AWS_ENDPOINT_URL_SECRETS_MANAGER=http://sm.test",
+				config.EnvDatadogBaseURL + "=http://dd.test",
+			},
+		},
+		{
+			id:      "RotateFunction",
+			want:    []string{config.EnvSecretPrefix + "=" + config.DefaultSecretPrefix, "AWS_LAMBDA_FUNCTION_TIMEOUT=300"},
+			without: []string{config.EnvRotationFunctionARN, config.EnvKMSKeyID},
+		},
+		{
+			id:      "CreateFunction",
+			want:    []string{config.EnvKMSKeyID + "=" + ConnectionKeyARN},
+			without: []string{config.EnvRotationFunctionARN},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			env, err := functionEnv(opts, tt.id, "http://sm.test", "http://dd.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kv := range tt.want {
+				if !slices.Contains(env, kv) {
+					t.Errorf("environment lacks %s; it is %v", kv, env)
+				}
+			}
+			for _, key := range tt.without {
+				if slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, key+"=") }) {
+					t.Errorf("environment sets %s; %s does not read it", key, tt.id)
+				}
+			}
+		})
+	}
+}
+
+func TestResolve(t *testing.T) {
+	values := map[string]string{"Ref SecretPrefix": "p/", "GetAtt RotateFunction.Arn": RotateFunctionARN}
+	tests := []struct {
+		name    string
+		in      any
+		want    string
+		wantErr bool
+	}{
+		{"literal", "info", "info", false},
+		{"Ref", map[string]any{"Ref": "SecretPrefix"}, "p/", false},
+		{"GetAtt", map[string]any{"Fn::GetAtt": []any{"RotateFunction", "Arn"}}, RotateFunctionARN, false},
+		{"unknown Ref", map[string]any{"Ref": "AuthMode"}, "", true},
+		{"unsupported intrinsic", map[string]any{"Fn::Sub": "${AWS::Region}"}, "", true},
+		{"number", 3, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := resolve(tt.in, values)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("resolve(%v) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
