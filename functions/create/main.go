@@ -11,10 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
+	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/config"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -43,16 +40,6 @@ func main() {
 		Retry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
 	})
 	svc := connection.New(store, dd, connection.Options{Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, Now: time.Now, Logger: logger})
-	h := httpapi.NewCreateHandler(svc, httpapi.Options{Logger: logger, RequestID: apiGatewayRequestID})
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
-
-// apiGatewayRequestID is API Gateway's id of the request, so our logs and
-// error envelopes quote the id API Gateway logs too.
-func apiGatewayRequestID(r *http.Request) string {
-	rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
-	if !ok {
-		return ""
-	}
-	return rc.RequestID
+	h := httpapi.NewCreateHandler(svc, httpapi.Options{Logger: logger, RequestID: apigateway.RequestID})
+	apigateway.Start(h)
 }

@@ -12,10 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
+	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/config"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -47,16 +44,6 @@ func main() {
 		Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, Now: time.Now, Logger: logger,
 		RotationFunctionARN: cfg.RotationFunctionARN, RotationState: httpapi.RotationState,
 	})
-	h := httpapi.NewManageHandler(svc, httpapi.Options{Logger: logger, RequestID: apiGatewayRequestID})
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
-
-// apiGatewayRequestID is API Gateway's id of the request, so our logs and
-// error envelopes quote the id API Gateway logs too.
-func apiGatewayRequestID(r *http.Request) string {
-	rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
-	if !ok {
-		return ""
-	}
-	return rc.RequestID
+	h := httpapi.NewManageHandler(svc, httpapi.Options{Logger: logger, RequestID: apigateway.RequestID})
+	apigateway.Start(h)
 }
