@@ -24,8 +24,6 @@ import (
 // emulator and the simulator, and lets the emulator deliver its own event
 // payloads to the handler; then a scheduled event runs the sweeper.
 func TestHandlerEndToEnd(t *testing.T) {
-	// The AWS SDK refuses a custom *http.Client when AWS_CA_BUNDLE is set.
-	t.Setenv("AWS_CA_BUNDLE", "")
 	clock := smemu.NewClock(time.Now)
 	sim, err := ddsim.New(ddsim.Options{Now: clock.Now, ActivationDelay: 100 * time.Millisecond})
 	if err != nil {

@@ -2,10 +2,13 @@ package secretstore_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -291,3 +294,44 @@ func TestNewNeedsARegion(t *testing.T) {
 		t.Fatal("New without a region must fail")
 	}
 }
+
+// TestCustomHTTPClientWithCABundle: tests and dev pass their own *http.Client
+// (to record or fault calls); that must work where AWS_CA_BUNDLE is set, as it
+// is on many build machines.
+func TestCustomHTTPClientWithCABundle(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	tlsSrv.Close()
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
+	if err := os.WriteFile(bundle, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	em, err := smemu.New(smemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(em)
+	defer srv.Close()
+	var calls int
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	s, err := secretstore.New(context.Background(), secretstore.Options{
+		Endpoint: srv.URL, Region: "us-east-1", StaticCredentials: true, HTTPClient: client,
+	})
+	if err != nil {
+		t.Fatalf("New with a custom client and AWS_CA_BUNDLE: %v", err)
+	}
+	if _, err := s.Create(context.Background(), secretstore.CreateInput{Name: "ca/bundle", Value: `{"a":1}`}); err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 {
+		t.Fatal("the custom client carried no request")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -59,9 +59,6 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider("ddconn-test", "ddconn-test", "")))
 	}
-	if opts.HTTPClient != nil {
-		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
-	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("secretstore: loading AWS configuration: %w", err)
@@ -72,6 +69,12 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+		// Set on the client, not through the shared config: the config
+		// loader would try to add AWS_CA_BUNDLE to a client it cannot
+		// modify and fail.
+		if opts.HTTPClient != nil {
+			o.HTTPClient = opts.HTTPClient
 		}
 	})
 	return &Store{sm: sm}, nil
