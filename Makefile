@@ -23,7 +23,8 @@ help: ## List the targets.
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 dev: ## Run ddconn locally: API :3000, Secrets Manager emulator :4566, Datadog simulator :4580.
-	$(GO) run ./cmd/ddconn-dev
+	$(GO) build -o $(BIN)/ddconn-dev ./cmd/ddconn-dev
+	exec $(BIN)/ddconn-dev $(DEV_FLAGS)
 
 dev-reset: ## Wipe the data `make dev` keeps between runs.
 	rm -rf .ddconn-dev
