@@ -1,0 +1,63 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/config"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// Budget bounds a function's Datadog calls: each HTTP request, and the
+// client's own retries of 429 and 5xx answers.
+type Budget struct {
+	// RequestTimeout bounds one HTTP request to Datadog.
+	RequestTimeout time.Duration
+	// RetryWindow is how long the client may keep retrying one call.
+	RetryWindow time.Duration
+}
+
+// HTTP is the budget of the API functions: a Datadog outage answers 502
+// well before API Gateway's 30 s integration timeout.
+var HTTP = Budget{RequestTimeout: 8 * time.Second, RetryWindow: 10 * time.Second}
+
+// Rotation is the budget of the rotate function: Secrets Manager retries a
+// failed step whole, so the client's retries only smooth over short blips.
+var Rotation = Budget{RequestTimeout: 15 * time.Second, RetryWindow: 20 * time.Second}
+
+// App is a function's configured dependencies.
+type App struct {
+	// Config is the configuration read from the environment.
+	Config config.Config
+	// Logger writes JSON records with request ids.
+	Logger *slog.Logger
+	// Secrets is the Secrets Manager adapter.
+	Secrets *secretstore.Store
+	// Datadog is the Datadog API adapter.
+	Datadog *datadog.Client
+}
+
+// New reads the configuration through getenv, logs to out, and builds the
+// adapters within budget. Its error says which setting to fix.
+func New(ctx context.Context, getenv func(string) string, out io.Writer, budget Budget) (*App, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	store, err := secretstore.New(ctx, secretstore.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("secrets manager client: %w", err)
+	}
+	dd := datadog.New(datadog.Options{
+		BaseURL:    cfg.DatadogBaseURL,
+		HTTPClient: &http.Client{Timeout: budget.RequestTimeout},
+		Retry:      datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: budget.RetryWindow},
+	})
+	return &App{Config: cfg, Logger: logging.New(out, cfg.LogLevel), Secrets: store, Datadog: dd}, nil
+}

@@ -1,0 +1,54 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ddconn/ddconn/pkg/config"
+)
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{name: "defaults", env: map[string]string{}},
+		{name: "bad configuration names the variable", env: map[string]string{config.EnvLogLevel: "loud"}, wantErr: config.EnvLogLevel},
+	}
+	t.Setenv("AWS_REGION", "us-east-1")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			a, err := New(context.Background(), func(k string) string { return tt.env[k] }, &out, HTTP)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("New() error = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Config.SecretPrefix != config.DefaultSecretPrefix || a.Secrets == nil || a.Datadog == nil {
+				t.Fatalf("incomplete App: %+v", a)
+			}
+			a.Logger.Info("hello")
+			if !strings.Contains(out.String(), `"msg":"hello"`) {
+				t.Fatalf("logger does not write JSON to out: %q", out.String())
+			}
+		})
+	}
+}
+
+func TestNewNeedsARegion(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	_, err := New(context.Background(), func(string) string { return "" }, &bytes.Buffer{}, HTTP)
+	if err == nil || !strings.Contains(err.Error(), "secrets manager") {
+		t.Fatalf("New() error = %v, want the Secrets Manager client's", err)
+	}
+}

@@ -1,0 +1,6 @@
+// Package app builds what every ddconn function starts from: the
+// configuration read once from the environment, the JSON logger, and the two
+// adapters (Secrets Manager and Datadog) configured for a function's time
+// budget. Each functions/*/main.go calls New once, at init, and wires the
+// result into its own service and handler.
+package app
