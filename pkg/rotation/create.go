@@ -19,8 +19,8 @@ import (
 // recovered), deletes it and starts again. Storing the document is the
 // commit; after it, a retry sees the stored value and stops.
 func (r *Rotator) createSecret(ctx context.Context, sec secretstore.Secret, ev Event) (report, error) {
-	conn, _ := ConnectionName(r.prefix, sec.Name)
-	cur, err := r.document(ctx, sec.ARN, "", secretstore.Current)
+	sub, _ := subjectOf(r.prefix, sec.Name) // check accepted the name
+	cur, err := r.document(ctx, sub, sec.ARN, "", secretstore.Current)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the current document: %w", err)
 	}
@@ -31,24 +31,27 @@ func (r *Rotator) createSecret(ctx context.Context, sec secretstore.Secret, ev E
 	if n := len(Retirements(sec.Tags)); n >= MaxPendingRetirements {
 		return report{}, fmt.Errorf("%w (%d)", ErrTooManyRetirements, n)
 	}
-	cr, err := credentials(cur)
+	mgr, err := r.manager(ctx, sub, cur)
 	if err != nil {
 		return report{}, err
 	}
-	keys, err := r.dd.ListAppKeys(ctx, cr, datadog.KeyOwner{})
+	if sub.apiKey() {
+		return r.createAPIKey(ctx, sub, sec, ev, cur, mgr)
+	}
+	keys, err := r.dd.ListAppKeys(ctx, mgr.cr, mgr.owner)
 	if err != nil {
-		return report{}, fmt.Errorf("listing application keys of %s: %w", conn, err)
+		return report{}, fmt.Errorf("listing application keys of %s: %w", sec.Name, err)
 	}
 	scopes, err := scopesToCopy(cur, keys)
 	if err != nil {
 		return report{}, err
 	}
-	name := KeyName(conn, ev.ClientRequestToken)
-	discarded, err := r.deleteNamed(ctx, cr, keys, name)
+	name := sub.keyName(ev.ClientRequestToken)
+	discarded, err := r.deleteNamed(ctx, mgr, keys, name)
 	if err != nil {
 		return report{}, err
 	}
-	key, err := r.dd.CreateAppKey(ctx, cr, datadog.KeyOwner{}, name, scopes)
+	key, err := r.dd.CreateAppKey(ctx, mgr.cr, mgr.owner, name, scopes)
 	if err != nil {
 		return report{}, fmt.Errorf("creating application key %s: %w", name, err)
 	}
@@ -60,11 +63,16 @@ func (r *Rotator) createSecret(ctx context.Context, sec secretstore.Secret, ev E
 		rep.attrs = append(rep.attrs, slog.Any("discarded_key_ids", discarded))
 	}
 	if key.OwnerID != "" && cur.OwnerID != "" && key.OwnerID != cur.OwnerID {
-		r.discard(ctx, cr, key.ID)
+		r.discard(ctx, mgr, key.ID)
 		return rep, fmt.Errorf("%w: new key %s belongs to %s, not %s", ErrMismatch, key.ID, key.OwnerID, cur.OwnerID)
 	}
-	if err := r.storePending(ctx, sec.ARN, ev, successor(cur, key, scopes)); err != nil {
-		r.discardUnstored(ctx, sec.ARN, ev.ClientRequestToken, cr, key.ID)
+	next := successor(cur, key, scopes)
+	if sub.managed != nil && cur.APIKey != "" {
+		// includeApiKey: the copy follows the connection's API key.
+		next.APIKey = mgr.cr.APIKey
+	}
+	if err := r.storePending(ctx, sub, sec.ARN, ev, next); err != nil {
+		r.discardUnstored(ctx, sec.ARN, ev.ClientRequestToken, mgr, key.ID)
 		return rep, err
 	}
 	return rep, nil
@@ -104,13 +112,13 @@ func scopesToCopy(cur connection.Document, keys []datadog.AppKey) ([]string, err
 
 // deleteNamed deletes the keys named name: those of earlier attempts of this
 // rotation whose secret was never stored.
-func (r *Rotator) deleteNamed(ctx context.Context, cr datadog.Credentials, keys []datadog.AppKey, name string) ([]string, error) {
+func (r *Rotator) deleteNamed(ctx context.Context, mgr manager, keys []datadog.AppKey, name string) ([]string, error) {
 	var deleted []string
 	for _, k := range keys {
 		if k.Name != name {
 			continue
 		}
-		if err := r.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, k.ID); err != nil {
+		if err := r.dd.DeleteAppKey(ctx, mgr.cr, mgr.owner, k.ID); err != nil {
 			return deleted, fmt.Errorf("deleting application key %s left by an earlier attempt: %w", k.ID, err)
 		}
 		deleted = append(deleted, k.ID)
@@ -128,8 +136,8 @@ func successor(cur connection.Document, key datadog.AppKey, scopes []string) con
 	return next
 }
 
-func (r *Rotator) storePending(ctx context.Context, secretID string, ev Event, d connection.Document) error {
-	value, err := d.Marshal()
+func (r *Rotator) storePending(ctx context.Context, s subject, secretID string, ev Event, d connection.Document) error {
+	value, err := s.marshal(d)
 	if err != nil {
 		return err
 	}
@@ -146,20 +154,20 @@ func (r *Rotator) storePending(ctx context.Context, secretID string, ev Event, d
 // the key then would leave AWSPENDING holding a dead key and the rotation
 // stuck. When in doubt the key stays: its name lets the retried createSecret
 // or the sweeper delete it if it was not stored.
-func (r *Rotator) discardUnstored(ctx context.Context, secretID, token string, cr datadog.Credentials, keyID string) {
+func (r *Rotator) discardUnstored(ctx context.Context, secretID, token string, mgr manager, keyID string) {
 	_, err := r.secrets.Get(ctx, secretID, token, "")
 	if !isNotFound(err) {
 		r.log.WarnContext(ctx, "storing the new key failed; left it to the retry or the sweeper",
 			slog.String("secret_arn", secretID), slog.String("new_key_id", keyID))
 		return
 	}
-	r.discard(ctx, cr, keyID)
+	r.discard(ctx, mgr, keyID)
 }
 
 // discard deletes a key nobody will use. A failure is logged: the key's
 // name lets the retry or the sweeper find it.
-func (r *Rotator) discard(ctx context.Context, cr datadog.Credentials, keyID string) {
-	if err := r.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, keyID); err != nil {
+func (r *Rotator) discard(ctx context.Context, mgr manager, keyID string) {
+	if err := mgr.revoke(ctx, r.dd, keyID); err != nil {
 		r.log.WarnContext(ctx, "deleting an unused application key failed; the sweeper will",
 			slog.String("key_id", keyID), slog.Any("error", err))
 	}

@@ -22,9 +22,34 @@
 //   - finishSecret records the retirement of the current key, moves
 //     AWSCURRENT to the token, removes AWSPENDING, and reconciles.
 //
-// All calls to Datadog use the current-user routes (datadog.KeyOwner{}),
-// authenticated with the connection's own current key (or, once promoted,
-// the new one).
+// All calls to Datadog for a connection use the current-user routes
+// (datadog.KeyOwner{}), authenticated with the connection's own current key
+// (or, once promoted, the new one).
+//
+// # Managed keys
+//
+// The same steps, in the same order and with the same crash safety, rotate
+// the secrets of managed keys (package managedsecret), told apart by name:
+//
+//   - a managed application key ("<prefix>keys/<connection>/<name>"): every
+//     call is made by its manager, the connection's AWSCURRENT key read at
+//     each step, on the service account's routes; the new key is named
+//     "ddconn-managed:keys/<connection>/<name>:<token>" with exactly the
+//     current key's scopes; testSecret validates it with its API key copy
+//     (includeApiKey) or the connection's, and the manager must list it;
+//     each rotation refreshes the API key copy from the connection. Every
+//     revocation policy applies.
+//   - a managed API key ("<prefix>api-keys/<connection>/<name>"): the
+//     manager creates a new API key ("ddconn-managed:api-keys/…:<token>"),
+//     testSecret waits for /api/v1/validate to accept it, and the policy is
+//     always next-rotation: two keys alternate, and a rotation deletes the
+//     key of two rotations back.
+//
+// Steps work on a connection.Document view of every document (a managed
+// key's owner is its service account; an API key's id sits in
+// ApplicationKeyID), so snapshots, retirements and the sweeper apply
+// unchanged. ConnectionName refuses these names ("/" never occurs in a
+// connection name).
 //
 // # Crash safety
 //

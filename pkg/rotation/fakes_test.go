@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -247,4 +248,22 @@ func cmpErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// errNoAPIKeys: the fake serves application keys only; API key rotations
+// are tested against the simulator.
+var errNoAPIKeys = errors.New("the fake has no API keys")
+
+func (d *fakeDatadog) ValidateAPIKey(context.Context, datadog.Credentials) error { return errNoAPIKeys }
+
+func (d *fakeDatadog) ListAPIKeys(context.Context, datadog.Credentials) ([]datadog.APIKey, error) {
+	return nil, errNoAPIKeys
+}
+
+func (d *fakeDatadog) CreateAPIKey(context.Context, datadog.Credentials, string) (datadog.APIKey, error) {
+	return datadog.APIKey{}, errNoAPIKeys
+}
+
+func (d *fakeDatadog) DeleteAPIKey(context.Context, datadog.Credentials, string) error {
+	return errNoAPIKeys
 }

@@ -26,15 +26,22 @@ func (r *Rotator) finishSecret(ctx context.Context, sec secretstore.Secret, ev E
 	if !ok {
 		return report{}, fmt.Errorf("%w: no AWSCURRENT version", ErrNotConnection)
 	}
-	cur, err := r.document(ctx, sec.ARN, currentVersion, "")
+	sub, _ := subjectOf(r.prefix, sec.Name) // check accepted the name
+	cur, err := r.document(ctx, sub, sec.ARN, currentVersion, "")
 	if err != nil {
 		return report{}, fmt.Errorf("reading the current document: %w", err)
 	}
-	pend, err := r.document(ctx, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
+	pend, err := r.document(ctx, sub, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}
-	retired := policyOf(sec.Tags).retirementFor(cur.ApplicationKeyID, r.now())
+	policy := policyOf(sec.Tags)
+	if sub.apiKey() {
+		// Two-key alternation: the key a rotation demotes stays valid
+		// until the next rotation, which deletes it.
+		policy = RevokePolicy{Mode: RevokeNextRotation}
+	}
+	retired := policy.retirementFor(cur.ApplicationKeyID, r.now())
 	key, value := retired.tag()
 	if err := r.secrets.Tag(ctx, sec.ARN, map[string]string{key: value}); err != nil {
 		return report{}, fmt.Errorf("recording the retirement of application key %s: %w", cur.ApplicationKeyID, err)

@@ -21,9 +21,11 @@ func KeyNamePrefix(connection string) string {
 }
 
 // ConnectionName returns the connection a secret belongs to: its name
-// without prefix. ok is false if the name lacks the prefix or nothing
-// follows it.
+// without prefix. ok is false if the name lacks the prefix, nothing follows
+// it, or what follows holds a "/": connection names never do, and the
+// secrets of managed keys ("<prefix>keys/<connection>/<name>", see package
+// managedsecret) share the prefix.
 func ConnectionName(prefix, secretName string) (name string, ok bool) {
 	name, ok = strings.CutPrefix(secretName, prefix)
-	return name, ok && name != ""
+	return name, ok && name != "" && !strings.Contains(name, "/")
 }

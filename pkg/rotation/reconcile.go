@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/connection"
-	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -22,9 +21,13 @@ func (r *Rotator) Snapshot(ctx context.Context, secretID string) (Snapshot, erro
 	if err != nil {
 		return Snapshot{}, err
 	}
+	sub, ok := subjectOf(r.prefix, sec.Name)
+	if !ok {
+		return Snapshot{}, fmt.Errorf("%w: %s", ErrForeignSecret, sec.Name)
+	}
 	snap := Snapshot{Secret: sec, Docs: map[string]connection.Document{}}
 	for _, id := range slices.Sorted(maps.Keys(sec.Versions)) {
-		d, err := r.document(ctx, sec.ARN, id, "")
+		d, err := r.document(ctx, sub, sec.ARN, id, "")
 		if isNotFound(err) {
 			continue // RotateSecret's value-less AWSPENDING placeholder
 		}
@@ -60,7 +63,11 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 	if !ok {
 		return res, fmt.Errorf("%w: no readable AWSCURRENT version", ErrNotConnection)
 	}
-	cr, err := credentials(cur)
+	sub, ok := subjectOf(r.prefix, snap.Secret.Name)
+	if !ok {
+		return res, fmt.Errorf("%w: %s", ErrForeignSecret, snap.Secret.Name)
+	}
+	mgr, err := r.manager(ctx, sub, cur)
 	if err != nil {
 		return res, err
 	}
@@ -79,7 +86,7 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 			unset = append(unset, rt.tagKey())
 			continue
 		}
-		if err := r.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, rt.KeyID); err != nil {
+		if err := mgr.revoke(ctx, r.dd, rt.KeyID); err != nil {
 			failures = append(failures, fmt.Errorf("revoking application key %s: %w", rt.KeyID, err))
 			continue
 		}

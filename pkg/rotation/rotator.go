@@ -61,11 +61,21 @@ type secretTagger interface {
 }
 
 // Datadog is what rotation needs from Datadog; *datadog.Client implements it.
-// Every call manages the caller's own keys (datadog.KeyOwner{}): a
-// connection's key rotates itself, authenticated as its owner.
+// A connection's key rotates itself, authenticated as its owner, on the
+// current-user routes (datadog.KeyOwner{}); managed keys are managed with
+// their connection's current keys (see subject).
 type Datadog interface {
 	keyReader
 	keyWriter
+	apiKeyManager
+}
+
+// apiKeyManager is what rotating managed API keys needs.
+type apiKeyManager interface {
+	ValidateAPIKey(ctx context.Context, cr datadog.Credentials) error
+	ListAPIKeys(ctx context.Context, cr datadog.Credentials) ([]datadog.APIKey, error)
+	CreateAPIKey(ctx context.Context, cr datadog.Credentials, name string) (datadog.APIKey, error)
+	DeleteAPIKey(ctx context.Context, cr datadog.Credentials, id string) error
 }
 
 type keyReader interface {
@@ -209,7 +219,7 @@ func (r *Rotator) check(ctx context.Context, ev Event) (sec secretstore.Secret, 
 	if err != nil {
 		return sec, false, err
 	}
-	if _, ok := ConnectionName(r.prefix, sec.Name); !ok {
+	if _, ok := subjectOf(r.prefix, sec.Name); !ok {
 		return sec, false, fmt.Errorf("%w: %s does not start with %q", ErrForeignSecret, sec.Name, r.prefix)
 	}
 	if !sec.RotationEnabled {
@@ -246,13 +256,13 @@ func (r *Rotator) alreadyCurrent(ctx context.Context, sec secretstore.Secret, ev
 	return rep, nil
 }
 
-// document reads and parses one version of a connection secret.
-func (r *Rotator) document(ctx context.Context, secretID, versionID, stage string) (connection.Document, error) {
+// document reads and parses one version of the subject's secret.
+func (r *Rotator) document(ctx context.Context, s subject, secretID, versionID, stage string) (connection.Document, error) {
 	v, err := r.secrets.Get(ctx, secretID, versionID, stage)
 	if err != nil {
 		return connection.Document{}, err
 	}
-	d, err := connection.ParseDocument(v.Value)
+	d, err := s.parse(v.Value)
 	if err != nil {
 		return connection.Document{}, fmt.Errorf("%w: version %s: %w", ErrNotConnection, v.ID, err)
 	}

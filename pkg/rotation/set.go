@@ -13,11 +13,12 @@ import (
 // same owner and site as the current one, so a tampered AWSPENDING value
 // cannot make the next steps promote someone else's key.
 func (r *Rotator) setSecret(ctx context.Context, sec secretstore.Secret, ev Event) (report, error) {
-	cur, err := r.document(ctx, sec.ARN, "", secretstore.Current)
+	sub, _ := subjectOf(r.prefix, sec.Name) // check accepted the name
+	cur, err := r.document(ctx, sub, sec.ARN, "", secretstore.Current)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the current document: %w", err)
 	}
-	pend, err := r.document(ctx, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
+	pend, err := r.document(ctx, sub, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}

@@ -20,9 +20,11 @@ import (
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
+	"github.com/ddconn/ddconn/pkg/site"
 	"github.com/ddconn/ddconn/pkg/sweeper"
 )
 
@@ -65,6 +67,8 @@ type stack struct {
 	metrics *syncBuffer
 	org     string
 	apiKey  string
+	// plainDD is a Datadog client outside the recorder.
+	plainDD *datadog.Client
 
 	mu         sync.Mutex
 	violations []string // AWSCURRENT failing to authenticate between steps
@@ -112,6 +116,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	// The sweeper has clients of its own, outside the recorder: the fault
 	// matrix faults the rotation, not the clean-up that follows.
 	sweepDD := datadog.New(datadog.Options{BaseURL: ddServer.URL})
+	st.plainDD = sweepDD
 	st.view = rotation.New(st.admin, sweepDD, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
 	st.sweep = sweeper.New(st.admin, sweepDD, st.view, sweeper.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
 
@@ -160,11 +165,14 @@ func (st *stack) invoke(ctx context.Context, _ string, payload []byte) error {
 	return err
 }
 
-// conn is a connection created by a test.
+// conn is a connection created by a test, or a managed application key
+// (then owner is its service account).
 type conn struct {
 	name, arn string
 	owner     string
 	origKeyID string
+	// manager, for a managed API key, are its connection's credentials.
+	manager *datadog.Credentials
 }
 
 type connOptions struct {
@@ -173,12 +181,23 @@ type connOptions struct {
 	unknownID  bool     // store the original key without its id
 	docScopes  bool     // with unknownID: record the scopes in the document
 	serviceAcc bool
+	// managed makes a managed application key of a new connection instead:
+	// the key belongs to a service account, its manager is the connection.
+	managed bool
+	// managedAPIKey makes a managed API key of a new connection instead.
+	managedAPIKey bool
 }
 
 // newConnection creates a key owner with one key, and the connection secret
 // that holds it, as the create function would.
 func (st *stack) newConnection(name string, o connOptions) conn {
 	st.t.Helper()
+	if o.managed {
+		return st.newManagedKey(name, o)
+	}
+	if o.managedAPIKey {
+		return st.newManagedAPIKey(name, o)
+	}
 	owner := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " owner", ServiceAccount: o.serviceAcc, Permissions: ownerPermissions})
 	appKey, keyID := st.sim.AddAppKey(owner, "supplied by the user", o.scopes)
 	doc := connection.Document{
@@ -259,17 +278,118 @@ func (st *stack) doc(c conn, stage string) connection.Document {
 	return d
 }
 
+// tryDoc reads a version of a connection or of a managed key; a managed
+// key's document reads as a connection document owned by its service
+// account, with the connection's API key when it holds no copy.
 func (st *stack) tryDoc(arn, stage string) (connection.Document, bool) {
 	v, err := st.admin.Get(context.Background(), arn, "", stage)
 	if err != nil {
 		return connection.Document{}, false
 	}
-	d, err := connection.ParseDocument(v.Value)
-	return d, err == nil
+	if d, err := connection.ParseDocument(v.Value); err == nil {
+		return d, true
+	}
+	if a, err := managedsecret.ParseAPIKeyDocument(v.Value); err == nil {
+		return connection.Document{URL: a.URL, APIKey: a.APIKey, ApplicationKeyID: a.APIKeyID}, true
+	}
+	m, err := managedsecret.ParseAppKeyDocument(v.Value)
+	if err != nil {
+		return connection.Document{}, false
+	}
+	return connection.Document{URL: m.URL, APIKey: cmp.Or(m.APIKey, st.apiKey), ApplicationKey: m.ApplicationKey,
+		ApplicationKeyID: m.ApplicationKeyID, OwnerID: m.ServiceAccountID, OwnerIsServiceAccount: true, Scopes: m.Scopes}, true
 }
 
+// newManagedKey creates a connection "<name>-conn" whose unscoped key may
+// manage service accounts, a service account with one key scoped o.scopes,
+// and the managed key's secret "keys/<name>-conn/<name>" holding it, as
+// package managedkey would.
+func (st *stack) newManagedKey(name string, o connOptions) conn {
+	st.t.Helper()
+	ctx := context.Background()
+	manager := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " manager", Permissions: append([]string{"service_account_write"}, ownerPermissions...)})
+	connKey, connKeyID := st.sim.AddAppKey(manager, "connection key", nil)
+	cdoc := connection.Document{URL: siteURL, APIKey: st.apiKey, ApplicationKey: connKey, ApplicationKeyID: connKeyID, OwnerID: manager}
+	value, err := cdoc.Marshal()
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	connName := name + "-conn"
+	if _, err := st.admin.Create(ctx, secretstore.CreateInput{Name: prefix + connName, Value: value,
+		Tags: map[string]string{connection.TagManagedBy: connection.ManagedBy}}); err != nil {
+		st.t.Fatal(err)
+	}
+	sa := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " service account", ServiceAccount: true, Permissions: ownerPermissions})
+	appKey, keyID := st.sim.AddAppKey(sa, "minted", o.scopes)
+	mdoc := managedsecret.AppKeyDocument{URL: siteURL, ApplicationKey: appKey, ApplicationKeyID: keyID, ServiceAccountID: sa, Scopes: o.scopes}
+	value, err = mdoc.Marshal()
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	tags := map[string]string{connection.TagManagedBy: connection.ManagedBy, rotation.TagApplicationKeyID: keyID}
+	if o.policy != "" {
+		tags[rotation.TagRevokePrevious] = o.policy
+	}
+	n := managedsecret.Name{Kind: managedsecret.AppKey, Connection: connName, Key: name}
+	sec, err := st.admin.Create(ctx, secretstore.CreateInput{Name: n.SecretName(prefix), Value: value, Tags: tags})
+	if err != nil {
+		st.t.Fatalf("creating the managed key's secret: %v", err)
+	}
+	return conn{name: name, arn: sec.ARN, owner: sa, origKeyID: keyID}
+}
+
+// authenticates reports whether the document's keys work; a document
+// without an application key is a managed API key's, checked with
+// /api/v1/validate.
 func (st *stack) authenticates(d connection.Document) bool {
+	if d.ApplicationKey == "" {
+		return st.plainDD.ValidateAPIKey(context.Background(), datadog.Credentials{Site: mustSite(d.URL), APIKey: d.APIKey}) == nil
+	}
 	return st.sim.Authenticates(d.APIKey, d.ApplicationKey)
+}
+
+func mustSite(url string) site.Site {
+	s, err := site.Parse(url)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// newManagedAPIKey creates a connection "<name>-conn" whose key may manage
+// API keys, an API key, and the managed API key's secret
+// "api-keys/<name>-conn/<name>" holding it, as package managedkey would.
+func (st *stack) newManagedAPIKey(name string, o connOptions) conn {
+	st.t.Helper()
+	ctx := context.Background()
+	manager := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " manager", Permissions: []string{"api_keys_read", "api_keys_write", "api_keys_delete"}})
+	connKey, connKeyID := st.sim.AddAppKey(manager, "connection key", nil)
+	cdoc := connection.Document{URL: siteURL, APIKey: st.apiKey, ApplicationKey: connKey, ApplicationKeyID: connKeyID, OwnerID: manager}
+	value, err := cdoc.Marshal()
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	connName := name + "-conn"
+	if _, err := st.admin.Create(ctx, secretstore.CreateInput{Name: prefix + connName, Value: value,
+		Tags: map[string]string{connection.TagManagedBy: connection.ManagedBy}}); err != nil {
+		st.t.Fatal(err)
+	}
+	apiKey, keyID := st.sim.AddAPIKey(st.org, "minted for "+name)
+	value, err = managedsecret.APIKeyDocument{URL: siteURL, APIKey: apiKey, APIKeyID: keyID}.Marshal()
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	tags := map[string]string{connection.TagManagedBy: connection.ManagedBy, rotation.TagApplicationKeyID: keyID}
+	if o.policy != "" {
+		tags[rotation.TagRevokePrevious] = o.policy
+	}
+	n := managedsecret.Name{Kind: managedsecret.APIKey, Connection: connName, Key: name}
+	sec, err := st.admin.Create(ctx, secretstore.CreateInput{Name: n.SecretName(prefix), Value: value, Tags: tags})
+	if err != nil {
+		st.t.Fatalf("creating the managed key's secret: %v", err)
+	}
+	cr := datadog.Credentials{Site: mustSite(siteURL), APIKey: st.apiKey, AppKey: connKey}
+	return conn{name: name, arn: sec.ARN, origKeyID: keyID, manager: &cr}
 }
 
 // checkCurrentAuthenticates records a violation if AWSCURRENT's keys do not
@@ -304,6 +424,9 @@ func (st *stack) ownerKeys(c conn) []ddsim.KeyInfo {
 }
 
 func (st *stack) ownerKeyIDs(c conn) []string {
+	if c.manager != nil {
+		return st.managedAPIKeyIDs(c)
+	}
 	var ids []string
 	for _, k := range st.ownerKeys(c) {
 		ids = append(ids, k.ID)
@@ -360,4 +483,22 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// managedAPIKeyIDs lists the org's API keys other than the test's own: the
+// managed API key's.
+func (st *stack) managedAPIKeyIDs(c conn) []string {
+	st.t.Helper()
+	keys, err := st.plainDD.ListAPIKeys(context.Background(), *c.manager)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range keys {
+		if k.Name != "test api key" {
+			ids = append(ids, k.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -116,11 +116,39 @@ func TestNames(t *testing.T) {
 		{"ddconn/connections/prod", "prod", true},
 		{"ddconn/connections/", "", false},
 		{"other/prod", "", false},
+		{"ddconn/connections/keys", "keys", true}, // a connection named "keys"
+		{"ddconn/connections/keys/prod/checkout", "", false},
+		{"ddconn/connections/api-keys/prod/agent", "", false},
 	}
 	for _, tt := range tests {
 		got, ok := ConnectionName("ddconn/connections/", tt.name)
 		if got != tt.want && tt.wantOK || ok != tt.wantOK {
 			t.Errorf("ConnectionName(%q) = %q, %v", tt.name, got, ok)
 		}
+	}
+}
+
+func TestKeyNamesOf(t *testing.T) {
+	const p = "ddconn/connections/"
+	tests := []struct {
+		secret string
+		want   KeyNames
+		wantOK bool
+	}{
+		{p + "prod", KeyNames{Prefix: "ddconn:prod:"}, true},
+		{p + "keys/prod/checkout", KeyNames{Prefix: "ddconn-managed:keys/prod/checkout:"}, true},
+		{p + "api-keys/prod/agent", KeyNames{Prefix: "ddconn-managed:api-keys/prod/agent:", APIKeys: true}, true},
+		{p + "keys/prod", KeyNames{}, false},
+		{p + "keys/prod/checkout/x", KeyNames{}, false},
+		{p + "keys/Prod/checkout", KeyNames{}, false},
+		{"other/prod", KeyNames{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.secret, func(t *testing.T) {
+			got, ok := KeyNamesOf(p, tt.secret)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("KeyNamesOf = %+v, %v; want %+v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
 	}
 }

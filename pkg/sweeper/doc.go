@@ -1,9 +1,11 @@
 // Package sweeper is ddconn's janitor for application keys. Run, on a
 // schedule (hourly in production, every minute in `make dev`), visits every
-// connection secret and:
+// rotated secret (a connection's, or a managed key's) and:
 //
-//   - deletes the orphans: keys named "ddconn:<connection>:*" (the names
-//     rotations give the keys they create) that are older than MinAge, that
+//   - deletes the orphans: keys named "ddconn:<connection>:*", or
+//     "ddconn-managed:<kind>/<connection>/<name>:*" for a managed key (the
+//     names rotations give the keys they create; rotation.KeyNamesOf), that
+//     are older than MinAge, that
 //     no labelled version (AWSCURRENT, AWSPREVIOUS, AWSPENDING) refers to,
 //     and that no retirement record covers (those are Reconcile's, which
 //     honours their grace period). They are what a crashed or abandoned
@@ -23,10 +25,13 @@
 // Every delete treats "already gone" as done, so a sweeper and a rotation
 // (or two sweepers) deleting the same key both succeed.
 //
-// Keys are listed and deleted through the current-user routes, authenticated
-// with the connection's AWSCURRENT key: the sweeper never sees keys of other
-// owners, and keys of other connections of the same owner do not carry the
-// connection's name prefix.
+// A connection's keys are listed and deleted through the current-user
+// routes, authenticated with the connection's AWSCURRENT key; a managed
+// key's through its service account's routes, authenticated with its
+// connection's AWSCURRENT key (rotation.Rotator.Manager); a managed API
+// key's among the organisation's API keys, with the same connection key.
+// The sweeper never sees application keys of other owners, and keys of
+// other secrets do not carry the secret's name prefix.
 //
 // Connections that never had a rotation configured and have no retirement
 // records are skipped without a Datadog call: no ddconn key of theirs can

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
@@ -36,13 +35,16 @@ type SecretStore interface {
 type Datadog interface {
 	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
 	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
+	ListAPIKeys(ctx context.Context, cr datadog.Credentials) ([]datadog.APIKey, error)
+	DeleteAPIKey(ctx context.Context, cr datadog.Credentials, id string) error
 }
 
-// Reconciler reads connection snapshots and carries out due retirements;
-// *rotation.Rotator implements it.
+// Reconciler reads snapshots of rotated secrets, tells who manages their
+// keys, and carries out due retirements; *rotation.Rotator implements it.
 type Reconciler interface {
 	Snapshot(ctx context.Context, secretID string) (rotation.Snapshot, error)
 	Reconcile(ctx context.Context, snap rotation.Snapshot) (rotation.Reconciled, error)
+	Manager(ctx context.Context, secretID string) (datadog.Credentials, datadog.KeyOwner, error)
 }
 
 var (
@@ -142,14 +144,16 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	return rep, errors.Join(errs...)
 }
 
-// visit sweeps one connection secret, if it may have ddconn keys.
+// visit sweeps one rotated secret (a connection's, or a managed key's), if
+// it may have ddconn keys.
 func (s *Sweeper) visit(ctx context.Context, sec secretstore.Secret, rep *Report) error {
-	conn, ok := rotation.ConnectionName(s.prefix, sec.Name)
+	names, ok := rotation.KeyNamesOf(s.prefix, sec.Name)
 	if !ok || !mayHaveKeys(sec) {
 		return nil
 	}
+	conn := strings.TrimPrefix(sec.Name, s.prefix)
 	rep.Connections++
-	swept, res, err := s.sweep(ctx, sec.ARN, conn)
+	swept, res, err := s.sweep(ctx, sec.ARN, names)
 	rep.Swept += len(swept)
 	rep.Revoked += len(res.Revoked)
 	level := slog.LevelInfo
@@ -183,46 +187,35 @@ func mayHaveKeys(sec secretstore.Secret) bool {
 // sweep lists the owner's keys, then reads the secret, then deletes the
 // orphans and reconciles. The order is what makes it safe (see the package
 // documentation).
-func (s *Sweeper) sweep(ctx context.Context, secretID, conn string) ([]string, rotation.Reconciled, error) {
-	cr, err := s.currentCredentials(ctx, secretID)
+func (s *Sweeper) sweep(ctx context.Context, secretID string, names rotation.KeyNames) ([]string, rotation.Reconciled, error) {
+	cr, owner, err := s.rot.Manager(ctx, secretID)
+	if err != nil {
+		return nil, rotation.Reconciled{}, fmt.Errorf("reading who manages the keys: %w", err)
+	}
+	k := keyRoutes{dd: s.dd, cr: cr, owner: owner, apiKeys: names.APIKeys}
+	keys, err := k.list(ctx)
 	if err != nil {
 		return nil, rotation.Reconciled{}, err
-	}
-	keys, err := s.dd.ListAppKeys(ctx, cr, datadog.KeyOwner{})
-	if err != nil {
-		return nil, rotation.Reconciled{}, fmt.Errorf("listing application keys: %w", err)
 	}
 	snap, err := s.rot.Snapshot(ctx, secretID)
 	if err != nil {
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading the secret: %w", err)
 	}
-	swept, sweepErr := s.deleteOrphans(ctx, cr, conn, keys, snap)
+	swept, sweepErr := s.deleteOrphans(ctx, k, names.Prefix, keys, snap)
 	res, err := s.rot.Reconcile(ctx, snap)
 	return swept, res, errors.Join(sweepErr, err)
 }
 
-func (s *Sweeper) currentCredentials(ctx context.Context, secretID string) (datadog.Credentials, error) {
-	v, err := s.secrets.Get(ctx, secretID, "", secretstore.Current)
-	if err != nil {
-		return datadog.Credentials{}, fmt.Errorf("reading the current document: %w", err)
-	}
-	doc, err := connection.ParseDocument(v.Value)
-	if err != nil {
-		return datadog.Credentials{}, err
-	}
-	return doc.Credentials()
-}
-
-func (s *Sweeper) deleteOrphans(ctx context.Context, cr datadog.Credentials, conn string, keys []datadog.AppKey, snap rotation.Snapshot) ([]string, error) {
+func (s *Sweeper) deleteOrphans(ctx context.Context, routes keyRoutes, keyPrefix string, keys []listedKey, snap rotation.Snapshot) ([]string, error) {
 	now := s.now()
 	var swept []string
 	var errs []error
 	for _, k := range keys {
-		if !s.orphan(conn, k, snap, now) {
+		if !s.orphan(keyPrefix, k, snap, now) {
 			continue
 		}
-		if err := s.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, k.ID); err != nil {
-			errs = append(errs, fmt.Errorf("deleting orphaned application key %s: %w", k.ID, err))
+		if err := routes.delete(ctx, k.ID); err != nil {
+			errs = append(errs, fmt.Errorf("deleting orphaned key %s: %w", k.ID, err))
 			continue
 		}
 		swept = append(swept, k.ID)
@@ -230,14 +223,58 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, cr datadog.Credentials, con
 	return swept, errors.Join(errs...)
 }
 
-// orphan reports whether k is a key of conn that nothing will ever use: a
-// rotation's key that no labelled version refers to, old enough that no
-// rotation is about to store it, and not retired (a retired key is
-// Reconcile's, which honours its grace period). A key whose creation time
-// is unknown is never an orphan.
-func (s *Sweeper) orphan(conn string, k datadog.AppKey, snap rotation.Snapshot, now time.Time) bool {
-	return strings.HasPrefix(k.Name, rotation.KeyNamePrefix(conn)) &&
+// orphan reports whether k is a key of the secret that nothing will ever
+// use: a rotation's key (named under keyPrefix) that no labelled version
+// refers to, old enough that no rotation is about to store it, and not
+// retired (a retired key is Reconcile's, which honours its grace period). A
+// key whose creation time is unknown is never an orphan.
+func (s *Sweeper) orphan(keyPrefix string, k listedKey, snap rotation.Snapshot, now time.Time) bool {
+	return strings.HasPrefix(k.Name, keyPrefix) &&
 		!k.CreatedAt.IsZero() && now.Sub(k.CreatedAt) >= s.minAge &&
 		!snap.Referenced(k.ID) &&
 		!snap.Retiring(k.ID)
+}
+
+// listedKey is what the sweeper reads of an application or API key.
+type listedKey struct {
+	ID, Name  string
+	CreatedAt time.Time
+}
+
+// keyRoutes lists and deletes one secret's keys: application keys on the
+// owner's routes, or the organisation's API keys.
+type keyRoutes struct {
+	dd      Datadog
+	cr      datadog.Credentials
+	owner   datadog.KeyOwner
+	apiKeys bool
+}
+
+func (k keyRoutes) list(ctx context.Context) ([]listedKey, error) {
+	var out []listedKey
+	if k.apiKeys {
+		keys, err := k.dd.ListAPIKeys(ctx, k.cr)
+		if err != nil {
+			return nil, fmt.Errorf("listing API keys: %w", err)
+		}
+		for _, a := range keys {
+			out = append(out, listedKey{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt})
+		}
+		return out, nil
+	}
+	keys, err := k.dd.ListAppKeys(ctx, k.cr, k.owner)
+	if err != nil {
+		return nil, fmt.Errorf("listing application keys: %w", err)
+	}
+	for _, a := range keys {
+		out = append(out, listedKey{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt})
+	}
+	return out, nil
+}
+
+func (k keyRoutes) delete(ctx context.Context, id string) error {
+	if k.apiKeys {
+		return k.dd.DeleteAPIKey(ctx, k.cr, id)
+	}
+	return k.dd.DeleteAppKey(ctx, k.cr, k.owner, id)
 }

@@ -28,6 +28,7 @@ type world struct {
 	pages    int // secrets per List page
 	snaps    map[string]rotation.Snapshot
 	keys     map[string][]datadog.AppKey // by application key (the caller)
+	apiKeys  []datadog.APIKey            // the organisation's
 	failList map[string]bool             // application keys whose listing fails
 	calls    []string
 	deleted  []string
@@ -69,16 +70,42 @@ func (w *world) Get(_ context.Context, id, _, _ string) (secretstore.Version, er
 	return secretstore.Version{Value: v}, nil
 }
 
-func (w *world) ListAppKeys(_ context.Context, cr datadog.Credentials, _ datadog.KeyOwner) ([]datadog.AppKey, error) {
-	w.calls = append(w.calls, "ListAppKeys")
+// Manager reads the current document as the rotator does; a managed key's
+// document (owner set) is managed on its owner's service-account routes.
+func (w *world) Manager(ctx context.Context, id string) (datadog.Credentials, datadog.KeyOwner, error) {
+	if _, err := w.Get(ctx, id, "", secretstore.Current); err != nil {
+		return datadog.Credentials{}, datadog.KeyOwner{}, err
+	}
+	cur, _ := w.snaps[id].Current()
+	cr, err := cur.Credentials()
+	return cr, datadog.KeyOwner{ServiceAccountID: cur.OwnerID}, err
+}
+
+func (w *world) ListAppKeys(_ context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error) {
+	w.calls = append(w.calls, "ListAppKeys "+o.ServiceAccountID)
 	if w.failList[cr.AppKey] {
 		return nil, datadog.ErrUnavailable
 	}
 	return w.keys[cr.AppKey], nil
 }
 
-func (w *world) DeleteAppKey(_ context.Context, _ datadog.Credentials, _ datadog.KeyOwner, id string) error {
-	w.calls = append(w.calls, "DeleteAppKey "+id)
+func (w *world) DeleteAppKey(_ context.Context, _ datadog.Credentials, o datadog.KeyOwner, id string) error {
+	call := "DeleteAppKey " + id
+	if o.ServiceAccountID != "" {
+		call += " of " + o.ServiceAccountID
+	}
+	w.calls = append(w.calls, call)
+	w.deleted = append(w.deleted, id)
+	return nil
+}
+
+func (w *world) ListAPIKeys(context.Context, datadog.Credentials) ([]datadog.APIKey, error) {
+	w.calls = append(w.calls, "ListAPIKeys")
+	return w.apiKeys, nil
+}
+
+func (w *world) DeleteAPIKey(_ context.Context, _ datadog.Credentials, id string) error {
+	w.calls = append(w.calls, "DeleteAPIKey "+id)
 	w.deleted = append(w.deleted, id)
 	return nil
 }
@@ -96,6 +123,12 @@ func (w *world) Reconcile(_ context.Context, snap rotation.Snapshot) (rotation.R
 // addConnection adds a connection whose AWSCURRENT holds key "cur-<name>"
 // and whose AWSPREVIOUS holds "prev-<name>", with the given owner's keys.
 func (w *world) addConnection(name string, tags map[string]string, keys ...datadog.AppKey) {
+	w.addSecret(name, "", tags, keys...)
+}
+
+// addSecret adds a rotated secret named prefix+name whose documents are
+// owned by owner ("" for a connection's own key).
+func (w *world) addSecret(name, owner string, tags map[string]string, keys ...datadog.AppKey) {
 	arn := "arn:" + name
 	sec := secretstore.Secret{ARN: arn, Name: prefix + name, RotationLambdaARN: "arn:aws:lambda:fn", Tags: tags,
 		Versions: map[string][]string{"v2": {secretstore.Current}, "v1": {secretstore.Previous}}}
@@ -105,7 +138,7 @@ func (w *world) addConnection(name string, tags map[string]string, keys ...datad
 		w.snaps, w.keys = map[string]rotation.Snapshot{}, map[string][]datadog.AppKey{}
 	}
 	doc := func(id string) connection.Document {
-		return connection.Document{URL: "https://api.datadoghq.com", APIKey: "api", ApplicationKey: appKey, ApplicationKeyID: id}
+		return connection.Document{URL: "https://api.datadoghq.com", APIKey: "api", ApplicationKey: appKey, ApplicationKeyID: id, OwnerID: owner}
 	}
 	w.snaps[arn] = rotation.Snapshot{Secret: sec, Docs: map[string]connection.Document{"v2": doc("cur-" + name), "v1": doc("prev-" + name)}}
 	w.keys[appKey] = keys
@@ -165,7 +198,7 @@ func TestListsKeysBeforeReadingLabels(t *testing.T) {
 	if _, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"List ", "Get arn:prod", "ListAppKeys", "Snapshot arn:prod", "DeleteAppKey a", "DeleteAppKey b", "Reconcile arn:prod"}
+	want := []string{"List ", "Get arn:prod", "ListAppKeys ", "Snapshot arn:prod", "DeleteAppKey a", "DeleteAppKey b", "Reconcile arn:prod"}
 	if !slices.Equal(w.calls, want) {
 		t.Errorf("calls\n got %v\nwant %v", w.calls, want)
 	}
@@ -203,5 +236,43 @@ func TestOneFailingConnectionDoesNotStopTheOthers(t *testing.T) {
 	}
 	if rep.Failed != 1 || rep.Swept != 1 || !slices.Equal(w.deleted, []string{"y"}) {
 		t.Errorf("report %+v, deleted %v", rep, w.deleted)
+	}
+}
+
+// TestManagedKeySecrets checks that a managed application key's secret is
+// swept on its service account's routes under its own key-name prefix, and
+// a managed API key's among the organisation's API keys.
+func TestManagedKeySecrets(t *testing.T) {
+	w := &world{pages: 10}
+	const managed = "ddconn-managed:keys/prod/checkout:"
+	w.addConnection("prod", nil,
+		key("conn-orphan", "ddconn:prod:t", time.Hour),
+		// The connection's owner may be the same service account: a managed
+		// key's name must not look like one of the connection's.
+		key("managed-of-conn-owner", managed+"t", time.Hour))
+	w.addSecret("keys/prod/checkout", "sa-1", nil,
+		key("managed-orphan", managed+"t", time.Hour),
+		key("other-managed", "ddconn-managed:keys/prod/checkout-eu:t", time.Hour),
+		key("conn-named", "ddconn:prod:t2", time.Hour))
+	w.addSecret("api-keys/prod/agent", "", nil)
+	w.apiKeys = []datadog.APIKey{
+		{ID: "api-orphan", Name: "ddconn-managed:api-keys/prod/agent:t", CreatedAt: now.Add(-time.Hour)},
+		{ID: "api-young", Name: "ddconn-managed:api-keys/prod/agent:t2", CreatedAt: now},
+		{ID: "cur-api-keys/prod/agent", Name: "ddconn-managed:api-keys/prod/agent:t3", CreatedAt: now.Add(-time.Hour)},
+		{ID: "org-key", Name: "ddconn:prod:looks-like-a-connection-key", CreatedAt: now.Add(-time.Hour)},
+	}
+
+	rep, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"DeleteAppKey conn-orphan", "DeleteAppKey managed-orphan of sa-1", "DeleteAPIKey api-orphan"}
+	if !slices.Equal(w.deleted, []string{"conn-orphan", "managed-orphan", "api-orphan"}) || rep.Connections != 3 {
+		t.Errorf("report %+v, deleted %v", rep, w.deleted)
+	}
+	for _, c := range want {
+		if !slices.Contains(w.calls, c) {
+			t.Errorf("no call %q in %v", c, w.calls)
+		}
 	}
 }

@@ -1,0 +1,49 @@
+package managedkey
+
+import "errors"
+
+// Outcomes callers branch on (errors.Is). Every error the Service returns
+// for one of them is an *Error whose Message is safe to show to users.
+var (
+	// ErrInvalid: the request is malformed (name, scopes, rotation settings).
+	ErrInvalid = errors.New("invalid managed key request")
+	// ErrConnectionNotFound: the connection does not exist.
+	ErrConnectionNotFound = errors.New("connection not found")
+	// ErrNotFound: the managed key does not exist.
+	ErrNotFound = errors.New("managed key not found")
+	// ErrExists: a managed key of that name exists (or awaits deletion).
+	ErrExists = errors.New("managed key exists")
+	// ErrServiceAccount: the service account does not exist, is disabled,
+	// or is not a service account.
+	ErrServiceAccount = errors.New("unusable service account")
+	// ErrNotAllowed: the connection does not mint for that service account.
+	ErrNotAllowed = errors.New("service account not allowed for the connection")
+	// ErrRejected: Datadog refused the connection's key (401/403), typically
+	// because it lacks service_account_write or user_access_read.
+	ErrRejected = errors.New("datadog rejected the connection's key")
+	// ErrUnavailable: Datadog or Secrets Manager failed; retry later.
+	ErrUnavailable = errors.New("a backing service is unavailable")
+)
+
+// Error is a failed request: Kind is one of the sentinels above, Message
+// says what happened in words safe for users (never key material), Err is
+// the cause.
+type Error struct {
+	Kind    error
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+// Unwrap returns the sentinel and the cause.
+func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
+
+func fail(kind error, message string, cause error) *Error {
+	return &Error{Kind: kind, Message: message, Err: cause}
+}

@@ -1,0 +1,256 @@
+package managedkey_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/managedsecret"
+	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+	"github.com/ddconn/ddconn/pkg/sweeper"
+)
+
+const (
+	prefix    = "ddconn/connections/"
+	lambdaARN = "arn:aws:lambda:us-east-1:123456789012:function:ddconn-rotate"
+	siteURL   = "https://api.datadoghq.com"
+	connName  = "platform"
+)
+
+// managerPermissions are the role permissions of the connection's owner:
+// what minting for service accounts needs.
+var managerPermissions = []string{"service_account_write", "user_access_read", "user_app_keys", "api_keys_read", "api_keys_write", "api_keys_delete"}
+
+// stack is the Secrets Manager emulator and the Datadog simulator over real
+// HTTP, the rotation function wired in-process as the emulator's Lambda, a
+// sweeper, and the managed key service under test.
+type stack struct {
+	t      *testing.T
+	emu    *smemu.Emulator
+	sim    *ddsim.Simulator
+	store  *secretstore.Store
+	dd     *datadog.Client
+	svc    *managedkey.Service
+	sweep  *sweeper.Sweeper
+	logs   *syncBuffer
+	org    string
+	apiKey string
+	// conn is the connection's secret ARN, connOwner its key's owner.
+	conn, connOwner string
+	// sa is a service account that may hold managed keys.
+	sa string
+
+	mu   sync.Mutex
+	seen []string // application keys read from secrets
+}
+
+func TestMain(m *testing.M) {
+	// The AWS SDK refuses a custom *http.Client when AWS_CA_BUNDLE is set.
+	os.Unsetenv("AWS_CA_BUNDLE")
+	os.Exit(m.Run())
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	clock := smemu.NewClock(time.Now)
+	st := &stack{t: t, logs: &syncBuffer{}}
+	sim, err := ddsim.New(ddsim.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.sim = sim
+	ddServer := httptest.NewServer(sim)
+	t.Cleanup(ddServer.Close)
+	dd := datadog.New(datadog.Options{BaseURL: ddServer.URL})
+	st.dd = dd
+	log := logging.New(st.logs, slog.LevelDebug)
+
+	var rot *rotation.Rotator
+	invoke := func(ctx context.Context, _ string, payload []byte) error {
+		var ev rotation.Event
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return err
+		}
+		return rot.Handle(ctx, ev)
+	}
+	emu, err := smemu.New(smemu.Options{Clock: clock, Invoker: smemu.InvokerFunc(invoke),
+		RetryInterval: 5 * time.Millisecond, TickInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.emu = emu
+	smServer := httptest.NewServer(emu)
+	t.Cleanup(smServer.Close)
+	emu.Start()
+	t.Cleanup(func() { _ = emu.Close() })
+
+	st.store, err = secretstore.New(context.Background(), secretstore.Options{
+		Endpoint: smServer.URL, Region: "us-east-1", StaticCredentials: true, MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot = rotation.New(st.store, dd, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log,
+		Activation: rotation.Activation{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Timeout: 2 * time.Second}})
+	st.sweep = sweeper.New(st.store, dd, rot, sweeper.Options{Prefix: prefix, Now: clock.Now, Logger: log})
+	st.svc = managedkey.New(st.store, dd, managedkey.Options{Prefix: prefix, RotationFunctionARN: lambdaARN, Logger: log, Now: clock.Now})
+
+	st.org = sim.CreateOrg("test org")
+	st.apiKey, _ = sim.AddAPIKey(st.org, "test api key")
+	st.connOwner = sim.AddUser(st.org, ddsim.UserSpec{Name: "platform team", Permissions: managerPermissions})
+	st.conn = st.newConnection(connName, nil)
+	st.sa = sim.AddUser(st.org, ddsim.UserSpec{Name: "checkout", ServiceAccount: true, Permissions: []string{"metrics_read", "dashboards_read"}})
+	t.Cleanup(st.assertNoKeyMaterialLogged)
+	return st
+}
+
+// newConnection stores a connection secret holding a new key of the
+// connection owner, as the create function would, with extra tags.
+func (st *stack) newConnection(name string, tags map[string]string) string {
+	st.t.Helper()
+	return st.newConnectionScoped(name, tags, managerPermissions)
+}
+
+// newConnectionScoped is newConnection with a key scoped to scopes.
+func (st *stack) newConnectionScoped(name string, tags map[string]string, scopes []string) string {
+	st.t.Helper()
+	appKey, keyID := st.sim.AddAppKey(st.connOwner, "supplied by the user", scopes)
+	doc := connection.Document{URL: siteURL, APIKey: st.apiKey, ApplicationKey: appKey, ApplicationKeyID: keyID,
+		OwnerID: st.connOwner, Scopes: scopes}
+	value, err := doc.Marshal()
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	all := map[string]string{connection.TagManagedBy: connection.ManagedBy, rotation.TagApplicationKeyID: keyID}
+	for k, v := range tags {
+		all[k] = v
+	}
+	sec, err := st.store.Create(context.Background(), secretstore.CreateInput{Name: prefix + name, Value: value, Tags: all})
+	if err != nil {
+		st.t.Fatalf("creating the connection secret: %v", err)
+	}
+	return sec.ARN
+}
+
+// rotate rotates a secret now, as Secrets Manager's schedule would, and
+// waits until no rotation is left to run.
+func (st *stack) rotate(arn string) string {
+	st.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	version, err := st.store.Rotate(ctx, arn, secretstore.RotateInput{LambdaARN: lambdaARN})
+	if err != nil {
+		st.t.Fatalf("RotateSecret: %v", err)
+	}
+	if err := st.emu.WaitIdle(ctx); err != nil {
+		st.t.Fatal(err)
+	}
+	return version
+}
+
+func (st *stack) waitIdle() {
+	st.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := st.emu.WaitIdle(ctx); err != nil {
+		st.t.Fatal(err)
+	}
+}
+
+// doc reads a managed key's document of the version labelled stage.
+func (st *stack) doc(arn, stage string) managedsecret.AppKeyDocument {
+	st.t.Helper()
+	v, err := st.store.Get(context.Background(), arn, "", stage)
+	if err != nil {
+		st.t.Fatalf("reading %s: %v", stage, err)
+	}
+	d, err := managedsecret.ParseAppKeyDocument(v.Value)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	st.mu.Lock()
+	st.seen = append(st.seen, d.ApplicationKey)
+	st.mu.Unlock()
+	return d
+}
+
+func (st *stack) describe(arn string) secretstore.Secret {
+	st.t.Helper()
+	sec, err := st.store.Describe(context.Background(), arn)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return sec
+}
+
+// keysOf returns the simulator's keys owned by owner, by id.
+func (st *stack) keysOf(owner string) map[string]ddsim.KeyInfo {
+	out := map[string]ddsim.KeyInfo{}
+	for _, k := range st.sim.Keys() {
+		if k.OwnerID == owner {
+			out[k.ID] = k
+		}
+	}
+	return out
+}
+
+// works reports whether the managed key authenticates, with the API key its
+// document carries or else the connection's.
+func (st *stack) works(d managedsecret.AppKeyDocument) bool {
+	return st.sim.Authenticates(cmpOr(d.APIKey, st.apiKey), d.ApplicationKey)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// assertNoKeyMaterialLogged fails the test if the API key or any
+// application key the test read from a secret appears in the logs.
+func (st *stack) assertNoKeyMaterialLogged() {
+	out := st.logs.String()
+	if strings.Contains(out, st.apiKey) {
+		st.t.Error("the API key appears in the logs")
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, key := range st.seen {
+		if strings.Contains(out, key) {
+			st.t.Error("an application key appears in the logs")
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
