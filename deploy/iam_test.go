@@ -132,7 +132,9 @@ var wantActions = map[string][]string{
 	"ManageFunction": {
 		"kms:Decrypt", "kms:GenerateDataKey",
 		"lambda:InvokeFunction", // RotateSecret requires it of the caller
-		"secretsmanager:CancelRotateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
+		"secretsmanager:CancelRotateSecret",
+		"secretsmanager:CreateSecret", // minting a managed key
+		"secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
 		"secretsmanager:GetSecretValue", "secretsmanager:ListSecrets", "secretsmanager:PutSecretValue",
 		"secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:UntagResource",
 		"secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage",

@@ -1,5 +1,6 @@
 // Command manage is the Lambda function behind GET /connections, GET, PATCH and DELETE /connections/{name}
 // and the rotation routes (PUT and DELETE /connections/{name}/rotation, POST /connections/{name}/rotate),
+// and the managed-key routes (/connections/{name}/application-keys[/{key}], /connections/{name}/api-keys[/{key}]),
 // an API Gateway HTTP API (payload v2) adapted to net/http.
 //
 // main only wires: configuration, logger, adapters, service, handler.
@@ -15,6 +16,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/managedkey"
 )
 
 func main() {
@@ -27,5 +29,11 @@ func main() {
 		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, Now: time.Now, Logger: a.Logger,
 		RotationFunctionARN: a.Config.RotationFunctionARN, RotationState: httpapi.RotationState,
 	})
-	apigateway.Start(httpapi.NewManageHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
+	keys := managedkey.New(a.Secrets, a.Datadog, managedkey.Options{
+		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, RotationFunctionARN: a.Config.RotationFunctionARN,
+		Logger: a.Logger, Now: time.Now,
+	})
+	apigateway.Start(httpapi.NewManageHandler(svc, httpapi.Options{
+		Logger: a.Logger, RequestID: apigateway.RequestID, ManagedKeys: keys,
+	}))
 }

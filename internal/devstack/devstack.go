@@ -18,6 +18,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/sweeper"
 )
@@ -101,6 +102,9 @@ type Stack struct {
 	Store     *secretstore.Store
 	Datadog   *datadog.Client
 	Service   *connection.Service
+	// ManagedKeys mints, reads and deletes managed keys (the API's
+	// …/application-keys and …/api-keys routes).
+	ManagedKeys *managedkey.Service
 	// Sweeper deletes orphaned keys and carries out due revocations; it
 	// runs every Options.SweepInterval, and tests may run it at will.
 	Sweeper *sweeper.Sweeper
@@ -191,8 +195,12 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, Now: opts.Now, Logger: opts.Logger,
 		RotationFunctionARN: rotationARN, RotationState: httpapi.RotationState,
 	})
+	st.ManagedKeys = managedkey.New(st.Store, st.Datadog, managedkey.Options{
+		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, RotationFunctionARN: rotationARN,
+		Logger: opts.Logger, Now: opts.Now,
+	})
 	st.Sweeper = st.newSweeper(opts)
-	st.Handler = httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger})
+	st.Handler = httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger, ManagedKeys: st.ManagedKeys})
 	invoker, err := st.rotationInvoker(opts)
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ type Connection struct {
 	Scopes       *[]string    `json:"scopes,omitempty"`
 	Capabilities Capabilities `json:"capabilities"`
 	Rotation     Rotation     `json:"rotation"`
+	// AllowedServiceAccounts are the service accounts managed keys may be
+	// minted for; absent (nil) means any.
+	AllowedServiceAccounts []string `json:"allowedServiceAccounts,omitempty"`
 	// Valid and LastValidatedAt record the last validation, if any.
 	Valid           *bool      `json:"valid,omitempty"`
 	LastValidatedAt *time.Time `json:"lastValidatedAt,omitempty"`
@@ -60,6 +63,11 @@ const (
 	TagMissingPermissions       = "ddconn:missing-permissions"
 	TagValid                    = "ddconn:valid"
 	TagLastValidatedAt          = "ddconn:last-validated-at"
+	// TagAllowedServiceAccounts lists, space-separated, the service accounts
+	// managed keys may be minted for; the same tag as
+	// managedkey.TagAllowedServiceAccounts (which imports this package, so
+	// the value is repeated; a test in pkg/httpapi pins them together).
+	TagAllowedServiceAccounts = "ddconn:allowed-service-accounts"
 
 	// ManagedBy is the value of TagManagedBy.
 	ManagedBy = "ddconn"
@@ -154,6 +162,9 @@ func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *Docum
 	}
 	if at, err := time.Parse(time.RFC3339, t[TagLastValidatedAt]); err == nil {
 		c.LastValidatedAt = &at
+	}
+	if allowed, ok := t[TagAllowedServiceAccounts]; ok {
+		c.AllowedServiceAccounts = strings.Fields(allowed)
 	}
 	if w := lookupWarning(keyLookup(t[TagKeyLookup])); w != "" {
 		c.Warnings = []string{w}

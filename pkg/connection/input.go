@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -56,11 +57,21 @@ type UpdateInput struct {
 	Name        *string
 	Description *string
 	Credentials *CredentialsInput
+	// AllowedServiceAccounts, when set, replaces the service accounts the
+	// connection may mint managed keys for (ids, at most
+	// MaxAllowedServiceAccounts); an empty list removes the limit.
+	AllowedServiceAccounts *[]string
 }
+
+// MaxAllowedServiceAccounts bounds AllowedServiceAccounts: the list is one
+// space-separated tag value, and AWS tag values hold at most 256
+// characters (six UUIDs and their separators take 221).
+const MaxAllowedServiceAccounts = 6
 
 var (
 	nameRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
 	apiKeyRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+	uuidRE   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	appKeyRE = regexp.MustCompile(`^[0-9A-Za-z]{40}$`)
 )
 
@@ -150,6 +161,8 @@ func urlMessage(err error) string {
 type validUpdate struct {
 	description *string
 	creds       *datadog.Credentials
+	// allowed is the new allowed list, nil when unchanged; empty clears it.
+	allowed *[]string
 }
 
 func (in UpdateInput) validate(name string) (validUpdate, error) {
@@ -157,11 +170,11 @@ func (in UpdateInput) validate(name string) (validUpdate, error) {
 	if in.Name != nil && *in.Name != name {
 		errs.add("name", "a connection cannot be renamed: its name is its id. Create a connection with the new name, then delete this one")
 	}
-	if in.Description == nil && in.Credentials == nil {
+	if in.Description == nil && in.Credentials == nil && in.AllowedServiceAccounts == nil {
 		if err := errs.err(); err != nil {
 			return validUpdate{}, err // a rename attempt says so, not "nothing to update"
 		}
-		return validUpdate{}, &Error{Kind: ErrInvalid, Message: "nothing to update: send description and/or credentials"}
+		return validUpdate{}, &Error{Kind: ErrInvalid, Message: "nothing to update: send description, credentials and/or allowedServiceAccounts"}
 	}
 	var out validUpdate
 	if in.Description != nil {
@@ -172,5 +185,29 @@ func (in UpdateInput) validate(name string) (validUpdate, error) {
 		creds := checkCredentials(&errs, in.Credentials)
 		out.creds = &creds
 	}
+	if in.AllowedServiceAccounts != nil {
+		ids := checkAllowedServiceAccounts(&errs, *in.AllowedServiceAccounts)
+		out.allowed = &ids
+	}
 	return out, errs.err()
+}
+
+// checkAllowedServiceAccounts checks a list of service account ids and
+// returns it lower-cased (Datadog's ids are) without duplicates.
+func checkAllowedServiceAccounts(errs *fieldErrors, ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for i, id := range ids {
+		id = strings.ToLower(id)
+		if !uuidRE.MatchString(id) {
+			errs.add(fmt.Sprintf("allowedServiceAccounts[%d]", i), "must be a service account id (a UUID)")
+			continue
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	if len(out) > MaxAllowedServiceAccounts {
+		errs.add("allowedServiceAccounts", fmt.Sprintf("lists at most %d service accounts", MaxAllowedServiceAccounts))
+	}
+	return out
 }

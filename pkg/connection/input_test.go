@@ -105,6 +105,13 @@ func TestUpdateInputValidate(t *testing.T) {
 		{"only a new name", UpdateInput{Name: str("other")}, []string{"name"}, true},
 		{"bad credentials", UpdateInput{Credentials: &CredentialsInput{URL: "localhost"}},
 			[]string{"credentials.url", "credentials.apiKey", "credentials.applicationKey"}, true},
+		{"allowed service accounts", UpdateInput{AllowedServiceAccounts: ids(uuid(1), uuid(2))}, nil, false},
+		{"clear allowed service accounts", UpdateInput{AllowedServiceAccounts: ids()}, nil, false},
+		{"six, one repeated in upper case", UpdateInput{AllowedServiceAccounts: ids(uuid(1), uuid(2), uuid(3), uuid(4), uuid(5), uuid(6), strings.ToUpper(uuid(6)))}, nil, false},
+		{"seven allowed service accounts", UpdateInput{AllowedServiceAccounts: ids(uuid(1), uuid(2), uuid(3), uuid(4), uuid(5), uuid(6), uuid(7))},
+			[]string{"allowedServiceAccounts"}, true},
+		{"allowed service account not a uuid", UpdateInput{AllowedServiceAccounts: ids(uuid(1), "checkout", "")},
+			[]string{"allowedServiceAccounts[1]", "allowedServiceAccounts[2]"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,5 +138,27 @@ func TestInputErrorsNeverRepeatKeys(t *testing.T) {
 	msg := err.Error() + fmt.Sprintf("%v %+v %#v", in, in, *in.Credentials)
 	if strings.Contains(msg, apiKey) || strings.Contains(msg, appKey) {
 		t.Fatalf("error or formatting repeats a key: %s", msg)
+	}
+}
+
+// ids is an AllowedServiceAccounts value.
+func ids(s ...string) *[]string {
+	out := append([]string{}, s...)
+	return &out
+}
+
+// uuid is the n-th (1–9) fake service account id.
+func uuid(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", n) }
+
+// TestAllowedServiceAccountsNormalised checks that ids are stored
+// lower-cased (Datadog's form, which minting compares with) and once.
+func TestAllowedServiceAccountsNormalised(t *testing.T) {
+	up := strings.ToUpper("0000000a-0000-4000-8000-00000000000b")
+	v, err := UpdateInput{AllowedServiceAccounts: ids(up, "0000000a-0000-4000-8000-00000000000b")}.validate("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.allowed == nil || !slices.Equal(*v.allowed, []string{"0000000a-0000-4000-8000-00000000000b"}) {
+		t.Fatalf("allowed = %v", v.allowed)
 	}
 }

@@ -3,15 +3,18 @@ package connection
 import (
 	"context"
 	"errors"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// Update changes a connection's description and/or credentials. New
-// credentials are checked like on create and written as a new secret version
-// (the old one stays as AWSPREVIOUS). Names are immutable.
+// Update changes a connection's description, credentials and/or allowed
+// service accounts. New credentials are checked like on create and written
+// as a new secret version (the old one stays as AWSPREVIOUS). Names are
+// immutable.
 func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Connection, error) {
 	if err := checkName(name); err != nil {
 		return Connection{}, err
@@ -26,11 +29,20 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 	}
 	var doc *Document
 	if req.creds != nil {
+		allowed, limited := sec.Tags[TagAllowedServiceAccounts]
 		d, err := s.replaceCredentials(ctx, name, &sec, *req.creds)
 		if err != nil {
 			return Connection{}, err
 		}
 		doc = &d
+		if limited { // the tag stays on the secret; keep it in the answer
+			sec.Tags[TagAllowedServiceAccounts] = allowed
+		}
+	}
+	if req.allowed != nil {
+		if err := s.setAllowedServiceAccounts(ctx, name, &sec, *req.allowed); err != nil {
+			return Connection{}, err
+		}
 	}
 	if req.description != nil {
 		if err := s.store.SetDescription(ctx, sec.ARN, *req.description); err != nil {
@@ -47,8 +59,34 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 		doc = &d
 	}
 	s.log.InfoContext(ctx, "connection updated", "connection", name,
-		"credentials_changed", req.creds != nil, "description_changed", req.description != nil)
+		"credentials_changed", req.creds != nil, "description_changed", req.description != nil,
+		"allowed_service_accounts_changed", req.allowed != nil)
 	return s.connectionFrom(name, sec, doc), nil
+}
+
+// setAllowedServiceAccounts writes (or, for an empty list, removes) the
+// TagAllowedServiceAccounts tag. Removing matters: the managed-key service
+// reads a present but empty tag as "no service account allowed".
+func (s *Service) setAllowedServiceAccounts(ctx context.Context, name string, sec *secretstore.Secret, ids []string) error {
+	var err error
+	if len(ids) == 0 {
+		err = s.store.Untag(ctx, sec.ARN, []string{TagAllowedServiceAccounts})
+	} else {
+		err = s.store.Tag(ctx, sec.ARN, map[string]string{TagAllowedServiceAccounts: strings.Join(ids, " ")})
+	}
+	if err != nil {
+		return s.updateFailure(name, err)
+	}
+	tags := maps.Clone(sec.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	delete(tags, TagAllowedServiceAccounts)
+	if len(ids) > 0 {
+		tags[TagAllowedServiceAccounts] = strings.Join(ids, " ")
+	}
+	sec.Tags = tags
+	return nil
 }
 
 // replaceCredentials probes the new keys, writes them as the new AWSCURRENT

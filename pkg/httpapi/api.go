@@ -58,6 +58,10 @@ type Options struct {
 	RequestID func(*http.Request) string
 	// Now is the clock of the access log's durations; nil means time.Now.
 	Now func() time.Time
+	// ManagedKeys serves the manage function's managed-key routes
+	// (…/application-keys, …/api-keys); nil answers them with 503
+	// managed_keys_not_configured.
+	ManagedKeys ManagedKeys
 }
 
 // api holds what every handler shares.
@@ -65,10 +69,11 @@ type api struct {
 	log       *slog.Logger
 	requestID func(*http.Request) string
 	now       func() time.Time
+	keys      ManagedKeys
 }
 
 func newAPI(opts Options) *api {
-	a := &api{log: opts.Logger, requestID: opts.RequestID, now: opts.Now}
+	a := &api{log: opts.Logger, requestID: opts.RequestID, now: opts.Now, keys: opts.ManagedKeys}
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -121,7 +126,7 @@ func (a *api) validateRoutes(v Validator) handlers {
 }
 
 func (a *api) manageRoutes(m Manager) handlers {
-	return handlers{
+	hs := handlers{
 		"GET /connections":           a.list(m),
 		"GET /connections/{name}":    a.get(m),
 		"PATCH /connections/{name}":  a.update(m),
@@ -131,6 +136,8 @@ func (a *api) manageRoutes(m Manager) handlers {
 		"DELETE /connections/{name}/rotation": a.disableRotation(m),
 		"POST /connections/{name}/rotate":     a.rotateNow(m),
 	}
+	maps.Copy(hs, a.managedKeyRoutes(a.keys))
+	return hs
 }
 
 // mount registers the handlers of function ("" = every function) and checks

@@ -39,9 +39,10 @@ type createBody struct {
 
 // updateBody is the body of PATCH /connections/{name}; absent fields stay nil.
 type updateBody struct {
-	Name        *string          `json:"name"`
-	Description *string          `json:"description"`
-	Credentials *credentialsBody `json:"credentials"`
+	Name                   *string          `json:"name"`
+	Description            *string          `json:"description"`
+	Credentials            *credentialsBody `json:"credentials"`
+	AllowedServiceAccounts *[]string        `json:"allowedServiceAccounts"`
 }
 
 // validateBody is the body of POST /connections/validate.
@@ -159,7 +160,8 @@ func decodeUpdate(body io.Reader) (connection.UpdateInput, error) {
 	if err := decodeJSON(body, &b); err != nil {
 		return connection.UpdateInput{}, err
 	}
-	return connection.UpdateInput{Name: b.Name, Description: b.Description, Credentials: b.Credentials.input()}, nil
+	return connection.UpdateInput{Name: b.Name, Description: b.Description, Credentials: b.Credentials.input(),
+		AllowedServiceAccounts: b.AllowedServiceAccounts}, nil
 }
 
 // decodeValidate decodes a POST /connections/validate body.

@@ -4,8 +4,10 @@
 // Each Lambda function serves only its own routes (NewCreateHandler,
 // NewValidateHandler, NewManageHandler); `make dev` mounts all of them on one
 // server (NewMux). Handlers translate: they decode and bound the request,
-// call the connection service, and map its typed errors to status codes.
-// They hold no business rules.
+// call the connection service (or, for the manage function's
+// …/application-keys and …/api-keys routes, the managed-key service given
+// as Options.ManagedKeys), and map its typed errors to status codes. They
+// hold no business rules.
 //
 // Every error answer, including unknown routes and wrong methods, is
 //

@@ -3,9 +3,12 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/managedkey"
 )
 
 // Error codes of the envelope.
@@ -25,6 +28,18 @@ const (
 	CodeDatadogUnavailable   = "datadog_unavailable"
 	CodeStoreUnavailable     = "secrets_manager_unavailable"
 	CodeInternal             = "internal_error"
+	// CodeServiceAccountNotAllowed: the connection's allowedServiceAccounts
+	// does not list the service account (403).
+	CodeServiceAccountNotAllowed = "service_account_not_allowed"
+	// CodeServiceAccountInvalid: the service account does not exist, is
+	// disabled or is a human user (422).
+	CodeServiceAccountInvalid = "service_account_invalid"
+	// CodeDatadogRejected: Datadog refused a managed-key request as
+	// invalid, such as a scope the service account lacks (422).
+	CodeDatadogRejected = "datadog_rejected"
+	// CodeManagedKeysUnavailable: the deployment has no managed-key
+	// service (503).
+	CodeManagedKeysUnavailable = "managed_keys_not_configured"
 )
 
 // envelope is the body of every error answer.
@@ -88,6 +103,10 @@ func classify(err error) (int, errorBody) {
 			}
 		}
 	}
+	var me *managedkey.Error
+	if errors.As(err, &me) {
+		return classifyManagedKey(me)
+	}
 	return http.StatusInternalServerError, errorBody{Code: CodeInternal,
 		Message: "internal error; quote the request id when reporting it"}
 }
@@ -106,4 +125,84 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		rec.code = body.Code
 	}
 	a.writeJSON(w, r, status, envelope{Error: body, RequestID: logging.RequestID(ctx)})
+}
+
+// managedKeyKinds maps the managed-key service's error kinds to statuses
+// and codes. Datadog refusing the connection's key and an unusable service
+// account are both 422: the request is well formed but cannot be served
+// with what the connection and Datadog hold.
+var managedKeyKinds = []struct {
+	kind   error
+	status int
+	code   string
+}{
+	{managedkey.ErrInvalid, http.StatusBadRequest, CodeInvalidRequest},
+	{managedkey.ErrConnectionNotFound, http.StatusNotFound, CodeNotFound},
+	{managedkey.ErrNotFound, http.StatusNotFound, CodeNotFound},
+	{managedkey.ErrExists, http.StatusConflict, CodeNameTaken},
+	{managedkey.ErrNotAllowed, http.StatusForbidden, CodeServiceAccountNotAllowed},
+	{managedkey.ErrServiceAccount, http.StatusUnprocessableEntity, CodeServiceAccountInvalid},
+	{managedkey.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},
+}
+
+// classifyManagedKey classifies a managed-key failure. ErrUnavailable
+// covers both backends; its cause says which, so the answer matches the
+// rest of the API (502 for Datadog, 503 for Secrets Manager). The one
+// cause-less Datadog failure (a key minted with other scopes than asked,
+// already deleted) is recognised by its message.
+func classifyManagedKey(e *managedkey.Error) (int, errorBody) {
+	for _, k := range managedKeyKinds {
+		if errors.Is(e.Kind, k.kind) {
+			body := errorBody{Code: k.code, Message: e.Message}
+			if k.kind == managedkey.ErrInvalid {
+				body.Message, body.Details = "the request is invalid", invalidFields(e.Message)
+			}
+			return k.status, body
+		}
+	}
+	var apiErr *datadog.APIError
+	switch {
+	case errors.Is(e.Err, datadog.ErrBadRequest) && errors.As(e.Err, &apiErr):
+		// Datadog refused the request itself (say, a scope the service
+		// account lacks): retrying cannot help, so this is no 5xx.
+		return http.StatusUnprocessableEntity, errorBody{Code: CodeDatadogRejected,
+			Message: "Datadog refused the request: " + strings.Join(apiErr.Messages, "; ")}
+	case errors.Is(e.Err, datadog.ErrUnavailable), e.Err == nil && strings.Contains(e.Message, "Datadog"):
+		return http.StatusBadGateway, errorBody{Code: CodeDatadogUnavailable, Message: e.Message}
+	default:
+		return http.StatusServiceUnavailable, errorBody{Code: CodeStoreUnavailable, Message: e.Message}
+	}
+}
+
+// invalidFields turns the managed-key service's "the request is invalid:
+// <field> <problem>; …" message into field errors. Every problem it writes
+// starts with the field's JSON path ("name", "scopes",
+// "rotation.schedule: …"); a "; " not followed by one continues the
+// previous problem, and a message in any other form is kept whole, so
+// nothing the service said is lost.
+func invalidFields(message string) []connection.FieldError {
+	problems, ok := strings.CutPrefix(message, "the request is invalid: ")
+	if !ok {
+		return []connection.FieldError{{Field: "", Message: message}}
+	}
+	var details []connection.FieldError
+	for _, p := range strings.Split(problems, "; ") {
+		field, rest, _ := strings.Cut(p, " ")
+		field = strings.TrimSuffix(field, ":")
+		if !mintField(field) && len(details) > 0 {
+			details[len(details)-1].Message += "; " + p
+			continue
+		}
+		details = append(details, connection.FieldError{Field: field, Message: rest})
+	}
+	return details
+}
+
+// mintField reports whether field is a field of a managed-key request body.
+func mintField(field string) bool {
+	switch field {
+	case "name", "serviceAccountId", "scopes", "allowUnscoped", "includeApiKey", "rotation":
+		return true
+	}
+	return strings.HasPrefix(field, "rotation.")
 }

@@ -182,3 +182,28 @@ func TestMountRejectsDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestManagedKeyRoutesWithoutService answers 503 on every managed-key
+// route of a handler built without Options.ManagedKeys, rather than 404 or
+// a panic, so a misconfigured deployment says what is missing.
+func TestManagedKeyRoutesWithoutService(t *testing.T) {
+	h := NewManageHandler(&stubService{}, Options{})
+	for _, rt := range Routes {
+		if !strings.Contains(rt.Pattern, "-keys") {
+			continue
+		}
+		t.Run(rt.Key(), func(t *testing.T) {
+			path := strings.NewReplacer("{name}", "c", "{key}", "k").Replace(rt.Pattern)
+			body := ""
+			if rt.Method == "POST" {
+				body = `{"name":"k"}`
+			}
+			rec := serve(h, rt.Method, path, body)
+			var env envelope
+			if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || rec.Code != http.StatusServiceUnavailable ||
+				env.Error.Code != CodeManagedKeysUnavailable {
+				t.Fatalf("status %d body %s", rec.Code, rec.Body)
+			}
+		})
+	}
+}

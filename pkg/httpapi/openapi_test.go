@@ -185,6 +185,7 @@ func TestTrafficMatchesOpenAPI(t *testing.T) {
 		{"DELETE", "/connections/spec-admin?force=true", ""},
 		{"DELETE", "/connections/absent", ""},
 	}
+	steps = append(steps, managedKeySteps(e)...)
 	for _, s := range steps {
 		if s.method == "WAIT" { // for the rotation, so GET shows its outcome
 			e.waitIdle()
@@ -205,6 +206,48 @@ func TestTrafficMatchesOpenAPI(t *testing.T) {
 		if !slices.ContainsFunc(keys(checker.seen), func(k string) bool { return strings.HasPrefix(k, rt.Key()+" ") }) {
 			t.Errorf("no exchange on %s", rt.Key())
 		}
+	}
+}
+
+// managedKeySteps are the traffic of the managed-key routes and of PATCH's
+// allowedServiceAccounts: a connection that may mint both kinds of key,
+// every success and each refusal.
+func managedKeySteps(e *env) []struct{ method, path, body string } {
+	sim := e.Simulator
+	mgr := sim.AddUser(e.orgID, ddsim.UserSpec{Name: "platform", Email: "platform@example.com", Permissions: keyManagerPermissions})
+	mgrKey, _ := sim.AddAppKey(mgr, "platform-key", nil)
+	sa := sim.AddUser(e.orgID, ddsim.UserSpec{Name: "checkout", ServiceAccount: true, Permissions: []string{"metrics_read"}})
+	other := sim.AddUser(e.orgID, ddsim.UserSpec{Name: "billing", ServiceAccount: true, Permissions: []string{"metrics_read"}})
+	const appKeys, apiKeys = "/connections/spec-keys/application-keys", "/connections/spec-keys/api-keys"
+	return []struct{ method, path, body string }{
+		{"POST", "/connections", e.createBody("spec-keys", mgrKey)},
+		{"POST", appKeys, `{"name":"metrics-writer","serviceAccountId":"` + sa + `","scopes":["metrics_read"],` +
+			`"rotation":{"schedule":"rate(30 days)","window":"2h","revokePrevious":"after:24h"},"includeApiKey":true,"allowUnscoped":false}`},
+		{"POST", appKeys, mintBody("metrics-writer", sa, []string{"metrics_read"})},
+		{"POST", appKeys, mintBody("unscoped", sa, []string{})},
+		{"POST", appKeys, mintBody("human", e.adminID, []string{"metrics_read"})},
+		{"POST", appKeys, mintBody("too-broad", sa, []string{"dashboards_read"})},
+		{"POST", "/connections/absent/application-keys", mintBody("w", sa, []string{"metrics_read"})},
+		{"PATCH", "/connections/spec-keys", `{"allowedServiceAccounts":["` + other + `"]}`},
+		{"PATCH", "/connections/spec-keys", `{"allowedServiceAccounts":["nope"]}`},
+		{"POST", appKeys, mintBody("refused", sa, []string{"metrics_read"})},
+		{"GET", "/connections/spec-keys", ""},
+		{"PATCH", "/connections/spec-keys", `{"allowedServiceAccounts":[]}`},
+		{"GET", appKeys, ""},
+		{"GET", appKeys + "/metrics-writer", ""},
+		{"GET", appKeys + "/absent", ""},
+		{"GET", "/connections/absent/application-keys", ""},
+		{"DELETE", appKeys + "/metrics-writer?keepKeys=maybe", ""},
+		{"DELETE", appKeys + "/metrics-writer", ""},
+		{"DELETE", appKeys + "/metrics-writer", ""},
+		{"POST", apiKeys, `{"name":"agent","rotation":{"schedule":"rate(7 days)"}}`},
+		{"POST", apiKeys, `{"name":"agent","rotation":{"revokePrevious":"immediately"}}`},
+		{"POST", apiKeys, `{"name":"agent"}`},
+		{"GET", apiKeys, ""},
+		{"GET", apiKeys + "/agent", ""},
+		{"GET", apiKeys + "/absent", ""},
+		{"DELETE", apiKeys + "/agent?keepKeys=false", ""},
+		{"DELETE", apiKeys + "/agent", ""},
 	}
 }
 

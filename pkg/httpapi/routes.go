@@ -38,4 +38,13 @@ var Routes = []Route{
 	{FunctionManage, "PUT", "/connections/{name}/rotation"},
 	{FunctionManage, "DELETE", "/connections/{name}/rotation"},
 	{FunctionManage, "POST", "/connections/{name}/rotate"},
+
+	{FunctionManage, "POST", "/connections/{name}/application-keys"},
+	{FunctionManage, "GET", "/connections/{name}/application-keys"},
+	{FunctionManage, "GET", "/connections/{name}/application-keys/{key}"},
+	{FunctionManage, "DELETE", "/connections/{name}/application-keys/{key}"},
+	{FunctionManage, "POST", "/connections/{name}/api-keys"},
+	{FunctionManage, "GET", "/connections/{name}/api-keys"},
+	{FunctionManage, "GET", "/connections/{name}/api-keys/{key}"},
+	{FunctionManage, "DELETE", "/connections/{name}/api-keys/{key}"},
 }

@@ -1,0 +1,339 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/managedsecret"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// keyManagerPermissions are what a connection needs to manage both kinds
+// of managed keys.
+var keyManagerPermissions = []string{"service_account_write", "user_access_read", "user_app_keys",
+	"api_keys_read", "api_keys_write", "api_keys_delete"}
+
+// keysEnv is an env with a connection "keys" that may mint managed keys,
+// two service accounts to mint for, and a record of every response body,
+// so a test can prove that none of them held key material.
+type keysEnv struct {
+	*env
+	managerKey string // the connection's application key
+	saID       string // service account "checkout": metrics_read, dashboards_read
+	otherSAID  string // service account "billing": metrics_read
+	bodies     []string
+}
+
+func newKeysEnv(t *testing.T) *keysEnv {
+	t.Helper()
+	e := newEnv(t)
+	sim := e.Simulator
+	mgr := sim.AddUser(e.orgID, ddsim.UserSpec{Name: "platform", Email: "platform@example.com", Permissions: keyManagerPermissions})
+	k := &keysEnv{env: e}
+	k.managerKey, _ = sim.AddAppKey(mgr, "platform-key", nil)
+	k.saID = sim.AddUser(e.orgID, ddsim.UserSpec{Name: "checkout", ServiceAccount: true, Permissions: []string{"metrics_read", "dashboards_read"}})
+	k.otherSAID = sim.AddUser(e.orgID, ddsim.UserSpec{Name: "billing", ServiceAccount: true, Permissions: []string{"metrics_read"}})
+	mustStatus(t, k.do("POST", "/connections", e.createBody("keys", k.managerKey)), http.StatusCreated)
+	return k
+}
+
+// do sends a request and records its response body.
+func (k *keysEnv) do(method, path, body string) response {
+	k.t.Helper()
+	r := k.env.do(method, path, body)
+	k.bodies = append(k.bodies, string(r.body))
+	return r
+}
+
+// mintBody is a POST …/application-keys body.
+func mintBody(name, saID string, scopes []string) string {
+	b, _ := json.Marshal(map[string]any{"name": name, "serviceAccountId": saID, "scopes": scopes})
+	return string(b)
+}
+
+// secretValue reads the AWSCURRENT value of a managed key's secret.
+func (k *keysEnv) secretValue(name string) string {
+	k.t.Helper()
+	v, err := k.Store.Get(context.Background(), name, "", secretstore.Current)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return v.Value
+}
+
+// noKeyMaterial fails if any recorded response holds one of the org's keys
+// or one of minted. Only the offending response's index is reported.
+func (k *keysEnv) noKeyMaterial(minted ...string) {
+	k.t.Helper()
+	keys := append(append(k.secrets(), k.managerKey), minted...)
+	for i, body := range k.bodies {
+		for _, key := range keys {
+			if key != "" && strings.Contains(body, key) {
+				k.t.Errorf("response %d holds key material", i)
+			}
+		}
+	}
+}
+
+// appKeyAt returns the simulator's key with id, if it exists.
+func (k *keysEnv) appKeyAt(id string) (ddsim.KeyInfo, bool) {
+	keys := k.Simulator.Keys()
+	i := slices.IndexFunc(keys, func(ki ddsim.KeyInfo) bool { return ki.ID == id })
+	if i < 0 {
+		return ddsim.KeyInfo{}, false
+	}
+	return keys[i], true
+}
+
+// TestManagedApplicationKeyLifecycle mints, lists, reads and deletes a
+// managed application key through the API and checks each step at the
+// simulator: the key belongs to the service account with exactly the
+// requested scopes, and deleting it revokes it.
+func TestManagedApplicationKeyLifecycle(t *testing.T) {
+	k := newKeysEnv(t)
+	r := k.do("POST", "/connections/keys/application-keys", mintBody("metrics-writer", k.saID, []string{"metrics_read"}))
+	mustStatus(t, r, http.StatusCreated)
+	if loc := r.header.Get("Location"); loc != "/connections/keys/application-keys/metrics-writer" {
+		t.Errorf("Location = %q", loc)
+	}
+	var minted managedkey.AppKey
+	r.json(t, &minted)
+	if minted.Name != "metrics-writer" || minted.Connection != "keys" || minted.ServiceAccountID != k.saID ||
+		!slices.Equal(minted.Scopes, []string{"metrics_read"}) || minted.ApplicationKeyID == "" {
+		t.Fatalf("minted = %+v", minted)
+	}
+	at, ok := k.appKeyAt(minted.ApplicationKeyID)
+	if !ok || at.OwnerID != k.saID || !slices.Equal(at.Scopes, []string{"metrics_read"}) {
+		t.Fatalf("simulator key = %+v (found %v), want the service account's with scopes [metrics_read]", at, ok)
+	}
+	doc, err := managedsecret.ParseAppKeyDocument(k.secretValue(minted.SecretName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.Simulator.Authenticates(k.apiKey, doc.ApplicationKey) {
+		t.Fatal("the stored key does not authenticate")
+	}
+
+	var list struct {
+		ApplicationKeys []managedkey.AppKey `json:"applicationKeys"`
+	}
+	r = k.do("GET", "/connections/keys/application-keys", "")
+	mustStatus(t, r, http.StatusOK)
+	r.json(t, &list)
+	if len(list.ApplicationKeys) != 1 || list.ApplicationKeys[0].Name != "metrics-writer" {
+		t.Fatalf("list = %s", r.body)
+	}
+	var got managedkey.AppKey
+	r = k.do("GET", "/connections/keys/application-keys/metrics-writer", "")
+	mustStatus(t, r, http.StatusOK)
+	r.json(t, &got)
+	if got.ApplicationKeyID != minted.ApplicationKeyID || !slices.Equal(got.Scopes, minted.Scopes) {
+		t.Fatalf("get = %+v, want %+v", got, minted)
+	}
+	mustStatus(t, k.do("POST", "/connections/keys/application-keys", mintBody("metrics-writer", k.saID, []string{"metrics_read"})), http.StatusConflict)
+
+	r = k.do("DELETE", "/connections/keys/application-keys/metrics-writer", "")
+	mustStatus(t, r, http.StatusNoContent)
+	if _, ok := k.appKeyAt(minted.ApplicationKeyID); ok {
+		t.Error("the deleted managed key is still at the simulator")
+	}
+	mustStatus(t, k.do("GET", "/connections/keys/application-keys/metrics-writer", ""), http.StatusNotFound)
+	mustStatus(t, k.do("DELETE", "/connections/keys/application-keys/metrics-writer", ""), http.StatusNotFound)
+	k.noKeyMaterial(doc.ApplicationKey)
+}
+
+// TestDeleteKeepKeys leaves the Datadog key when asked to.
+func TestDeleteKeepKeys(t *testing.T) {
+	k := newKeysEnv(t)
+	r := k.do("POST", "/connections/keys/application-keys", mintBody("kept", k.saID, []string{"metrics_read"}))
+	mustStatus(t, r, http.StatusCreated)
+	var minted managedkey.AppKey
+	r.json(t, &minted)
+	mustStatus(t, k.do("DELETE", "/connections/keys/application-keys/kept?keepKeys=maybe", ""), http.StatusBadRequest)
+	mustStatus(t, k.do("DELETE", "/connections/keys/application-keys/kept?keepKeys=true", ""), http.StatusNoContent)
+	if _, ok := k.appKeyAt(minted.ApplicationKeyID); !ok {
+		t.Error("keepKeys=true revoked the key")
+	}
+}
+
+// TestMintRefusals checks the status, code and named field of each refusal.
+func TestMintRefusals(t *testing.T) {
+	k := newKeysEnv(t)
+	tests := []struct {
+		name, path, body string
+		status           int
+		code, field      string
+	}{
+		{"unscoped without allowUnscoped", "/connections/keys/application-keys", mintBody("w", k.saID, []string{}),
+			400, "invalid_request", "scopes"},
+		{"missing service account", "/connections/keys/application-keys", `{"name":"w","scopes":["metrics_read"]}`,
+			400, "invalid_request", "serviceAccountId"},
+		{"bad name", "/connections/keys/application-keys", mintBody("Bad_Name", k.saID, []string{"metrics_read"}),
+			400, "invalid_request", "name"},
+		{"bad schedule", "/connections/keys/application-keys", `{"name":"w","serviceAccountId":"` + k.saID + `","scopes":["metrics_read"],"rotation":{"schedule":"often"}}`,
+			400, "invalid_request", "rotation.schedule"},
+		{"unknown field", "/connections/keys/application-keys", `{"name":"w","serviceAccountId":"` + k.saID + `","scopes":["metrics_read"],"owner":"x"}`,
+			400, "invalid_request", "owner"},
+		{"human user", "/connections/keys/application-keys", mintBody("w", k.adminID, []string{"metrics_read"}),
+			422, "service_account_invalid", ""},
+		{"scope the service account lacks", "/connections/keys/application-keys", mintBody("w", k.otherSAID, []string{"dashboards_read"}),
+			422, "datadog_rejected", ""},
+		{"no such connection", "/connections/absent/application-keys", mintBody("w", k.saID, []string{"metrics_read"}),
+			404, "not_found", ""},
+		{"api key with revokePrevious", "/connections/keys/api-keys", `{"name":"agent","rotation":{"revokePrevious":"immediately"}}`,
+			400, "invalid_request", "rotation.revokePrevious"},
+		{"api key unknown field", "/connections/keys/api-keys", `{"name":"agent","scopes":[]}`,
+			400, "invalid_request", "scopes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := k.do("POST", tt.path, tt.body)
+			mustStatus(t, r, tt.status)
+			var env errorEnvelope
+			r.json(t, &env)
+			if env.Error.Code != tt.code {
+				t.Errorf("code = %q, want %q", env.Error.Code, tt.code)
+			}
+			if tt.field == "" {
+				return
+			}
+			// Exactly the bad field: a problem's wording must not be
+			// mistaken for a field of its own.
+			if len(env.Error.Details) != 1 || env.Error.Details[0].Field != tt.field || env.Error.Details[0].Message == "" {
+				t.Errorf("details %+v, want one naming %q", env.Error.Details, tt.field)
+			}
+		})
+	}
+	if keys := k.Simulator.Keys(); slices.ContainsFunc(keys, func(ki ddsim.KeyInfo) bool { return ki.OwnerID == k.saID || ki.OwnerID == k.otherSAID }) {
+		t.Error("a refused mint left a key at the simulator")
+	}
+	k.noKeyMaterial()
+}
+
+// TestAllowedServiceAccounts sets the connection's allowed list with
+// PATCH, mints only for listed accounts, and clears the list.
+func TestAllowedServiceAccounts(t *testing.T) {
+	k := newKeysEnv(t)
+	if managedkey.TagAllowedServiceAccounts != connection.TagAllowedServiceAccounts {
+		t.Fatalf("managedkey and connection disagree on the tag: %q, %q", managedkey.TagAllowedServiceAccounts, connection.TagAllowedServiceAccounts)
+	}
+	r := k.do("PATCH", "/connections/keys", `{"allowedServiceAccounts":["`+strings.ToUpper(k.otherSAID)+`"]}`)
+	mustStatus(t, r, http.StatusOK)
+	var c connection.Connection
+	r.json(t, &c)
+	if !slices.Equal(c.AllowedServiceAccounts, []string{k.otherSAID}) {
+		t.Fatalf("allowedServiceAccounts after PATCH = %v, want [%s]", c.AllowedServiceAccounts, k.otherSAID)
+	}
+	if got := k.connection("keys").AllowedServiceAccounts; !slices.Equal(got, []string{k.otherSAID}) {
+		t.Fatalf("GET shows allowedServiceAccounts %v", got)
+	}
+	// New credentials rewrite the identity tags, never the allowed list.
+	creds, _ := json.Marshal(map[string]any{"credentials": map[string]string{
+		"url": "https://api.us5.datadoghq.com", "apiKey": k.apiKey, "applicationKey": k.managerKey}})
+	r = k.do("PATCH", "/connections/keys", string(creds))
+	mustStatus(t, r, http.StatusOK)
+	var patched connection.Connection // fresh: decoding into c would keep its list
+	r.json(t, &patched)
+	if !slices.Equal(patched.AllowedServiceAccounts, []string{k.otherSAID}) || !slices.Equal(k.connection("keys").AllowedServiceAccounts, []string{k.otherSAID}) {
+		t.Fatalf("new credentials changed allowedServiceAccounts to %v", patched.AllowedServiceAccounts)
+	}
+
+	r = k.do("POST", "/connections/keys/application-keys", mintBody("w", k.saID, []string{"metrics_read"}))
+	mustStatus(t, r, http.StatusForbidden)
+	var env errorEnvelope
+	r.json(t, &env)
+	if env.Error.Code != "service_account_not_allowed" {
+		t.Errorf("code = %q", env.Error.Code)
+	}
+	mustStatus(t, k.do("POST", "/connections/keys/application-keys", mintBody("w", k.otherSAID, []string{"metrics_read"})), http.StatusCreated)
+
+	r = k.do("PATCH", "/connections/keys", `{"allowedServiceAccounts":[]}`)
+	mustStatus(t, r, http.StatusOK)
+	if got := k.connection("keys").AllowedServiceAccounts; got != nil {
+		t.Fatalf("[] left allowedServiceAccounts %v", got)
+	}
+	mustStatus(t, k.do("POST", "/connections/keys/application-keys", mintBody("w2", k.saID, []string{"metrics_read"})), http.StatusCreated)
+
+	seven := make([]string, 7)
+	for i := range seven {
+		seven[i] = `"00000000-0000-4000-8000-00000000000` + string(rune('1'+i)) + `"`
+	}
+	invalid := []struct{ name, body, field string }{
+		{"not a uuid", `{"allowedServiceAccounts":["checkout"]}`, "allowedServiceAccounts[0]"},
+		{"more than six", `{"allowedServiceAccounts":[` + strings.Join(seven, ",") + `]}`, "allowedServiceAccounts"},
+	}
+	for _, tt := range invalid {
+		t.Run(tt.name, func(t *testing.T) {
+			r := k.do("PATCH", "/connections/keys", tt.body)
+			mustStatus(t, r, http.StatusBadRequest)
+			var env errorEnvelope
+			r.json(t, &env)
+			if len(env.Error.Details) != 1 || env.Error.Details[0].Field != tt.field {
+				t.Errorf("details = %+v, want one naming %q", env.Error.Details, tt.field)
+			}
+		})
+	}
+	k.noKeyMaterial()
+}
+
+// TestManagedAPIKeyLifecycle mints, lists, reads and deletes a managed API
+// key; the stored key authenticates until the delete revokes it.
+func TestManagedAPIKeyLifecycle(t *testing.T) {
+	k := newKeysEnv(t)
+	r := k.do("POST", "/connections/keys/api-keys", `{"name":"agent","rotation":{"schedule":"rate(7 days)"}}`)
+	mustStatus(t, r, http.StatusCreated)
+	if loc := r.header.Get("Location"); loc != "/connections/keys/api-keys/agent" {
+		t.Errorf("Location = %q", loc)
+	}
+	var minted managedkey.APIKey
+	r.json(t, &minted)
+	if minted.Name != "agent" || minted.APIKeyID == "" {
+		t.Fatalf("minted = %+v", minted)
+	}
+	doc, err := managedsecret.ParseAPIKeyDocument(k.secretValue(minted.SecretName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.APIKeyID != minted.APIKeyID || !k.Simulator.Authenticates(doc.APIKey, k.managerKey) {
+		t.Fatal("the stored API key is not the minted one, or does not authenticate")
+	}
+
+	var list struct {
+		APIKeys []managedkey.APIKey `json:"apiKeys"`
+	}
+	r = k.do("GET", "/connections/keys/api-keys", "")
+	mustStatus(t, r, http.StatusOK)
+	r.json(t, &list)
+	if len(list.APIKeys) != 1 || list.APIKeys[0].APIKeyID != minted.APIKeyID {
+		t.Fatalf("list = %s", r.body)
+	}
+	mustStatus(t, k.do("GET", "/connections/keys/api-keys/agent", ""), http.StatusOK)
+	mustStatus(t, k.do("DELETE", "/connections/keys/api-keys/agent", ""), http.StatusNoContent)
+	if k.Simulator.Authenticates(doc.APIKey, k.managerKey) {
+		t.Error("the deleted managed API key still authenticates")
+	}
+	mustStatus(t, k.do("GET", "/connections/keys/api-keys/agent", ""), http.StatusNotFound)
+	if !k.Simulator.Authenticates(k.apiKey, k.managerKey) {
+		t.Error("deleting the managed API key revoked the connection's own API key")
+	}
+	k.noKeyMaterial(doc.APIKey)
+}
+
+// TestEmptyListings answers [] (not null) for a connection without keys.
+func TestEmptyListings(t *testing.T) {
+	k := newKeysEnv(t)
+	for _, path := range []string{"/connections/keys/application-keys", "/connections/keys/api-keys"} {
+		r := k.do("GET", path, "")
+		mustStatus(t, r, http.StatusOK)
+		if !strings.Contains(string(r.body), "[]") {
+			t.Errorf("GET %s = %s, want an empty array", path, r.body)
+		}
+	}
+}
