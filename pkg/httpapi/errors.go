@@ -147,17 +147,11 @@ var managedKeyKinds = []struct {
 
 // classifyManagedKey classifies a managed-key failure. ErrUnavailable
 // covers both backends; its cause says which, so the answer matches the
-// rest of the API (502 for Datadog, 503 for Secrets Manager). The one
-// cause-less Datadog failure (a key minted with other scopes than asked,
-// already deleted) is recognised by its message.
+// rest of the API (502 for Datadog, 503 for Secrets Manager).
 func classifyManagedKey(e *managedkey.Error) (int, errorBody) {
 	for _, k := range managedKeyKinds {
 		if errors.Is(e.Kind, k.kind) {
-			body := errorBody{Code: k.code, Message: e.Message}
-			if k.kind == managedkey.ErrInvalid {
-				body.Message, body.Details = "the request is invalid", invalidFields(e.Message)
-			}
-			return k.status, body
+			return k.status, errorBody{Code: k.code, Message: e.Message, Details: e.Details}
 		}
 	}
 	var apiErr *datadog.APIError
@@ -167,42 +161,9 @@ func classifyManagedKey(e *managedkey.Error) (int, errorBody) {
 		// account lacks): retrying cannot help, so this is no 5xx.
 		return http.StatusUnprocessableEntity, errorBody{Code: CodeDatadogRejected,
 			Message: "Datadog refused the request: " + strings.Join(apiErr.Messages, "; ")}
-	case errors.Is(e.Err, datadog.ErrUnavailable), e.Err == nil && strings.Contains(e.Message, "Datadog"):
+	case errors.Is(e.Err, datadog.ErrUnavailable):
 		return http.StatusBadGateway, errorBody{Code: CodeDatadogUnavailable, Message: e.Message}
 	default:
 		return http.StatusServiceUnavailable, errorBody{Code: CodeStoreUnavailable, Message: e.Message}
 	}
-}
-
-// invalidFields turns the managed-key service's "the request is invalid:
-// <field> <problem>; …" message into field errors. Every problem it writes
-// starts with the field's JSON path ("name", "scopes",
-// "rotation.schedule: …"); a "; " not followed by one continues the
-// previous problem, and a message in any other form is kept whole, so
-// nothing the service said is lost.
-func invalidFields(message string) []connection.FieldError {
-	problems, ok := strings.CutPrefix(message, "the request is invalid: ")
-	if !ok {
-		return []connection.FieldError{{Field: "", Message: message}}
-	}
-	var details []connection.FieldError
-	for _, p := range strings.Split(problems, "; ") {
-		field, rest, _ := strings.Cut(p, " ")
-		field = strings.TrimSuffix(field, ":")
-		if !mintField(field) && len(details) > 0 {
-			details[len(details)-1].Message += "; " + p
-			continue
-		}
-		details = append(details, connection.FieldError{Field: field, Message: rest})
-	}
-	return details
-}
-
-// mintField reports whether field is a field of a managed-key request body.
-func mintField(field string) bool {
-	switch field {
-	case "name", "serviceAccountId", "scopes", "allowUnscoped", "includeApiKey", "rotation":
-		return true
-	}
-	return strings.HasPrefix(field, "rotation.")
 }

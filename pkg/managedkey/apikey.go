@@ -44,19 +44,20 @@ func apiKeyFrom(n managedsecret.Name, sec secretstore.Secret, doc *managedsecret
 }
 
 func (in APIKeyInput) validate(conn string) (managedsecret.Name, secretstore.RotationRules, error) {
-	var problems []string
+	var problems []connection.FieldError
 	if !managedsecret.ValidKeyName(in.Name) {
-		problems = append(problems, "name "+managedsecret.KeyNameRule)
+		problems = append(problems, connection.FieldError{Field: "name", Message: managedsecret.KeyNameRule})
 	}
 	rules, err := rotation.ParseSchedule(cmpOr(in.Rotation.Schedule, DefaultSchedule), in.Rotation.Window)
 	if err != nil {
-		problems = append(problems, "rotation."+err.Error())
+		problems = append(problems, settingProblem(err))
 	}
 	if in.Rotation.RevokePrevious != "" {
-		problems = append(problems, "rotation.revokePrevious: API keys alternate - the key a rotation replaces is deleted by the next one")
+		problems = append(problems, connection.FieldError{Field: "rotation.revokePrevious",
+			Message: "API keys alternate - the key a rotation replaces is deleted by the next one"})
 	}
 	if len(problems) > 0 {
-		return managedsecret.Name{}, rules, fail(ErrInvalid, "the request is invalid: "+strings.Join(problems, "; "), nil)
+		return managedsecret.Name{}, rules, invalid(problems)
 	}
 	return managedsecret.Name{Kind: managedsecret.APIKey, Connection: conn, Key: in.Name}, rules, nil
 }

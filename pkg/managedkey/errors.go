@@ -1,6 +1,11 @@
 package managedkey
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/rotation"
+)
 
 // Outcomes callers branch on (errors.Is). Every error the Service returns
 // for one of them is an *Error whose Message is safe to show to users.
@@ -26,11 +31,12 @@ var (
 )
 
 // Error is a failed request: Kind is one of the sentinels above, Message
-// says what happened in words safe for users (never key material), Err is
-// the cause.
+// says what happened in words safe for users (never key material), Details
+// names each bad field of an ErrInvalid request, Err is the cause.
 type Error struct {
 	Kind    error
 	Message string
+	Details []connection.FieldError
 	Err     error
 }
 
@@ -46,4 +52,19 @@ func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
 
 func fail(kind error, message string, cause error) *Error {
 	return &Error{Kind: kind, Message: message, Err: cause}
+}
+
+// invalid is the ErrInvalid error for the given field problems.
+func invalid(details []connection.FieldError) *Error {
+	return &Error{Kind: ErrInvalid, Message: "the request is invalid", Details: details}
+}
+
+// settingProblem is a rotation setting's error as a field problem under
+// "rotation.".
+func settingProblem(err error) connection.FieldError {
+	var se *rotation.SettingError
+	if errors.As(err, &se) {
+		return connection.FieldError{Field: "rotation." + se.Field, Message: se.Message}
+	}
+	return connection.FieldError{Field: "rotation", Message: err.Error()}
 }

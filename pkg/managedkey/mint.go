@@ -52,29 +52,29 @@ type validMint struct {
 }
 
 func (in MintInput) validate(conn string) (validMint, error) {
-	var problems []string
+	var problems []connection.FieldError
 	if !managedsecret.ValidKeyName(in.Name) {
-		problems = append(problems, "name "+managedsecret.KeyNameRule)
+		problems = append(problems, connection.FieldError{Field: "name", Message: managedsecret.KeyNameRule})
 	}
 	if strings.TrimSpace(in.ServiceAccountID) == "" {
-		problems = append(problems, "serviceAccountId is required")
+		problems = append(problems, connection.FieldError{Field: "serviceAccountId", Message: "is required"})
 	}
 	if len(in.Scopes) == 0 && !in.AllowUnscoped {
-		problems = append(problems, `scopes must list at least one permission; an unscoped key has every permission of its service account, so minting one needs "allowUnscoped": true`)
+		problems = append(problems, connection.FieldError{Field: "scopes", Message: `must list at least one permission; an unscoped key has every permission of its service account, so minting one needs "allowUnscoped": true`})
 	}
 	if slices.Contains(in.Scopes, "") {
-		problems = append(problems, "scopes must not contain an empty string")
+		problems = append(problems, connection.FieldError{Field: "scopes", Message: "must not contain an empty string"})
 	}
 	rules, err := rotation.ParseSchedule(cmpOr(in.Rotation.Schedule, DefaultSchedule), in.Rotation.Window)
 	if err != nil {
-		problems = append(problems, "rotation."+err.Error())
+		problems = append(problems, settingProblem(err))
 	}
 	policy, err := rotation.ParseRevokePolicy(in.Rotation.RevokePrevious)
 	if err != nil {
-		problems = append(problems, "rotation."+err.Error())
+		problems = append(problems, settingProblem(err))
 	}
 	if len(problems) > 0 {
-		return validMint{}, fail(ErrInvalid, "the request is invalid: "+strings.Join(problems, "; "), nil)
+		return validMint{}, invalid(problems)
 	}
 	v := validMint{name: managedsecret.Name{Kind: managedsecret.AppKey, Connection: conn, Key: in.Name},
 		in: in, rules: rules, policy: policy}
@@ -120,7 +120,8 @@ func (s *Service) Mint(ctx context.Context, conn string, in MintInput) (AppKey, 
 	}
 	if !slices.Equal(key.Scopes, v.scopes) {
 		s.discard(ctx, mgr.cr, owner, key.ID)
-		return AppKey{}, fail(ErrUnavailable, fmt.Sprintf("Datadog minted the key with scopes %v, not the requested ones; it was deleted", key.Scopes), nil)
+		return AppKey{}, fail(ErrUnavailable, fmt.Sprintf("Datadog minted the key with scopes %v, not the requested ones; it was deleted", key.Scopes),
+			fmt.Errorf("unexpected answer from Datadog: %w", datadog.ErrUnavailable))
 	}
 	doc := managedsecret.AppKeyDocument{URL: mgr.url, ApplicationKey: key.Key, ApplicationKeyID: key.ID,
 		ServiceAccountID: in.ServiceAccountID, Scopes: v.scopes}
