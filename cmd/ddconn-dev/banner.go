@@ -40,7 +40,7 @@ Try it:
 Rotation (the rotate function runs in-process as {{.RotationARN}};
 the sweeper runs {{.Sweep}}). A connection's second rotation revokes the key it
 started with, so try it on a connection made with a freshly minted key, not on
-"demo" (docs/rotation.md walks through it):
+"demo" (README.md, section Rotation, walks through it):
   curl -s -X PUT {{.API}}/connections/NAME/rotation -H 'Content-Type: application/json' \
     -d '{"schedule":"rate(30 days)","window":"2h","rotateImmediately":false}'
   curl -s -X POST {{.API}}/connections/NAME/rotate

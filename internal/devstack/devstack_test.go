@@ -51,7 +51,7 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 
 const demoCreds = `{"url":"https://api.datadoghq.com","apiKey":"` + ddsim.DemoAPIKey + `","applicationKey":"` + ddsim.DemoAppKey + `"}`
 
-// TestDemoWalkthrough follows docs/api.md's walkthrough against the demo
+// TestDemoWalkthrough follows the README's walkthrough against the demo
 // organisation: create, get, list, validate, service accounts, patch, delete.
 func TestDemoWalkthrough(t *testing.T) {
 	st := start(t, devstack.Options{SeedDemo: true})
