@@ -151,22 +151,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, conn string) ([]APIKey, error
 // version holds, then its secret. The connection's own API key is never
 // one of them.
 func (s *Service) DeleteAPIKey(ctx context.Context, conn, name string, keepKeys bool) error {
-	n, sec, err := s.describe(ctx, managedsecret.APIKey, conn, name)
-	if err != nil {
-		return err
-	}
-	var revoked []string
-	if !keepKeys {
-		if revoked, err = s.revokeAPIKeys(ctx, n, sec); err != nil {
-			return err
-		}
-	}
-	if _, err := s.store.Delete(ctx, sec.ARN, 0, true); err != nil && !errors.Is(err, secretstore.ErrNotFound) {
-		return storeFailure("deleting the managed key's secret", err)
-	}
-	s.log.InfoContext(ctx, "managed API key deleted", slog.String("connection", conn), slog.String("name", name),
-		slog.String("secret_arn", sec.ARN), slog.Any("revoked_key_ids", revoked), slog.Bool("keep_keys", keepKeys))
-	return nil
+	return s.remove(ctx, managedsecret.APIKey, conn, name, keepKeys, s.revokeAPIKeys)
 }
 
 func (s *Service) revokeAPIKeys(ctx context.Context, n managedsecret.Name, sec secretstore.Secret) ([]string, error) {

@@ -65,25 +65,31 @@ func (s *Service) each(ctx context.Context, k managedsecret.Kind, conn string, v
 }
 
 // Delete revokes every key ddconn minted for the managed key (unless
-// keepKeys), then deletes its secret without a recovery window. Revocation
-// comes first: if it fails, the secret stays, and a retry finds the keys
-// again through it.
+// keepKeys), then deletes its secret without a recovery window.
 func (s *Service) Delete(ctx context.Context, conn, name string, keepKeys bool) error {
-	n, sec, err := s.describe(ctx, managedsecret.AppKey, conn, name)
+	return s.remove(ctx, managedsecret.AppKey, conn, name, keepKeys, s.revokeAll)
+}
+
+// remove is Delete and DeleteAPIKey. Revocation comes first: if it fails,
+// the secret stays, and a retry finds the keys again through it.
+func (s *Service) remove(ctx context.Context, kind managedsecret.Kind, conn, name string, keepKeys bool,
+	revoke func(context.Context, managedsecret.Name, secretstore.Secret) ([]string, error)) error {
+	n, sec, err := s.describe(ctx, kind, conn, name)
 	if err != nil {
 		return err
 	}
 	var revoked []string
 	if !keepKeys {
-		if revoked, err = s.revokeAll(ctx, n, sec); err != nil {
+		if revoked, err = revoke(ctx, n, sec); err != nil {
 			return err
 		}
 	}
 	if _, err := s.store.Delete(ctx, sec.ARN, 0, true); err != nil && !errors.Is(err, secretstore.ErrNotFound) {
 		return storeFailure("deleting the managed key's secret", err)
 	}
-	s.log.InfoContext(ctx, "managed application key deleted", slog.String("connection", conn), slog.String("name", name),
-		slog.String("secret_arn", sec.ARN), slog.Any("revoked_key_ids", revoked), slog.Bool("keep_keys", keepKeys))
+	s.log.InfoContext(ctx, "managed key deleted", slog.String("kind", string(kind)), slog.String("connection", conn),
+		slog.String("name", name), slog.String("secret_arn", sec.ARN), slog.Any("revoked_key_ids", revoked),
+		slog.Bool("keep_keys", keepKeys))
 	return nil
 }
 
