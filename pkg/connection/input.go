@@ -3,7 +3,6 @@ package connection
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -68,16 +67,59 @@ type UpdateInput struct {
 // characters (six UUIDs and their separators take 221).
 const MaxAllowedServiceAccounts = 6
 
-var (
-	nameRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
-	apiKeyRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
-	uuidRE   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	appKeyRE = regexp.MustCompile(`^[0-9A-Za-z]{40}$`)
-)
-
 // ValidName reports whether name is a valid connection name: 1–64 of
 // a-z, 0-9 and '-', starting and ending with a letter or digit.
-func ValidName(name string) bool { return nameRE.MatchString(name) }
+func ValidName(name string) bool {
+	if len(name) == 0 || len(name) > 64 || name[0] == '-' || name[len(name)-1] == '-' {
+		return false
+	}
+	return all(name, func(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' || c == '-' })
+}
+
+// The key and id formats are checked by hand rather than with package-level
+// regular expressions, which every function would compile at cold start.
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func isAlnum(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// all reports whether every byte of s satisfies ok.
+func all(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// validAPIKey: 32 hex characters.
+func validAPIKey(s string) bool { return len(s) == 32 && all(s, isHex) }
+
+// validAppKey: 40 ASCII letters or digits.
+func validAppKey(s string) bool { return len(s) == 40 && all(s, isAlnum) }
+
+// validUUID: a lower-case UUID such as 00000000-0000-4000-8000-0000000000a1.
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if c := s[i]; !isDigit(c) && !(c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 const nameRule = "must be 1–64 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
 
@@ -136,14 +178,14 @@ func checkCredentials(errs *fieldErrors, c *CredentialsInput) datadog.Credential
 	switch {
 	case out.APIKey == "":
 		errs.add("credentials.apiKey", "is required")
-	case !apiKeyRE.MatchString(out.APIKey):
+	case !validAPIKey(out.APIKey):
 		errs.add("credentials.apiKey", "must be 32 hexadecimal characters")
 	}
 	out.AppKey = strings.TrimSpace(c.ApplicationKey)
 	switch {
 	case out.AppKey == "":
 		errs.add("credentials.applicationKey", "is required")
-	case !appKeyRE.MatchString(out.AppKey):
+	case !validAppKey(out.AppKey):
 		errs.add("credentials.applicationKey", "must be 40 letters or digits")
 	}
 	return out
@@ -198,7 +240,7 @@ func checkAllowedServiceAccounts(errs *fieldErrors, ids []string) []string {
 	out := make([]string, 0, len(ids))
 	for i, id := range ids {
 		id = strings.ToLower(id)
-		if !uuidRE.MatchString(id) {
+		if !validUUID(id) {
 			errs.add(fmt.Sprintf("allowedServiceAccounts[%d]", i), "must be a service account id (a UUID)")
 			continue
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"regexp"
 	"strings"
 )
 
@@ -36,7 +35,7 @@ func New(w io.Writer, level slog.Leveler) *slog.Logger {
 type handler struct{ slog.Handler }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
-	if keyShaped.MatchString(r.Message) {
+	if keyShaped(r.Message) {
 		r = slog.NewRecord(r.Time, r.Level, Scrub(r.Message), r.PC)
 	}
 	if id := RequestID(ctx); id != "" {
@@ -61,10 +60,36 @@ var sensitive = map[string]bool{
 	"key": true, "rotationtoken": true,
 }
 
-// keyShaped matches runs that look like Datadog API keys (32 hex) or
-// application keys (40 alphanumerics). Ids are UUIDs, with dashes, and do not
-// match.
-var keyShaped = regexp.MustCompile(`[0-9A-Za-z]{32,}`)
+// minKeyRun is the shortest run of ASCII letters and digits treated as key
+// material: Datadog API keys are 32 hex characters, application keys 40
+// alphanumerics. Ids are UUIDs, whose dashes break them into short runs.
+const minKeyRun = 32
+
+// keyRuns returns the [start, end) bounds of every key-shaped run in s.
+func keyRuns(s string) [][2]int {
+	var runs [][2]int
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isAlnum(s[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start >= minKeyRun {
+			runs = append(runs, [2]int{start, i})
+		}
+		start = -1
+	}
+	return runs
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// keyShaped reports whether s holds a key-shaped run.
+func keyShaped(s string) bool { return len(keyRuns(s)) > 0 }
 
 func redactAttr(_ []string, a slog.Attr) slog.Attr {
 	name := strings.NewReplacer("_", "", "-", "", ".", "").Replace(strings.ToLower(a.Key))
@@ -73,11 +98,11 @@ func redactAttr(_ []string, a slog.Attr) slog.Attr {
 	}
 	switch a.Value.Kind() {
 	case slog.KindString:
-		if keyShaped.MatchString(a.Value.String()) {
+		if keyShaped(a.Value.String()) {
 			return slog.String(a.Key, Scrub(a.Value.String()))
 		}
 	case slog.KindAny:
-		if err, ok := a.Value.Any().(error); ok && keyShaped.MatchString(err.Error()) {
+		if err, ok := a.Value.Any().(error); ok && keyShaped(err.Error()) {
 			return slog.String(a.Key, Scrub(err.Error()))
 		}
 	}
@@ -85,4 +110,18 @@ func redactAttr(_ []string, a slog.Attr) slog.Attr {
 }
 
 // Scrub replaces key-shaped runs in s with Redacted.
-func Scrub(s string) string { return keyShaped.ReplaceAllString(s, Redacted) }
+func Scrub(s string) string {
+	runs := keyRuns(s)
+	if len(runs) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, r := range runs {
+		b.WriteString(s[last:r[0]])
+		b.WriteString(Redacted)
+		last = r[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -64,4 +65,34 @@ func TestRequestIDAndJSON(t *testing.T) {
 	if RequestID(context.Background()) != "" {
 		t.Fatal("empty context has a request id")
 	}
+}
+
+func TestScrub(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"no keys here", "no keys here"},
+		{"id 6f1c3a52-0000-4000-8000-000000000001 stays", "id 6f1c3a52-0000-4000-8000-000000000001 stays"},
+		{apiKey, Redacted},
+		{"a " + appKey + " b " + apiKey, "a " + Redacted + " b " + Redacted},
+		{"x" + strings.Repeat("a", 30) + "-", "x" + strings.Repeat("a", 30) + "-"},
+		{"ünïcode " + apiKey + "é", "ünïcode " + Redacted + "é"},
+	}
+	for i, tt := range tests {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			if got := Scrub(tt.in); got != tt.want {
+				t.Fatalf("case %d: Scrub = %q, want %q", i, shown(got), shown(tt.want))
+			}
+		})
+	}
+}
+
+// shown shows a test string with its key-shaped runs cut to their length,
+// so a failing test prints no key.
+func shown(s string) string {
+	runs := keyRuns(s)
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		s = s[:r[0]] + "<" + strconv.Itoa(r[1]-r[0]) + " chars>" + s[r[1]:]
+	}
+	return s
 }

@@ -1,8 +1,9 @@
 package managedsecret
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/ddconn/ddconn/pkg/connection"
 )
 
 // Kind is the kind of a managed key.
@@ -22,12 +23,10 @@ type Name struct {
 	Key        string
 }
 
-// nameRE is the rule of connection names and of managed key names alike.
-var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
-
-// ValidKeyName reports whether name is a valid managed key name: 1–64 of
-// a-z, 0-9 and '-', starting and ending with a letter or digit.
-func ValidKeyName(name string) bool { return nameRE.MatchString(name) }
+// ValidKeyName reports whether name is a valid managed key name: the rule of
+// connection names, 1–64 of a-z, 0-9 and '-', starting and ending with a
+// letter or digit.
+func ValidKeyName(name string) bool { return connection.ValidName(name) }
 
 // KeyNameRule says what ValidKeyName accepts, for error messages.
 const KeyNameRule = "must be 1–64 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
@@ -52,7 +51,7 @@ func ParseName(prefix, secretName string) (n Name, ok bool) {
 	}
 	parts := strings.Split(rest, "/")
 	if len(parts) != 3 || (Kind(parts[0]) != AppKey && Kind(parts[0]) != APIKey) ||
-		!nameRE.MatchString(parts[1]) || !ValidKeyName(parts[2]) {
+		!connection.ValidName(parts[1]) || !ValidKeyName(parts[2]) {
 		return Name{}, false
 	}
 	return Name{Kind: Kind(parts[0]), Connection: parts[1], Key: parts[2]}, true
