@@ -1,20 +1,19 @@
 package devstack_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/devstack"
+	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -146,7 +145,7 @@ func waitABit() { time.Sleep(10 * time.Millisecond) }
 // does: a connection rotates through the API, its new key works at the
 // simulator, and the sweeper runs on its timer.
 func TestRotationWired(t *testing.T) {
-	var logs syncBuffer
+	var logs logcapture.Buffer
 	st := start(t, devstack.Options{
 		SeedDemo:         true,
 		RotationFunction: devstack.RotationFunction(devstack.SimulatorActivation),
@@ -193,22 +192,4 @@ func TestRotationWired(t *testing.T) {
 	if !strings.Contains(logs.String(), `"msg":"sweep finished"`) {
 		t.Fatal("the sweeper never ran")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

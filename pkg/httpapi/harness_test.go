@@ -1,19 +1,18 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/devstack"
+	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/rotation"
 )
@@ -21,7 +20,7 @@ import (
 // env is a running dev stack with one simulated organisation.
 type env struct {
 	*devstack.Stack
-	logs   *syncBuffer
+	logs   *logcapture.Buffer
 	t      testing.TB
 	client *http.Client
 
@@ -56,7 +55,7 @@ func withRotation() envOption {
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logcapture.Buffer{}
 	o := devstack.Options{
 		// A plain JSON handler, not pkg/logging's redacting one, so the
 		// leak test proves the code never logs keys in the first place.
@@ -174,24 +173,6 @@ func mustStatus(t testing.TB, r response, want int) {
 	if r.status != want {
 		t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // datadogRetryOnce retries a 429/5xx once (after the client's 2 s back-off).

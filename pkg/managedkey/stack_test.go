@@ -1,7 +1,6 @@
 package managedkey_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -46,7 +46,7 @@ type stack struct {
 	dd     *datadog.Client
 	svc    *managedkey.Service
 	sweep  *sweeper.Sweeper
-	logs   *syncBuffer
+	logs   *logcapture.Buffer
 	org    string
 	apiKey string
 	// conn is the connection's secret ARN, connOwner its key's owner.
@@ -67,7 +67,7 @@ func TestMain(m *testing.M) {
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	clock := smemu.NewClock(time.Now)
-	st := &stack{t: t, logs: &syncBuffer{}}
+	st := &stack{t: t, logs: &logcapture.Buffer{}}
 	sim, err := ddsim.New(ddsim.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -235,22 +235,4 @@ func (st *stack) assertNoKeyMaterialLogged() {
 			st.t.Error("an application key appears in the logs")
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

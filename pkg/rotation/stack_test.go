@@ -1,7 +1,6 @@
 package rotation_test
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -63,8 +63,8 @@ type stack struct {
 	rot     *rotation.Rotator // the rotate function's rotator: recorded clients
 	view    *rotation.Rotator // the test's rotator: reads snapshots outside the recorder
 	sweep   *sweeper.Sweeper
-	logs    *syncBuffer
-	metrics *syncBuffer
+	logs    *logcapture.Buffer
+	metrics *logcapture.Buffer
 	org     string
 	apiKey  string
 	// plainDD is a Datadog client outside the recorder.
@@ -77,7 +77,7 @@ type stack struct {
 func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
 	clock := smemu.NewClock(time.Now)
-	st := &stack{t: t, logs: &syncBuffer{}, metrics: &syncBuffer{}}
+	st := &stack{t: t, logs: &logcapture.Buffer{}, metrics: &logcapture.Buffer{}}
 	sim, err := ddsim.New(ddsim.Options{Now: clock.Now, ActivationDelay: opts.activationDelay})
 	if err != nil {
 		t.Fatal(err)
@@ -465,24 +465,6 @@ func (st *stack) assertNoKeyMaterialLogged() {
 			st.t.Error("an application key appears in the logs or metrics")
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // managedAPIKeyIDs lists the org's API keys other than the test's own: the
