@@ -69,12 +69,15 @@ func badRequest(code, message string, details ...connection.FieldError) *request
 	return &requestError{status: http.StatusBadRequest, code: code, message: message, details: details}
 }
 
-// kinds maps the service's error kinds to statuses and codes.
-var kinds = []struct {
+// kindStatus maps a service's error kind to a status and a code.
+type kindStatus struct {
 	kind   error
 	status int
 	code   string
-}{
+}
+
+// kinds maps the connection service's error kinds to statuses and codes.
+var kinds = []kindStatus{
 	{connection.ErrInvalid, http.StatusBadRequest, CodeInvalidRequest},
 	{connection.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{connection.ErrExists, http.StatusConflict, CodeNameTaken},
@@ -131,11 +134,7 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // and codes. Datadog refusing the connection's key and an unusable service
 // account are both 422: the request is well formed but cannot be served
 // with what the connection and Datadog hold.
-var managedKeyKinds = []struct {
-	kind   error
-	status int
-	code   string
-}{
+var managedKeyKinds = []kindStatus{
 	{managedkey.ErrInvalid, http.StatusBadRequest, CodeInvalidRequest},
 	{managedkey.ErrConnectionNotFound, http.StatusNotFound, CodeNotFound},
 	{managedkey.ErrNotFound, http.StatusNotFound, CodeNotFound},

@@ -326,16 +326,23 @@ func (st *stack) newManagedKey(name string, o connOptions) conn {
 	if err != nil {
 		st.t.Fatal(err)
 	}
+	sec := st.createManaged(managedsecret.Name{Kind: managedsecret.AppKey, Connection: connName, Key: name}, value, keyID, o.policy)
+	return conn{name: name, arn: sec.ARN, owner: sa, origKeyID: keyID}
+}
+
+// createManaged stores a managed key's secret as package managedkey would:
+// its document, the managed-by and key-id tags, and the revocation policy.
+func (st *stack) createManaged(n managedsecret.Name, value, keyID, policy string) secretstore.Secret {
+	st.t.Helper()
 	tags := map[string]string{connection.TagManagedBy: connection.ManagedBy, rotation.TagApplicationKeyID: keyID}
-	if o.policy != "" {
-		tags[rotation.TagRevokePrevious] = o.policy
+	if policy != "" {
+		tags[rotation.TagRevokePrevious] = policy
 	}
-	n := managedsecret.Name{Kind: managedsecret.AppKey, Connection: connName, Key: name}
-	sec, err := st.admin.Create(ctx, secretstore.CreateInput{Name: n.SecretName(prefix), Value: value, Tags: tags})
+	sec, err := st.admin.Create(context.Background(), secretstore.CreateInput{Name: n.SecretName(prefix), Value: value, Tags: tags})
 	if err != nil {
 		st.t.Fatalf("creating the managed key's secret: %v", err)
 	}
-	return conn{name: name, arn: sec.ARN, owner: sa, origKeyID: keyID}
+	return sec
 }
 
 // authenticates reports whether the document's keys work; a document
@@ -379,15 +386,7 @@ func (st *stack) newManagedAPIKey(name string, o connOptions) conn {
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	tags := map[string]string{connection.TagManagedBy: connection.ManagedBy, rotation.TagApplicationKeyID: keyID}
-	if o.policy != "" {
-		tags[rotation.TagRevokePrevious] = o.policy
-	}
-	n := managedsecret.Name{Kind: managedsecret.APIKey, Connection: connName, Key: name}
-	sec, err := st.admin.Create(ctx, secretstore.CreateInput{Name: n.SecretName(prefix), Value: value, Tags: tags})
-	if err != nil {
-		st.t.Fatalf("creating the managed key's secret: %v", err)
-	}
+	sec := st.createManaged(managedsecret.Name{Kind: managedsecret.APIKey, Connection: connName, Key: name}, value, keyID, o.policy)
 	cr := datadog.Credentials{Site: mustSite(siteURL), APIKey: st.apiKey, AppKey: connKey}
 	return conn{name: name, arn: sec.ARN, origKeyID: keyID, manager: &cr}
 }
