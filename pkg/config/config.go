@@ -15,6 +15,7 @@ const (
 	EnvDatadogBaseURL      = "DDCONN_DATADOG_BASE_URL"
 	EnvRotationFunctionARN = "DDCONN_ROTATION_FUNCTION_ARN"
 	EnvLogLevel            = "DDCONN_LOG_LEVEL"
+	EnvEventBus            = "DDCONN_EVENT_BUS"
 )
 
 // DefaultSecretPrefix is the prefix of connection secret names when
@@ -34,6 +35,10 @@ type Config struct {
 	RotationFunctionARN string
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
+	// EventBus is the name or ARN of the EventBridge bus that outcome events
+	// (Connection Created, Provisioning Failed, Rotation Failed…) are
+	// published to; empty means nothing is published.
+	EventBus string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production) and
@@ -44,6 +49,7 @@ func Load(getenv func(string) string) (Config, error) {
 		KMSKeyID:            strings.TrimSpace(getenv(EnvKMSKeyID)),
 		DatadogBaseURL:      strings.TrimRight(strings.TrimSpace(getenv(EnvDatadogBaseURL)), "/"),
 		RotationFunctionARN: strings.TrimSpace(getenv(EnvRotationFunctionARN)),
+		EventBus:            strings.TrimSpace(getenv(EnvEventBus)),
 	}
 	if c.SecretPrefix == "" {
 		c.SecretPrefix = DefaultSecretPrefix
@@ -59,6 +65,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.RotationFunctionARN != "" && !strings.HasPrefix(c.RotationFunctionARN, "arn:") {
 		return Config{}, fmt.Errorf("%s: want a Lambda function ARN (arn:aws:lambda:…)", EnvRotationFunctionARN)
+	}
+	if err := validBus(c.EventBus); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", EnvEventBus, err)
 	}
 	if lvl := strings.TrimSpace(getenv(EnvLogLevel)); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
@@ -77,6 +86,23 @@ func validPrefix(p string) error {
 	for _, r := range p {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+=.@-", r)) {
 			return fmt.Errorf("prefix contains %q; use letters, digits and /_+=.@-", r)
+		}
+	}
+	return nil
+}
+
+// validBus checks an event bus name (1–256 of letters, digits and ._-/) or
+// an EventBridge bus ARN; empty is valid (publishing off).
+func validBus(b string) error {
+	if b == "" || strings.HasPrefix(b, "arn:") && strings.Contains(b, ":event-bus/") {
+		return nil
+	}
+	if len(b) > 256 {
+		return fmt.Errorf("bus name longer than 256 characters")
+	}
+	for _, r := range b {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r)) {
+			return fmt.Errorf("want an event bus name (letters, digits and ._-/) or an event bus ARN, not %q", b)
 		}
 	}
 	return nil

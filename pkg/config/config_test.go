@@ -29,6 +29,10 @@ func TestLoad(t *testing.T) {
 		{name: "bad base url", env: map[string]string{EnvDatadogBaseURL: "127.0.0.1:4580"}, wantErr: EnvDatadogBaseURL},
 		{name: "bad arn", env: map[string]string{EnvRotationFunctionARN: "rotate"}, wantErr: EnvRotationFunctionARN},
 		{name: "bad level", env: map[string]string{EnvLogLevel: "loud"}, wantErr: EnvLogLevel},
+		{name: "bus name", env: map[string]string{EnvEventBus: " ddconn-events "}, want: Config{SecretPrefix: DefaultSecretPrefix, EventBus: "ddconn-events"}},
+		{name: "bus arn", env: map[string]string{EnvEventBus: "arn:aws:events:us-east-1:123456789012:event-bus/default"},
+			want: Config{SecretPrefix: DefaultSecretPrefix, EventBus: "arn:aws:events:us-east-1:123456789012:event-bus/default"}},
+		{name: "bad bus", env: map[string]string{EnvEventBus: "my bus"}, wantErr: EnvEventBus},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
