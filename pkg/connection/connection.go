@@ -68,6 +68,10 @@ const (
 	// managedkey.TagAllowedServiceAccounts (which imports this package, so
 	// the value is repeated; a test in pkg/httpapi pins them together).
 	TagAllowedServiceAccounts = "ddconn:allowed-service-accounts"
+	// TagRequestID is the id of the request (an EventBridge event id) that
+	// created the secret, on secrets created with a request id: a repeated
+	// request finds its own work by it.
+	TagRequestID = "ddconn:request-id"
 
 	// ManagedBy is the value of TagManagedBy.
 	ManagedBy = "ddconn"

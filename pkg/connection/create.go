@@ -21,7 +21,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 	// uniqueness anyway (two concurrent creates both pass this check, one
 	// fails below); this only spares the live checks in the common case.
 	if err := s.ensureFree(ctx, req.name); err != nil {
-		return Connection{}, err
+		return s.repeated(ctx, req, err)
 	}
 	p := s.probeKeys(ctx, req.creds)
 	if err := p.verdict(); err != nil {
@@ -36,16 +36,21 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 		return Connection{}, err
 	}
 	tags := metadataTags(req.creds.Site, p, v)
-	sec, err := s.store.Create(ctx, secretstore.CreateInput{
+	newSecret := secretstore.CreateInput{
 		Name:        s.secretName(req.name),
 		Description: req.description,
 		KMSKeyID:    s.kmsKeyID,
 		Value:       value,
 		Tags:        tags,
-	})
+	}
+	if req.requestID != "" {
+		newSecret.Token = secretstore.TokenFor(req.requestID)
+		tags[TagRequestID] = req.requestID
+	}
+	sec, err := s.store.Create(ctx, newSecret)
 	switch {
 	case errors.Is(err, secretstore.ErrExists):
-		return Connection{}, nameTaken(req.name, err)
+		return s.repeated(ctx, req, nameTaken(req.name, err))
 	case errors.Is(err, secretstore.ErrPendingDeletion):
 		return Connection{}, pendingDeletion(req.name, err)
 	case err != nil:
@@ -55,6 +60,40 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 	s.log.InfoContext(ctx, "connection created", "connection", req.name, "site", req.creds.Site.Name,
 		"owner_id", doc.OwnerID, "application_key_id", doc.ApplicationKeyID, "key_lookup", string(p.lookup), "valid", v.Valid)
 	return s.connectionFrom(req.name, sec, &doc), nil
+}
+
+// repeated answers a create whose name is taken (taken is the error to
+// return otherwise): when the secret was created for the same request id,
+// the request was already carried out, and the connection is returned.
+func (s *Service) repeated(ctx context.Context, req validCreate, taken error) (Connection, error) {
+	if req.requestID == "" || !errors.Is(taken, ErrExists) {
+		return Connection{}, taken
+	}
+	c, ok, err := s.CreatedBy(ctx, req.name, req.requestID)
+	if err != nil || !ok {
+		return Connection{}, taken
+	}
+	return c, nil
+}
+
+// CreatedBy returns connection name if it is live and was created by a
+// Create with RequestID requestID (ok is false otherwise): how a repeated
+// request recognises its own work before it needs its input again.
+func (s *Service) CreatedBy(ctx context.Context, name, requestID string) (c Connection, ok bool, err error) {
+	sec, err := s.describe(ctx, name)
+	switch {
+	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid):
+		return Connection{}, false, nil
+	case err != nil:
+		return Connection{}, false, err
+	case requestID == "" || sec.DeletedAt != nil || sec.Tags[TagRequestID] != requestID:
+		return Connection{}, false, nil
+	}
+	doc, err := s.readDocument(ctx, name, sec)
+	if err != nil {
+		return Connection{}, false, err
+	}
+	return s.connectionFrom(name, sec, &doc), true, nil
 }
 
 // ensureFree fails when the name is taken or scheduled for deletion.

@@ -48,6 +48,12 @@ type CreateInput struct {
 	Method string
 	// Credentials is nil when the request had none.
 	Credentials *CredentialsInput
+	// RequestID, when set, makes Create idempotent in it: the secret's
+	// ClientRequestToken is derived from it and the secret is tagged with
+	// it (TagRequestID), so a repeated Create with the same RequestID
+	// returns the connection the first one created instead of ErrExists.
+	// Event-driven requests set it to the event id.
+	RequestID string
 }
 
 // UpdateInput is a PATCH request; nil fields are left unchanged.
@@ -133,8 +139,8 @@ func checkName(name string) error {
 
 // validCreate is a create request that passed validation.
 type validCreate struct {
-	name, description string
-	creds             datadog.Credentials
+	name, description, requestID string
+	creds                        datadog.Credentials
 }
 
 func (in CreateInput) validate() (validCreate, error) {
@@ -147,7 +153,7 @@ func (in CreateInput) validate() (validCreate, error) {
 		errs.add("method", `must be "api-key" (the only supported method)`)
 	}
 	creds := checkCredentials(&errs, in.Credentials)
-	return validCreate{name: in.Name, description: in.Description, creds: creds}, errs.err()
+	return validCreate{name: in.Name, description: in.Description, requestID: in.RequestID, creds: creds}, errs.err()
 }
 
 func checkDescription(errs *fieldErrors, d string) {
