@@ -21,6 +21,9 @@ type APIKeyInput struct {
 	// Rotation's RevokePrevious must be empty: API keys alternate, the key
 	// a rotation replaces lives until the next rotation deletes it.
 	Rotation RotationInput `json:"rotation"`
+	// RequestID, when set, makes the mint idempotent in it (see
+	// Service.repeat); event-driven requests set it to the event id.
+	RequestID string `json:"-"`
 }
 
 // APIKey is a managed API key as the API shows it: never the key.
@@ -77,12 +80,15 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 	}
 	secretName := n.SecretName(s.opts.Prefix)
 	if err := s.checkFree(ctx, secretName); err != nil {
+		if s.repeat(ctx, secretName, in.RequestID, rules) {
+			return s.GetAPIKey(ctx, conn, n.Key)
+		}
 		return APIKey{}, err
 	}
 	if err := s.dropAbandonedAPIKeys(ctx, mgr, n); err != nil {
 		return APIKey{}, err
 	}
-	token := s.token()
+	token := s.tokenFor(in.RequestID)
 	key, err := s.dd.CreateAPIKey(ctx, mgr.cr, n.DatadogKeyName(token))
 	if err != nil {
 		return APIKey{}, datadogFailure("minting the API key", err)
@@ -92,7 +98,7 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 		s.discardAPIKey(ctx, mgr, key.ID)
 		return APIKey{}, fail(ErrUnavailable, "encoding the managed key's secret failed", err)
 	}
-	sec, err := s.store.Create(ctx, secretstore.CreateInput{
+	sec, err := s.store.Create(ctx, withRequest(secretstore.CreateInput{
 		Name:        secretName,
 		Description: fmt.Sprintf("ddconn managed API key %s of connection %s", n.Key, conn),
 		KMSKeyID:    s.opts.KMSKeyID, Value: value, Token: token,
@@ -102,10 +108,13 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 			TagConnection:                conn,
 			rotation.TagApplicationKeyID: key.ID,
 		},
-	})
+	}, in.RequestID))
 	if err != nil {
 		if _, derr := s.store.Describe(ctx, secretName); errors.Is(derr, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrExists) {
 			s.discardAPIKey(ctx, mgr, key.ID)
+		}
+		if s.repeat(ctx, secretName, in.RequestID, rules) {
+			return s.GetAPIKey(ctx, conn, n.Key)
 		}
 		if errors.Is(err, secretstore.ErrExists) {
 			return APIKey{}, fail(ErrExists, "a managed key of that name exists", err)

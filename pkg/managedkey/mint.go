@@ -30,6 +30,9 @@ type MintInput struct {
 	// IncludeAPIKey stores a copy of the connection's API key in the
 	// secret, refreshed by every rotation.
 	IncludeAPIKey bool `json:"includeApiKey"`
+	// RequestID, when set, makes the mint idempotent in it (see
+	// Service.repeat); event-driven requests set it to the event id.
+	RequestID string `json:"-"`
 }
 
 // RotationInput are a managed key's rotation settings.
@@ -107,13 +110,16 @@ func (s *Service) Mint(ctx context.Context, conn string, in MintInput) (AppKey, 
 	}
 	secretName := v.name.SecretName(s.opts.Prefix)
 	if err := s.checkFree(ctx, secretName); err != nil {
+		if s.repeat(ctx, secretName, in.RequestID, v.rules) {
+			return s.Get(ctx, conn, in.Name)
+		}
 		return AppKey{}, err
 	}
 	owner := datadog.KeyOwner{ServiceAccountID: in.ServiceAccountID}
 	if err := s.dropAbandonedAppKeys(ctx, mgr, owner, v.name); err != nil {
 		return AppKey{}, err
 	}
-	token := s.token()
+	token := s.tokenFor(in.RequestID)
 	key, err := s.dd.CreateAppKey(ctx, mgr.cr, owner, v.name.DatadogKeyName(token), v.scopes)
 	if err != nil {
 		return AppKey{}, datadogFailure("minting the application key", err)
@@ -130,6 +136,9 @@ func (s *Service) Mint(ctx context.Context, conn string, in MintInput) (AppKey, 
 	}
 	sec, err := s.save(ctx, v, token, doc, mgr.cr, owner)
 	if err != nil {
+		if s.repeat(ctx, secretName, in.RequestID, v.rules) {
+			return s.Get(ctx, conn, in.Name)
+		}
 		return AppKey{}, err
 	}
 	s.log.InfoContext(ctx, "managed application key minted", slog.String("connection", conn),
@@ -181,7 +190,7 @@ func (s *Service) save(ctx context.Context, v validMint, token string, doc manag
 		s.discard(ctx, cr, owner, doc.ApplicationKeyID)
 		return secretstore.Secret{}, fail(ErrUnavailable, "encoding the managed key's secret failed", err)
 	}
-	sec, err := s.store.Create(ctx, secretstore.CreateInput{
+	sec, err := s.store.Create(ctx, withRequest(secretstore.CreateInput{
 		Name:        v.name.SecretName(s.opts.Prefix),
 		Description: fmt.Sprintf("ddconn managed application key %s of connection %s", v.name.Key, v.name.Connection),
 		KMSKeyID:    s.opts.KMSKeyID, Value: value, Token: token,
@@ -194,7 +203,7 @@ func (s *Service) save(ctx context.Context, v validMint, token string, doc manag
 			rotation.TagRevokePrevious:   v.policy.String(),
 			tagIncludeAPIKey:             strconv.FormatBool(doc.APIKey != ""),
 		},
-	})
+	}, v.in.RequestID))
 	if err == nil {
 		return sec, nil
 	}

@@ -1,0 +1,54 @@
+package managedkey
+
+import (
+	"context"
+
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// A mint with a request id (an EventBridge event id) is idempotent in it,
+// for deliveries that repeat: its ClientRequestToken, and so the name of the
+// key it mints in Datadog, are derived from the id, and its secret is
+// tagged with the id. A repeated mint then finds its secret before minting
+// anything, or - when the deliveries run concurrently - mints a key, loses
+// the race for the secret's name, deletes its key and finds the winner's
+// secret: one key and one secret, whatever the number of deliveries.
+
+// tokenFor is the ClientRequestToken of a mint: derived from the request id
+// when there is one, fresh otherwise.
+func (s *Service) tokenFor(requestID string) string {
+	if requestID == "" {
+		return s.token()
+	}
+	return secretstore.TokenFor(requestID)
+}
+
+// withRequest tags a new secret with the request id, if any.
+func withRequest(in secretstore.CreateInput, requestID string) secretstore.CreateInput {
+	if requestID != "" {
+		in.Tags[connection.TagRequestID] = requestID
+	}
+	return in
+}
+
+// repeat reports whether the secret secretName exists because of an
+// earlier mint with the same request id: the request was carried out. A
+// first attempt that stopped between storing the secret and enabling its
+// rotation is completed here (best effort; a failure leaves rotation off,
+// as the key's rotation state then shows).
+func (s *Service) repeat(ctx context.Context, secretName, requestID string, rules secretstore.RotationRules) bool {
+	if requestID == "" {
+		return false
+	}
+	sec, err := s.store.Describe(ctx, secretName)
+	if err != nil || sec.DeletedAt != nil || sec.Tags[connection.TagRequestID] != requestID {
+		return false
+	}
+	if !sec.RotationEnabled {
+		if err := s.enableRotation(ctx, sec.ARN, rules); err != nil {
+			s.log.WarnContext(ctx, "enabling the rotation of a repeated mint failed", "secret_arn", sec.ARN, "error", err)
+		}
+	}
+	return true
+}
