@@ -267,3 +267,19 @@ func (d *fakeDatadog) CreateAPIKey(context.Context, datadog.Credentials, string)
 func (d *fakeDatadog) DeleteAPIKey(context.Context, datadog.Credentials, string) error {
 	return errNoAPIKeys
 }
+
+// fakePublisher records the Rotation Failed events a Rotator publishes.
+type fakePublisher struct {
+	mu     sync.Mutex
+	events []Failed
+}
+
+func (f *fakePublisher) Publish(_ context.Context, detailType string, detail any, _ ...string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if detailType != FailedEvent {
+		return "", fmt.Errorf("unexpected detail type %q", detailType)
+	}
+	f.events = append(f.events, detail.(Failed))
+	return "event-id", nil
+}

@@ -130,6 +130,8 @@ type Options struct {
 	Metrics *metrics.Writer
 	// Activation bounds testSecret's wait for the new key.
 	Activation Activation
+	// Publisher, when set, receives a FailedEvent for every failed step.
+	Publisher Publisher
 }
 
 // Rotator carries out the rotation steps of connection secrets. It is safe
@@ -143,13 +145,14 @@ type Rotator struct {
 	log     *slog.Logger
 	metrics *metrics.Writer
 	act     Activation
+	pub     Publisher
 }
 
 // New returns a Rotator over the given adapters.
 func New(secrets SecretStore, dd Datadog, opts Options) *Rotator {
 	r := &Rotator{
 		secrets: secrets, dd: dd, prefix: opts.Prefix, now: opts.Now,
-		log: opts.Logger, metrics: opts.Metrics, act: opts.Activation.withDefaults(),
+		log: opts.Logger, metrics: opts.Metrics, act: opts.Activation.withDefaults(), pub: opts.Publisher,
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -187,6 +190,7 @@ func (r *Rotator) Handle(ctx context.Context, ev Event) error {
 		rep.outcome = "failed"
 		if !errors.Is(err, ErrForeignSecret) {
 			r.recordError(ctx, ev, err)
+			r.publishFailure(ctx, ev, err)
 		}
 	}
 	r.logStep(ctx, ev, rep, err, r.now().Sub(start))

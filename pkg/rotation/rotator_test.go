@@ -33,13 +33,14 @@ type fixture struct {
 	rot     *Rotator
 	logs    *bytes.Buffer
 	metrics *bytes.Buffer
+	pub     *fakePublisher
 	orig    datadog.AppKey
 	doc     connection.Document
 }
 
 func newFixture(t *testing.T, scopes []string) *fixture {
 	t.Helper()
-	f := &fixture{store: newFakeStore(testPrefix + "prod"), dd: newFakeDatadog(), logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
+	f := &fixture{store: newFakeStore(testPrefix + "prod"), dd: newFakeDatadog(), logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}, pub: &fakePublisher{}}
 	f.orig = f.dd.add(scopes)
 	f.doc = connection.Document{URL: "https://api.datadoghq.com", APIKey: apiKey, ApplicationKey: f.orig.Key,
 		ApplicationKeyID: f.orig.ID, OwnerID: "owner", Scopes: scopes}
@@ -50,6 +51,7 @@ func newFixture(t *testing.T, scopes []string) *fixture {
 		Prefix: testPrefix, Now: func() time.Time { return fixedNow },
 		Logger: logging.New(f.logs, slog.LevelDebug), Metrics: metrics.New(f.metrics, nil),
 		Activation: Activation{Initial: time.Millisecond, Max: time.Millisecond, Timeout: 5 * time.Millisecond},
+		Publisher:  f.pub,
 	})
 	t.Cleanup(func() { f.assertNoKeyMaterial(t) })
 	return f
@@ -87,6 +89,9 @@ func (f *fixture) pending(t *testing.T) connection.Document {
 // appears in the logs, the metrics or the tags.
 func (f *fixture) assertNoKeyMaterial(t *testing.T) {
 	out := f.logs.String() + f.metrics.String()
+	for _, ev := range f.pub.events {
+		out += ev.Message
+	}
 	for _, v := range f.store.tags() {
 		out += v
 	}
@@ -188,11 +193,14 @@ func TestChecks(t *testing.T) {
 			lastErr := f.store.tags()[TagLastError]
 			switch {
 			case tt.want == ErrForeignSecret || tt.want == nil:
-				if lastErr != "" {
-					t.Errorf("last error %q written", lastErr)
+				if lastErr != "" || len(f.pub.events) != 0 {
+					t.Errorf("last error %q written, %d Rotation Failed published", lastErr, len(f.pub.events))
 				}
 			case !strings.Contains(lastErr, tt.step):
 				t.Errorf("last error tag %q does not name the step", lastErr)
+			case len(f.pub.events) != 1 || f.pub.events[0].Step != tt.step || f.pub.events[0].RequestID != token ||
+				f.pub.events[0].SecretARN != f.store.sec.ARN || f.pub.events[0].Message == "":
+				t.Errorf("published %+v, want one Rotation Failed for the step", f.pub.events)
 			}
 		})
 	}
