@@ -2,16 +2,14 @@ package secretstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/ddconn/ddconn/pkg/awsconfig"
 )
 
 // Staging labels of Secrets Manager versions.
@@ -49,22 +47,14 @@ type Store struct {
 
 // New loads the AWS configuration once and builds the Secrets Manager client.
 func New(ctx context.Context, opts Options) (*Store, error) {
-	loadOpts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer { return standardRetryer(opts) }),
-	}
-	if opts.Region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
-	}
-	if opts.StaticCredentials {
-		loadOpts = append(loadOpts, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider("ddconn-test", "ddconn-test", "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{
+		Region:            opts.Region,
+		StaticCredentials: opts.StaticCredentials,
+		MaxAttempts:       opts.MaxAttempts,
+		MaxBackoff:        opts.MaxBackoff,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("secretstore: loading AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, errors.New("secretstore: no AWS region: set AWS_REGION or Options.Region")
+		return nil, fmt.Errorf("secretstore: %w", err)
 	}
 	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 		if opts.Endpoint != "" {
@@ -78,15 +68,4 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		}
 	})
 	return &Store{sm: sm}, nil
-}
-
-func standardRetryer(opts Options) aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		if opts.MaxAttempts > 0 {
-			o.MaxAttempts = opts.MaxAttempts
-		}
-		if opts.MaxBackoff > 0 {
-			o.MaxBackoff = opts.MaxBackoff
-		}
-	})
 }
