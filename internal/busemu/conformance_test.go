@@ -1,0 +1,296 @@
+package busemu
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// conformanceCase is one case of testdata/conformance.json.
+type conformanceCase struct {
+	Name          string           `json:"name"`
+	Evidence      string           `json:"evidence"`
+	Target        string           `json:"target"`
+	Request       map[string]any   `json:"request"`
+	Entries       []map[string]any `json:"entries"`
+	Repeat        int              `json:"repeat"`
+	Status        int              `json:"status"`
+	ErrorType     string           `json:"errorType"`
+	Codes         []string         `json:"codes"`
+	Recorded      int              `json:"recorded"`
+	Dropped       int              `json:"dropped"`
+	MotoDeviation string           `json:"motoDeviation"`
+}
+
+// conformanceBus is the custom bus both peers have.
+const conformanceBus = "conformance"
+
+// peer is an endpoint the table runs against; bus is set for busemu only.
+type peer struct {
+	name     string
+	endpoint string
+	bus      *Bus
+}
+
+func loadConformance(t *testing.T) []conformanceCase {
+	t.Helper()
+	data, err := os.ReadFile("testdata/conformance.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Cases []conformanceCase `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("decoding conformance.json: %v", err)
+	}
+	return doc.Cases
+}
+
+func TestConformance(t *testing.T) {
+	cases := loadConformance(t)
+	t.Run("busemu", func(t *testing.T) {
+		t.Parallel()
+		b, err := New(Options{Buses: []string{conformanceBus}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(b)
+		defer srv.Close()
+		runConformance(t, peer{name: "busemu", endpoint: srv.URL, bus: b}, cases)
+	})
+	t.Run("moto", func(t *testing.T) {
+		t.Parallel()
+		endpoint := startMoto(t)
+		if status, out := postJSON(t, endpoint, "AWSEvents.CreateEventBus", map[string]any{"Name": conformanceBus}); status != http.StatusOK {
+			t.Fatalf("CreateEventBus on moto: %d %v", status, out)
+		}
+		runConformance(t, peer{name: "moto", endpoint: endpoint}, cases)
+	})
+}
+
+// runConformance runs every case against p and logs a summary line.
+func runConformance(t *testing.T, p peer, cases []conformanceCase) {
+	runAll := os.Getenv("BUSEMU_CONFORMANCE_ALL") == "1"
+	passed, skipped, failed := 0, 0, 0
+	for _, c := range cases {
+		completed := false
+		ok := t.Run(c.Name, func(t *testing.T) {
+			if p.bus == nil && c.MotoDeviation != "" && !runAll {
+				skipped++
+				t.Skipf("known moto deviation: %s", c.MotoDeviation)
+			}
+			runCase(t, p, c)
+			completed = true
+		})
+		switch {
+		case ok && completed:
+			passed++
+		case !ok:
+			failed++
+		}
+	}
+	t.Logf("conformance summary for %s: %d passed, %d skipped as known deviations, %d failed", p.name, passed, skipped, failed)
+}
+
+func runCase(t *testing.T, p peer, c conformanceCase) {
+	target, body := c.Target, c.Request
+	if target == "" {
+		target = putEventsTarget
+	}
+	if body == nil {
+		body = map[string]any{"Entries": expandEntries(t, c)}
+	}
+	var before, droppedBefore int
+	if p.bus != nil {
+		before, droppedBefore = len(p.bus.Events()), len(p.bus.Dropped())
+	}
+	status, out := postJSON(t, p.endpoint, target, body)
+	if status != c.Status {
+		t.Fatalf("HTTP %d %v, want %d", status, out, c.Status)
+	}
+	if c.ErrorType != "" {
+		if got, _ := out["__type"].(string); errorCode(got) != c.ErrorType {
+			t.Fatalf("error type %q (%v), want %s", got, out, c.ErrorType)
+		}
+	} else {
+		checkEntryCodes(t, out, c.Codes)
+	}
+	if p.bus != nil {
+		if got := len(p.bus.Events()) - before; got != c.Recorded {
+			t.Errorf("busemu recorded %d events, want %d", got, c.Recorded)
+		}
+		if got := len(p.bus.Dropped()) - droppedBefore; got != c.Dropped {
+			t.Errorf("busemu dropped %d events, want %d", got, c.Dropped)
+		}
+	}
+}
+
+// checkEntryCodes compares a PutEvents answer with the expected per-entry
+// codes ("" = accepted).
+func checkEntryCodes(t *testing.T, out map[string]any, want []string) {
+	t.Helper()
+	entries, _ := out["Entries"].([]any)
+	if len(entries) != len(want) {
+		t.Fatalf("%d result entries (%v), want %d", len(entries), out, len(want))
+	}
+	failed := 0
+	for i, e := range entries {
+		entry, _ := e.(map[string]any)
+		code, _ := entry["ErrorCode"].(string)
+		id, _ := entry["EventId"].(string)
+		if code != want[i] || (want[i] == "" && id == "") {
+			t.Errorf("entry %d = %v, want code %q", i, entry, want[i])
+		}
+		if want[i] != "" {
+			failed++
+		}
+	}
+	if got, _ := out["FailedEntryCount"].(float64); int(got) != failed {
+		t.Errorf("FailedEntryCount = %v, want %d", out["FailedEntryCount"], failed)
+	}
+}
+
+// expandEntries applies $detailSize, ${bus} and repeat.
+func expandEntries(t *testing.T, c conformanceCase) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for range max(c.Repeat, 1) {
+		for _, e := range c.Entries {
+			entry := map[string]any{}
+			for k, v := range e {
+				if s, ok := v.(string); ok {
+					v = strings.ReplaceAll(s, "${bus}", conformanceBus)
+				}
+				entry[k] = v
+			}
+			if size, ok := entry["$detailSize"].(float64); ok {
+				delete(entry, "$detailSize")
+				entry["Detail"] = detailForSize(t, entry, int(size))
+			}
+			out = append(out, entry)
+		}
+	}
+	return out
+}
+
+// detailForSize returns a JSON-object Detail that makes entry count size bytes.
+func detailForSize(t *testing.T, entry map[string]any, size int) string {
+	t.Helper()
+	source, _ := entry["Source"].(string)
+	detailType, _ := entry["DetailType"].(string)
+	const frame = len(`{"pad":""}`)
+	pad := size - len(source) - len(detailType) - frame
+	if pad < 0 {
+		t.Fatalf("size %d is too small", size)
+	}
+	return `{"pad":"` + strings.Repeat("x", pad) + `"}`
+}
+
+// errorCode strips the namespace and suffix some servers add to __type.
+func errorCode(t string) string {
+	if i := strings.LastIndex(t, "#"); i >= 0 {
+		t = t[i+1:]
+	}
+	code, _, _ := strings.Cut(t, ":")
+	return code
+}
+
+func postJSON(t *testing.T, endpoint, target string, input any) (int, map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(input)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", jsonContentType)
+	req.Header.Set("X-Amz-Target", target)
+	// moto takes the region from the credential scope.
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/events/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+	req.Header.Set("X-Amz-Date", "20250101T000000Z")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", target, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	if len(raw) > 0 && json.Unmarshal(raw, &out) != nil {
+		out = map[string]any{"__raw": truncate(string(raw), 200)}
+	}
+	return resp.StatusCode, out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// startMoto runs moto_server on a free loopback port for the test, or
+// skips with the reason when it cannot.
+func startMoto(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server is not on PATH: conformance against moto skipped")
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Skipf("no free port for moto_server: %v", err)
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
+	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Skipf("moto_server did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	endpoint := "http://127.0.0.1:" + port
+	if err := waitForHTTP(endpoint+"/moto-api/", 30*time.Second); err != nil {
+		t.Skipf("moto_server not reachable: %v; output: %s", err, logs.String())
+	}
+	return endpoint
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+func waitForHTTP(url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %v: %w", limit, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
