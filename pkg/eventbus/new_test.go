@@ -87,3 +87,11 @@ func TestCustomHTTPClientWithCABundle(t *testing.T) {
 		t.Fatal("the custom client carried no request")
 	}
 }
+
+func TestNilPublisherPublishesNothing(t *testing.T) {
+	var p *eventbus.Publisher
+	id, err := p.Publish(context.Background(), "Connection Created", map[string]string{"requestId": "r"})
+	if id != "" || err != nil || p.Bus() != "" {
+		t.Fatalf("nil publisher: id %q, err %v, bus %q", id, err, p.Bus())
+	}
+}
