@@ -1,7 +1,9 @@
-// Command create is the Lambda function behind POST /connections,
-// an API Gateway HTTP API (payload v2) adapted to net/http.
+// Command create is the Lambda function behind POST /connections, an API
+// Gateway HTTP API (payload v2) adapted to net/http, and the consumer of
+// EventBridge provisioning requests (source ddconn.requests); handler.go
+// dispatches by the event's shape.
 //
-// main only wires: configuration, logger, adapters, service, handler.
+// main only wires: configuration, logger, adapters, services, handler.
 package main
 
 import (
@@ -10,10 +12,14 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/provisioning"
 )
 
 func main() {
@@ -22,8 +28,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ddconn create: starting:", err)
 		os.Exit(1)
 	}
+	cfg := a.Config
 	svc := connection.New(a.Secrets, a.Datadog, connection.Options{
-		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, Now: time.Now, Logger: a.Logger,
+		Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, Now: time.Now, Logger: a.Logger,
 	})
-	apigateway.Start(httpapi.NewCreateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
+	keys := managedkey.New(a.Secrets, a.Datadog, managedkey.Options{
+		Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, RotationFunctionARN: cfg.RotationFunctionARN, Logger: a.Logger, Now: time.Now,
+	})
+	requests := provisioning.New(svc, keys, a.Secrets, provisioning.Options{
+		Prefix: cfg.SecretPrefix, Publisher: a.Events, Logger: a.Logger,
+	})
+	api := apigateway.Proxy(httpapi.NewCreateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
+	lambda.Start(handler{api: api, requests: requests, log: a.Logger}.Handle)
 }

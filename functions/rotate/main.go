@@ -30,7 +30,7 @@ func main() {
 	prefix := a.Config.SecretPrefix
 	// Metrics go to stdout with the logs: CloudWatch extracts EMF records.
 	mw := metrics.New(os.Stdout, time.Now)
-	rot := rotation.New(a.Secrets, a.Datadog, rotation.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw})
+	rot := rotation.New(a.Secrets, a.Datadog, rotation.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw, Publisher: a.Events})
 	sw := sweeper.New(a.Secrets, a.Datadog, rot, sweeper.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw})
 	lambda.Start(newHandler(rot, sw, a.Logger).Handle)
 }

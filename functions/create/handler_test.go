@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+type fakeRequests struct {
+	got []events.EventBridgeEvent
+	err error
+}
+
+func (f *fakeRequests) Handle(_ context.Context, ev events.EventBridgeEvent) error {
+	f.got = append(f.got, ev)
+	return f.err
+}
+
+func TestDispatchByEventShape(t *testing.T) {
+	retry := errors.New("retry me")
+	tests := []struct {
+		name         string
+		fixture      string
+		requestErr   error
+		wantAPI      int
+		wantRequests int
+		wantErr      error
+	}{
+		{name: "HTTP API request", fixture: "http_api_request.json", wantAPI: 1},
+		{name: "provisioning event", fixture: "provisioning_event.json", wantRequests: 1},
+		{name: "provisioning event to retry", fixture: "provisioning_event.json", requestErr: retry, wantRequests: 1, wantErr: retry},
+		{name: "a rotation event is misrouted", fixture: "rotation_event.json", wantErr: errUnknownEvent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", tt.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var apiCalls int
+			api := func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+				apiCalls++
+				if req.RawPath == "" {
+					t.Error("the HTTP request reached the API without its path")
+				}
+				return events.APIGatewayV2HTTPResponse{StatusCode: 201}, nil
+			}
+			reqs := &fakeRequests{err: tt.requestErr}
+			h := handler{api: api, requests: reqs, log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
+			out, err := h.Handle(context.Background(), raw)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Handle error = %v, want %v", err, tt.wantErr)
+			}
+			if apiCalls != tt.wantAPI || len(reqs.got) != tt.wantRequests {
+				t.Fatalf("API called %d times, requests %d; want %d and %d", apiCalls, len(reqs.got), tt.wantAPI, tt.wantRequests)
+			}
+			if tt.wantAPI == 1 && out.(events.APIGatewayV2HTTPResponse).StatusCode != 201 {
+				t.Fatalf("response %+v is not the API's", out)
+			}
+			if tt.wantRequests == 1 && (reqs.got[0].ID == "" || len(reqs.got[0].Detail) == 0) {
+				t.Fatalf("the event reached the processor without id or detail: %+v", reqs.got[0])
+			}
+		})
+	}
+}
