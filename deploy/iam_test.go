@@ -1,49 +1,91 @@
 package deploy
 
 import (
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ddconn/ddconn/pkg/managedsecret"
+	"github.com/ddconn/ddconn/pkg/provisioning"
 )
 
-// The only resources Secrets Manager and KMS permissions may name.
+// The only resources Secrets Manager, KMS and EventBridge permissions may name.
 var (
-	connectionSecrets = sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*")
 	connectionKey     = getAtt("ConnectionKey", "Arn")
 	viaSecretsManager = sub("secretsmanager.${AWS::Region}.amazonaws.com")
+	eventBus          = sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}")
 )
+
+// secretScopes are the Secrets Manager resources a statement may name, by
+// what they hold. Connection names have no "/", so only "connections" (every
+// secret under the prefix) reaches a connection's secret.
+var secretScopes = map[string]any{
+	"connections": secretsUnder(""),
+	"staging":     secretsUnder(provisioning.StagingPrefix),
+	"keys":        secretsUnder(string(managedsecret.AppKey) + "/"),
+	"api-keys":    secretsUnder(string(managedsecret.APIKey) + "/"),
+}
+
+// secretsUnder is the ARN pattern of the secrets named <SecretPrefix><rest>….
+func secretsUnder(rest string) map[string]any {
+	return sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}" + rest + "*")
+}
+
+// secretScope names the scope of secretScopes that r is, or returns "".
+func secretScope(r any) string {
+	for name, arn := range secretScopes {
+		if reflect.DeepEqual(r, arn) {
+			return name
+		}
+	}
+	return ""
+}
 
 // listSecrets is the one Secrets Manager action AWS grants on "*" only: it
 // has no resource-level permissions.
 const listSecrets = "secretsmanager:ListSecrets"
 
-// statementProblems lists what is wrong with an Allow statement that touches
-// Secrets Manager or KMS.
+// putEvents is the one EventBridge action a function may hold.
+const putEvents = "events:PutEvents"
+
+// scopedServices are the services whose statements statementProblems reads
+// closely; a statement of any other service must still name its resource.
+var scopedServices = []string{"secretsmanager", "kms", "events"}
+
+// statementProblems lists what is wrong with an Allow statement: Secrets
+// Manager, KMS and EventBridge grants must name the stack's own secrets, key
+// and bus, and no statement may grant on Resource "*" except ListSecrets.
 func statementProblems(st Statement) []string {
 	if st.Effect != "Allow" {
 		return nil
 	}
-	var sm, kms bool
+	services := map[string]bool{}
 	var problems []string
 	for _, a := range st.Actions {
 		service, _, _ := strings.Cut(a, ":")
-		sm = sm || service == "secretsmanager"
-		kms = kms || service == "kms"
-		if a == "*" || (service == "secretsmanager" || service == "kms") && strings.Contains(a, "*") {
+		services[service] = true
+		if a == "*" || slices.Contains(scopedServices, service) && strings.Contains(a, "*") {
 			problems = append(problems, "wildcard action "+a)
 		}
 	}
 	star := slices.Contains(st.Resources, any("*"))
 	switch {
-	case sm && kms:
-		problems = append(problems, "mixes Secrets Manager and KMS actions; they need different resources")
-	case sm:
+	case len(services) > 1 && slices.ContainsFunc(scopedServices, func(s string) bool { return services[s] }):
+		problems = append(problems, fmt.Sprintf("mixes %s actions; each service needs its own statement and resource",
+			strings.Join(slices.Sorted(maps.Keys(services)), " and ")))
+	case services["secretsmanager"]:
 		problems = append(problems, secretsManagerProblems(st, star)...)
-	case kms:
+	case services["kms"]:
 		problems = append(problems, kmsProblems(st, star)...)
+	case services["events"]:
+		problems = append(problems, eventsProblems(st)...)
+	case star:
+		problems = append(problems, `Resource "*": name the resource the statement is for`)
 	}
 	return problems
 }
@@ -57,16 +99,52 @@ func secretsManagerProblems(st Statement, star bool) []string {
 		return []string{`Resource "*" with Secrets Manager actions other than ListSecrets alone`}
 	case lists:
 		return []string{"ListSecrets scoped to a resource grants nothing: give it its own statement on \"*\""}
-	}
-	for _, r := range st.Resources {
-		if !reflect.DeepEqual(r, connectionSecrets) {
-			return []string{"Secrets Manager resource is not the connection-secret prefix ARN"}
-		}
-	}
-	if len(st.Resources) == 0 {
+	case len(st.Resources) == 0:
 		return []string{"no Resource"}
 	}
+	var scopes []string
+	for _, r := range st.Resources {
+		scope := secretScope(r)
+		if scope == "" {
+			return []string{"Secrets Manager resource is not a SecretPrefix ARN (connections, staging/, keys/, api-keys/)"}
+		}
+		scopes = append(scopes, scope)
+	}
+	// Staging secrets hold keys no connection owns yet; their grant (read
+	// and delete) must not spill onto any other secret.
+	staging := slices.Contains(scopes, "staging")
+	switch {
+	case staging && len(scopes) > 1:
+		return []string{"staging secrets share a statement with other secrets: keep it to <prefix>staging/*"}
+	case !staging && strings.HasPrefix(st.Sid, "Staging"):
+		return []string{"statement " + st.Sid + " leaves the staging secrets (<prefix>staging/*)"}
+	}
 	return nil
+}
+
+// eventsProblems checks an EventBridge statement: PutEvents only, on the
+// stack's bus only, for entries whose source is ddconn's outcome source only.
+// PutEvents sets events:source to the Source of each entry, so the condition
+// is a set test (ForAllValues), and Null "false" refuses a request without
+// any, which ForAllValues alone would let through.
+func eventsProblems(st Statement) []string {
+	var problems []string
+	for _, a := range st.Actions {
+		if a != putEvents {
+			problems = append(problems, "EventBridge action "+a+" is not "+putEvents)
+		}
+	}
+	if len(st.Resources) != 1 || !reflect.DeepEqual(st.Resources[0], eventBus) {
+		problems = append(problems, "PutEvents resource is not the EventBusName bus ARN")
+	}
+	source := asList(asMap(st.Condition["ForAllValues:StringEquals"])["events:source"])
+	if !reflect.DeepEqual(source, []any{provisioning.OutcomeSource}) {
+		problems = append(problems, fmt.Sprintf("PutEvents is not limited to source %q (ForAllValues:StringEquals events:source)", provisioning.OutcomeSource))
+	}
+	if asMap(st.Condition["Null"])["events:source"] != "false" {
+		problems = append(problems, `PutEvents does not require a source (Null events:source "false")`)
+	}
+	return problems
 }
 
 func kmsProblems(st Statement, star bool) []string {
@@ -120,9 +198,15 @@ func TestStatementProblems(t *testing.T) {
 // Secrets Manager operations each binary really sends.
 var wantActions = map[string][]string{
 	"CreateFunction": {
+		"events:PutEvents", // outcome events
 		"kms:Decrypt", "kms:GenerateDataKey",
-		"secretsmanager:CreateSecret", "secretsmanager:DescribeSecret",
+		"lambda:InvokeFunction", // RotateSecret (a new managed key) requires it of the caller
+		"secretsmanager:CreateSecret",
+		"secretsmanager:DeleteSecret", // staging secrets, "Delete Managed Key"
+		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecrets",
+		"secretsmanager:RotateSecret",
 		"secretsmanager:TagResource", // CreateSecret with Tags needs it
+		"sqs:SendMessage",            // its dead-letter queue
 	},
 	"ValidateFunction": {
 		"kms:Decrypt",
@@ -140,6 +224,7 @@ var wantActions = map[string][]string{
 		"secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage",
 	},
 	"RotateFunction": {
+		"events:PutEvents", // "Rotation Failed"
 		"kms:Decrypt", "kms:GenerateDataKey",
 		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecrets",
 		"secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:UntagResource",
@@ -169,7 +254,7 @@ func TestPermissionsAreScopedAndLeast(t *testing.T) {
 						actions = append(actions, a)
 					}
 				}
-				checkNarrowResources(t, id, st)
+				checkNarrowResources(t, tpl, id, st)
 			}
 			slices.Sort(actions)
 			want := slices.Sorted(slices.Values(wantActions[id]))
@@ -180,9 +265,9 @@ func TestPermissionsAreScopedAndLeast(t *testing.T) {
 	}
 }
 
-// checkNarrowResources checks the statements outside Secrets Manager and KMS:
-// each names the one resource it is for.
-func checkNarrowResources(t *testing.T, id string, st Statement) {
+// checkNarrowResources checks the statements outside Secrets Manager, KMS
+// and EventBridge: each names the one resource it is for.
+func checkNarrowResources(t *testing.T, tpl *Template, id string, st Statement) {
 	t.Helper()
 	for _, a := range st.Actions {
 		var want string
@@ -190,7 +275,7 @@ func checkNarrowResources(t *testing.T, id string, st Statement) {
 		case strings.HasPrefix(a, "lambda:"):
 			want = "RotateFunction"
 		case strings.HasPrefix(a, "sqs:"):
-			want = "RotateDeadLetterQueue"
+			want = deadLetterQueueOf(tpl, id)
 		case strings.HasPrefix(a, "logs:"):
 			want = id + "LogGroup"
 		default:
@@ -201,6 +286,132 @@ func checkNarrowResources(t *testing.T, id string, st Statement) {
 				t.Errorf("statement %q: %s on %#v, want only %s", st.Sid, a, r, want)
 			}
 		}
+	}
+}
+
+// deadLetterQueueOf is the queue named by a function's DeadLetterQueue, or
+// a placeholder no resource has when it has none.
+func deadLetterQueueOf(tpl *Template, id string) string {
+	if q := refTarget(asMap(tpl.FunctionProperties(id)["DeadLetterQueue"])["TargetArn"]); q != "" {
+		return q
+	}
+	return "(no dead-letter queue)"
+}
+
+// wantSecretScopes says which secrets (secretScopes; "*" for ListSecrets)
+// each Secrets Manager action of a function reaches. A function not listed
+// has every action on the connections prefix.
+var wantSecretScopes = map[string]map[string][]string{
+	"CreateFunction": {
+		"secretsmanager:CreateSecret":   {"connections"}, // connections and managed keys alike
+		"secretsmanager:TagResource":    {"connections"},
+		"secretsmanager:DescribeSecret": {"connections", "staging"},
+		"secretsmanager:GetSecretValue": {"connections", "staging"},
+		"secretsmanager:DeleteSecret":   {"api-keys", "keys", "staging"}, // never a connection's secret
+		"secretsmanager:RotateSecret":   {"api-keys", "keys"},
+		listSecrets:                     {"*"},
+	},
+}
+
+// TestSecretsManagerActionsReachOnlyTheirSecrets checks, action by action,
+// which secrets each function's grants reach: the create function may
+// delete staging and managed-key secrets, never a connection's.
+func TestSecretsManagerActionsReachOnlyTheirSecrets(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, id := range tpl.Functions() {
+		t.Run(id, func(t *testing.T) {
+			sts, err := tpl.Statements(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := secretGrants(sts)
+			want := wantSecretScopes[id]
+			if want == nil {
+				want = map[string][]string{}
+				for _, a := range wantActions[id] {
+					switch {
+					case a == listSecrets:
+						want[a] = []string{"*"}
+					case strings.HasPrefix(a, "secretsmanager:"):
+						want[a] = []string{"connections"}
+					}
+				}
+			}
+			for _, a := range slices.Sorted(maps.Keys(want)) {
+				if w := slices.Sorted(slices.Values(want[a])); !slices.Equal(got[a], w) {
+					t.Errorf("%s reaches %v, want %v", a, got[a], w)
+				}
+			}
+			for a, scopes := range got {
+				if _, ok := want[a]; !ok {
+					t.Errorf("%s is granted on %v, want not at all", a, scopes)
+				}
+			}
+		})
+	}
+}
+
+// secretGrants maps each Secrets Manager action of the Allow statements to
+// the scopes it is granted on, sorted; "?" is a resource of no scope.
+func secretGrants(sts []Statement) map[string][]string {
+	got := map[string][]string{}
+	for _, st := range sts {
+		if st.Effect != "Allow" {
+			continue
+		}
+		for _, a := range st.Actions {
+			if !strings.HasPrefix(a, "secretsmanager:") {
+				continue
+			}
+			for _, r := range st.Resources {
+				scope := secretScope(r)
+				switch {
+				case r == "*":
+					scope = "*"
+				case scope == "":
+					scope = "?"
+				}
+				if !slices.Contains(got[a], scope) {
+					got[a] = append(got[a], scope)
+				}
+			}
+			slices.Sort(got[a])
+		}
+	}
+	return got
+}
+
+// publishers are the functions that publish events: the create function
+// (provisioning outcomes) and the rotate function ("Rotation Failed").
+var publishers = []string{"CreateFunction", "RotateFunction"}
+
+func TestOnlyCreateAndRotatePublishEvents(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, id := range tpl.Functions() {
+		t.Run(id, func(t *testing.T) {
+			sts, err := tpl.Statements(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var grants int
+			for _, st := range sts {
+				if st.Effect != "Allow" || !slices.ContainsFunc(st.Actions, func(a string) bool {
+					return a == putEvents || a == "*" || strings.HasPrefix(a, "events:") && strings.Contains(a, "*")
+				}) {
+					continue
+				}
+				grants++
+				if !slices.Contains(publishers, id) {
+					t.Errorf("statement %q lets %s publish events; only %v may", st.Sid, id, publishers)
+				}
+				for _, p := range eventsProblems(st) {
+					t.Errorf("statement %q: %s", st.Sid, p)
+				}
+			}
+			if slices.Contains(publishers, id) && grants == 0 {
+				t.Errorf("%s may not publish its events: no %s grant", id, putEvents)
+			}
+		})
 	}
 }
 

@@ -136,6 +136,7 @@ type Template struct {
 	Parameters map[string]any
 	Globals    map[string]any
 	Resources  map[string]Resource
+	Outputs    map[string]any
 }
 
 // Resource is one entry of a template's Resources.
@@ -143,6 +144,7 @@ type Resource struct {
 	Type       string
 	Properties map[string]any
 	Metadata   map[string]any
+	Condition  string // the condition it is created under; "" = always
 }
 
 // Load reads and decodes the template at path.
@@ -168,6 +170,7 @@ func Parse(data []byte) (*Template, error) {
 		Parameters: asMap(doc["Parameters"]),
 		Globals:    asMap(doc["Globals"]),
 		Resources:  map[string]Resource{},
+		Outputs:    asMap(doc["Outputs"]),
 	}
 	for id, raw := range asMap(doc["Resources"]) {
 		r := asMap(raw)
@@ -175,7 +178,8 @@ func Parse(data []byte) (*Template, error) {
 		if typ == "" {
 			return nil, fmt.Errorf("resource %s has no Type", id)
 		}
-		tpl.Resources[id] = Resource{Type: typ, Properties: asMap(r["Properties"]), Metadata: asMap(r["Metadata"])}
+		cond, _ := r["Condition"].(string)
+		tpl.Resources[id] = Resource{Type: typ, Properties: asMap(r["Properties"]), Metadata: asMap(r["Metadata"]), Condition: cond}
 	}
 	return tpl, nil
 }

@@ -274,6 +274,9 @@ var wantEnv = map[string]map[string]any{
 		config.EnvSecretPrefix: ref("SecretPrefix"),
 		config.EnvLogLevel:     ref("LogLevel"),
 		config.EnvKMSKeyID:     getAtt("ConnectionKey", "Arn"),
+		// Managed keys minted from events get rotation, as the manage function's do.
+		config.EnvRotationFunctionARN: getAtt("RotateFunction", "Arn"),
+		config.EnvEventBus:            ref("EventBusName"),
 	},
 	"ValidateFunction": {
 		config.EnvSecretPrefix: ref("SecretPrefix"),
@@ -288,6 +291,7 @@ var wantEnv = map[string]map[string]any{
 	"RotateFunction": {
 		config.EnvSecretPrefix: ref("SecretPrefix"),
 		config.EnvLogLevel:     ref("LogLevel"),
+		config.EnvEventBus:     ref("EventBusName"),
 	},
 }
 
@@ -354,7 +358,7 @@ func readsDirectly(t *testing.T, folder string) []string {
 	constants := map[string]string{
 		"EnvSecretPrefix": config.EnvSecretPrefix, "EnvKMSKeyID": config.EnvKMSKeyID,
 		"EnvDatadogBaseURL": config.EnvDatadogBaseURL, "EnvRotationFunctionARN": config.EnvRotationFunctionARN,
-		"EnvLogLevel": config.EnvLogLevel,
+		"EnvLogLevel": config.EnvLogLevel, "EnvEventBus": config.EnvEventBus,
 	}
 	var names []string
 	for _, file := range files {

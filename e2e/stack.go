@@ -142,6 +142,7 @@ func functionEnv(opts StackOptions, id, smURL, ddURL string) ([]string, error) {
 		"Ref LogLevel":              cmp.Or(opts.LogLevel, "debug"),
 		"GetAtt ConnectionKey.Arn":  ConnectionKeyARN,
 		"GetAtt RotateFunction.Arn": RotateFunctionARN,
+		"Ref EventBusName":          "", // no EventBridge here: publishing off
 	}
 	env := []string{
 		"AWS_REGION=" + Region,

@@ -41,9 +41,12 @@ func TestFunctionEnv(t *testing.T) {
 			without: []string{config.EnvRotationFunctionARN, config.EnvKMSKeyID},
 		},
 		{
-			id:      "CreateFunction",
-			want:    []string{config.EnvKMSKeyID + "=" + ConnectionKeyARN},
-			without: []string{config.EnvRotationFunctionARN},
+			id: "CreateFunction",
+			want: []string{
+				config.EnvKMSKeyID + "=" + ConnectionKeyARN,
+				config.EnvRotationFunctionARN + "=" + RotateFunctionARN,
+				config.EnvEventBus + "=",
+			},
 		},
 	}
 	for _, tt := range tests {
