@@ -89,7 +89,14 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 		return APIKey{}, err
 	}
 	token := s.tokenFor(in.RequestID)
-	key, err := s.dd.CreateAPIKey(ctx, mgr.cr, n.DatadogKeyName(token))
+	keyName := n.DatadogKeyName(token)
+	if in.RequestID != "" {
+		// API key names are unique in an organisation, so concurrent
+		// deliveries of one request each name their key after the attempt
+		// too; the losers of the race for the secret delete theirs.
+		keyName += "/" + s.token()[:8]
+	}
+	key, err := s.dd.CreateAPIKey(ctx, mgr.cr, keyName)
 	if err != nil {
 		return APIKey{}, datadogFailure("minting the API key", err)
 	}

@@ -49,27 +49,38 @@ func (p *Processor) createConnection(ctx context.Context, id string, d *CreateCo
 	if err := p.checkStagingARN(d.CredentialsSecretARN); err != nil {
 		return outcome{}, err
 	}
-	c, done, err := p.conns.CreatedBy(ctx, d.Name, id)
+	c, err := p.createOnce(ctx, id, d)
 	if err != nil {
 		return outcome{}, err
-	}
-	if !done {
-		creds, err := p.stagedCredentials(ctx, d)
-		if err != nil {
-			return outcome{}, err
-		}
-		c, err = p.conns.Create(ctx, connection.CreateInput{
-			Name: d.Name, Description: d.Description, Credentials: &creds, RequestID: id,
-		})
-		if err != nil {
-			return outcome{}, err
-		}
 	}
 	detail := ConnectionCreatedDetail{RequestID: id, Connection: c}
 	if d.DeleteSourceSecret {
 		detail.SourceSecretDeleted = p.dropStaging(ctx, d.CredentialsSecretARN)
 	}
 	return outcome{detailType: ConnectionCreated, detail: detail, resources: []string{c.SecretARN}}, nil
+}
+
+// createOnce creates the connection unless a delivery of the same request
+// did. It looks twice: before reading the staging secret, and again when
+// the secret is gone, which a concurrent delivery that finished first
+// (deleteSourceSecret) explains.
+func (p *Processor) createOnce(ctx context.Context, id string, d *CreateConnectionDetail) (connection.Connection, error) {
+	if c, done, err := p.conns.CreatedBy(ctx, d.Name, id); err != nil || done {
+		return c, err
+	}
+	creds, err := p.stagedCredentials(ctx, d)
+	var f *failure
+	if errors.As(err, &f) && f.reason == ReasonSourceSecretNotFound {
+		if c, done, cerr := p.conns.CreatedBy(ctx, d.Name, id); cerr == nil && done {
+			return c, nil
+		}
+	}
+	if err != nil {
+		return connection.Connection{}, err
+	}
+	return p.conns.Create(ctx, connection.CreateInput{
+		Name: d.Name, Description: d.Description, Credentials: &creds, RequestID: id,
+	})
 }
 
 func (p *Processor) provisionAppKey(ctx context.Context, id string, d *ProvisionApplicationKeyDetail) (outcome, error) {
