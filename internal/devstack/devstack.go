@@ -12,13 +12,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ddconn/ddconn/internal/busemu"
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/pkg/config"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/httpapi"
 	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/provisioning"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/sweeper"
 )
@@ -79,6 +82,9 @@ type Options struct {
 	// SweepInterval, when positive, runs Stack.Sweeper that often (the
 	// rotate function's schedule on AWS); 0 never runs it by itself.
 	SweepInterval time.Duration
+	// EventRetryDelays are the waits before the retries of a provisioning
+	// request whose handling failed; nil means DefaultEventRetryDelays.
+	EventRetryDelays []time.Duration
 }
 
 // Deps are the adapters a rotation function is built from.
@@ -88,6 +94,8 @@ type Deps struct {
 	SecretPrefix string
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// Events publishes outcome events (Rotation Failed) to the local bus.
+	Events *eventbus.Publisher
 }
 
 // Stack is a running local ddconn.
@@ -108,7 +116,16 @@ type Stack struct {
 	// Sweeper deletes orphaned keys and carries out due revocations; it
 	// runs every Options.SweepInterval, and tests may run it at will.
 	Sweeper *sweeper.Sweeper
-	// Handler is the API (every route), also served at APIURL.
+	// Bus is the local EventBridge, served on the Secrets Manager
+	// emulator's port: requests put on it reach Provisioning through the
+	// rule template.yaml deploys, and the functions' outcomes land on it.
+	Bus *busemu.Bus
+	// Events publishes to Bus over HTTP, as the functions do on AWS.
+	Events *eventbus.Publisher
+	// Provisioning is the create function's EventBridge half.
+	Provisioning *provisioning.Processor
+	// Handler is the API (every route, and /_dev/events), also served at
+	// APIURL.
 	Handler http.Handler
 
 	servers      []*http.Server
@@ -139,7 +156,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.SweepInterval > 0 {
 		st.startSweeping(opts.SweepInterval, opts.Logger.With("component", "sweeper"))
 	}
-	for i, h := range []http.Handler{st.Emulator, st.Simulator, st.Handler} {
+	for i, h := range []http.Handler{awsEndpoint(st.Emulator, st.Bus), st.Simulator, st.Handler} {
 		st.serve(lns[i], h)
 	}
 	return st, nil
@@ -164,6 +181,9 @@ func withDefaults(o Options) Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.EventRetryDelays == nil {
+		o.EventRetryDelays = DefaultEventRetryDelays
+	}
 	return o
 }
 
@@ -182,6 +202,9 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.Store = store
+	if err := st.buildEvents(ctx, opts); err != nil {
+		return err
+	}
 	st.Datadog = datadog.New(datadog.Options{
 		BaseURL:    st.DatadogURL,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second},
@@ -200,7 +223,13 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		Logger: opts.Logger, Now: opts.Now,
 	})
 	st.Sweeper = st.newSweeper(opts)
-	st.Handler = httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger, ManagedKeys: st.ManagedKeys})
+	st.Provisioning = provisioning.New(st.Service, st.ManagedKeys, st.Store, provisioning.Options{
+		Prefix: opts.SecretPrefix, Publisher: st.Events, Logger: opts.Logger.With("component", "provisioning"),
+	})
+	if err := st.routeRequests(); err != nil {
+		return err
+	}
+	st.Handler = st.withDevEvents(httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger, ManagedKeys: st.ManagedKeys}))
 	invoker, err := st.rotationInvoker(opts)
 	if err != nil {
 		return err
@@ -214,6 +243,7 @@ func (st *Stack) rotationInvoker(opts Options) (smemu.Invoker, error) {
 	}
 	fn, err := opts.RotationFunction(Deps{
 		Store: st.Store, Datadog: st.Datadog, SecretPrefix: opts.SecretPrefix, Logger: opts.Logger, Now: opts.Now,
+		Events: st.Events,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: building the rotation function: %w", err)
@@ -291,7 +321,8 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		st.stopSweeping()
 		st.stopSweeping = nil
 	}
-	var errs []error
+	// Stop deliveries first: an event being handled still needs the servers.
+	errs := []error{st.Bus.Close()}
 	for _, srv := range st.servers {
 		errs = append(errs, srv.Shutdown(ctx))
 	}

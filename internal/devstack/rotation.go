@@ -26,6 +26,7 @@ func RotationFunction(act rotation.Activation) func(Deps) (smemu.Invoker, error)
 	return func(d Deps) (smemu.Invoker, error) {
 		rot := rotation.New(d.Store, d.Datadog, rotation.Options{
 			Prefix: d.SecretPrefix, Now: d.Now, Logger: d.Logger.With("component", "rotate"), Activation: act,
+			Publisher: d.Events,
 		})
 		return smemu.InvokerFunc(func(ctx context.Context, _ string, payload []byte) error {
 			var ev rotation.Event

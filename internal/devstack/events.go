@@ -1,0 +1,158 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ddconn/ddconn/internal/busemu"
+	"github.com/ddconn/ddconn/pkg/eventbus"
+	"github.com/ddconn/ddconn/pkg/provisioning"
+)
+
+// Names of the local EventBridge set-up: the bus the functions publish to
+// and the rule that hands requests to the create function, as template.yaml
+// deploys them.
+const (
+	EventBus             = busemu.DefaultBus
+	ProvisioningRuleName = "ddconn-provisioning-requests"
+	// DevEventsPath is the API path that delivers and lists events.
+	DevEventsPath = "/_dev/events"
+)
+
+// DefaultEventRetryDelays are the waits before the two retries of a failed
+// delivery to the create function (Lambda's asynchronous retries, which on
+// AWS wait about one and two minutes).
+var DefaultEventRetryDelays = []time.Duration{time.Second, 2 * time.Second}
+
+// maxDevEventBytes bounds a POST /_dev/events body (EventBridge's entry limit).
+const maxDevEventBytes = 256 << 10
+
+// buildEvents creates the bus, the publisher every function is given, and
+// the rule that delivers requests to the provisioning processor.
+func (st *Stack) buildEvents(ctx context.Context, opts Options) error {
+	bus, err := busemu.New(busemu.Options{Region: opts.Region, Now: opts.Now, Logger: opts.Emulator.Logger, RetryDelays: opts.EventRetryDelays})
+	if err != nil {
+		return fmt.Errorf("devstack: starting the EventBridge stand-in: %w", err)
+	}
+	st.Bus = bus
+	// The bus shares the Secrets Manager emulator's port (see awsEndpoint),
+	// as one local "AWS endpoint".
+	st.Events, err = eventbus.New(ctx, eventbus.Options{
+		Bus: EventBus, Endpoint: st.SecretsManagerURL, Region: opts.Region, StaticCredentials: true,
+	})
+	if err != nil {
+		return fmt.Errorf("devstack: building the event publisher: %w", err)
+	}
+	return nil
+}
+
+// routeRequests hands provisioning requests on the bus to the processor,
+// decoded as Lambda decodes the create function's event.
+func (st *Stack) routeRequests() error {
+	return st.Bus.AddRule(busemu.Rule{
+		Name: ProvisioningRuleName, Bus: EventBus,
+		Sources: []string{provisioning.RequestSource}, DetailTypes: provisioning.RequestTypes,
+		Target: busemu.TargetFunc(func(ctx context.Context, payload []byte) error {
+			var ev events.EventBridgeEvent
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return fmt.Errorf("decoding the EventBridge event: %w", err)
+			}
+			return st.Provisioning.Handle(ctx, ev)
+		}),
+	})
+}
+
+// awsEndpoint serves the AWS JSON protocols of both local services on one
+// port: EventBridge calls (X-Amz-Target AWSEvents.*) go to the bus, the
+// rest to the Secrets Manager emulator.
+func awsEndpoint(sm, bus http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSEvents.") {
+			bus.ServeHTTP(w, r)
+			return
+		}
+		sm.ServeHTTP(w, r)
+	})
+}
+
+// withDevEvents adds /_dev/events to the API:
+//
+//	POST delivers an EventBridge event (a full envelope, or just source,
+//	     detail-type and detail) as EventBridge would - through the rule,
+//	     with Lambda's retries - waits until it has been handled, and answers
+//	     {"id", "outcomes"}: what ddconn published about it.
+//	GET  lists what ddconn published (source "ddconn"), oldest first;
+//	     ?requestId= keeps the outcomes of one request.
+func (st *Stack) withDevEvents(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	mux.HandleFunc("POST "+DevEventsPath, st.postDevEvent)
+	mux.HandleFunc("GET "+DevEventsPath, st.listDevEvents)
+	return mux
+}
+
+// devEventsAnswer is the body of both /_dev/events answers.
+type devEventsAnswer struct {
+	ID       string          `json:"id,omitempty"`
+	Outcomes []busemu.Event  `json:"outcomes"`
+	Error    *devEventsError `json:"error,omitempty"`
+}
+
+type devEventsError struct {
+	Message string `json:"message"`
+}
+
+func (st *Stack) postDevEvent(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDevEventBytes))
+	if err != nil {
+		writeDevEvents(w, http.StatusRequestEntityTooLarge, devEventsAnswer{Error: &devEventsError{
+			Message: fmt.Sprintf("the event is larger than %d bytes", maxDevEventBytes)}})
+		return
+	}
+	id, err := st.Bus.Deliver(r.Context(), body)
+	if err != nil {
+		writeDevEvents(w, http.StatusBadRequest, devEventsAnswer{Error: &devEventsError{
+			Message: err.Error() + `; send {"source":"ddconn.requests","detail-type":"…","detail":{…}}`}})
+		return
+	}
+	if err := st.Bus.Idle(r.Context()); err != nil && !errors.Is(err, context.Canceled) {
+		writeDevEvents(w, http.StatusGatewayTimeout, devEventsAnswer{ID: id, Error: &devEventsError{Message: err.Error()}})
+		return
+	}
+	writeDevEvents(w, http.StatusOK, devEventsAnswer{ID: id, Outcomes: st.outcomes(id)})
+}
+
+func (st *Stack) listDevEvents(w http.ResponseWriter, r *http.Request) {
+	writeDevEvents(w, http.StatusOK, devEventsAnswer{Outcomes: st.outcomes(r.URL.Query().Get("requestId"))})
+}
+
+// outcomes returns the events ddconn published, those about requestID only
+// when it is set.
+func (st *Stack) outcomes(requestID string) []busemu.Event {
+	out := []busemu.Event{}
+	for _, ev := range st.Bus.EventsOf(provisioning.OutcomeSource, "") {
+		var d struct {
+			RequestID string `json:"requestId"`
+		}
+		if requestID == "" || json.Unmarshal(ev.Detail, &d) == nil && d.RequestID == requestID {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func writeDevEvents(w http.ResponseWriter, status int, a devEventsAnswer) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(a)
+}
