@@ -50,6 +50,15 @@ started with, so try it on a connection made with a freshly minted key, not on
   A failed step shows in the connection's rotation.lastError and in the log on
   stderr; the emulator retries the rotation every {{.Retry}}.
 
+Provisioning from events (an EventBridge stand-in shares {{.SM}}; bus "default").
+POST delivers an event to the create function as EventBridge would and answers
+with what ddconn published about it; GET lists everything ddconn published:
+  curl -s -X POST {{.API}}/_dev/events -H 'Content-Type: application/json' -d '{
+    "source": "ddconn.requests", "detail-type": "Provision Application Key",
+    "detail": {"connection": "demo", "name": "checkout", "serviceAccountId": "{{.MetricsWriterID}}", "scopes": ["metrics_read"]}}'
+  curl -s {{.API}}/_dev/events
+  README.md, section "Provisioning from events", walks through all four requests.
+
 Ctrl-C stops everything.
 `))
 

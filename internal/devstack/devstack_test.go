@@ -186,10 +186,79 @@ func TestRotationWired(t *testing.T) {
 	if doc.ApplicationKey == appKey || !st.Simulator.Authenticates(ddsim.DemoAPIKey, doc.ApplicationKey) {
 		t.Fatal("AWSCURRENT does not hold a new, working application key")
 	}
+	// A failing rotation is reported on the bus as Rotation Failed.
+	st.Simulator.AddFault(ddsim.Fault{Method: "POST", PathPrefix: "/api/v2/", Status: 500, Count: 1000})
+	if status, body := call(t, "POST", st.APIURL+"/connections/rot/rotate", ""); status != http.StatusAccepted {
+		t.Fatalf("POST rotate: %d %v", status, body)
+	}
+	for i := 0; len(st.Bus.EventsOf("ddconn", "Rotation Failed")) == 0 && i < 200; i++ {
+		waitABit()
+	}
+	failed := st.Bus.EventsOf("ddconn", "Rotation Failed")
+	if len(failed) == 0 || !strings.Contains(string(failed[0].Detail), `"step":"createSecret"`) {
+		t.Fatalf("Rotation Failed events %v, want one for createSecret", failed)
+	}
+	st.Simulator.ClearFaults()
 	for i := 0; !strings.Contains(logs.String(), `"msg":"sweep finished"`) && i < 200; i++ {
 		waitABit()
 	}
 	if !strings.Contains(logs.String(), `"msg":"sweep finished"`) {
 		t.Fatal("the sweeper never ran")
+	}
+}
+
+// TestDevEvents drives /_dev/events over HTTP: a request delivered as
+// EventBridge would reaches the create function's processor through the
+// rule, and what ddconn publishes comes back in the answer and the list.
+func TestDevEvents(t *testing.T) {
+	st := start(t, devstack.Options{SeedDemo: true})
+	t.Cleanup(func() { _ = st.Close() })
+	if status, _ := call(t, "POST", st.APIURL+"/connections", `{"name":"demo","credentials":`+demoCreds+`}`); status != 201 {
+		t.Fatalf("creating the demo connection: %d", status)
+	}
+	provision := `{"source":"ddconn.requests","detail-type":"Provision Application Key","detail":{"connection":"demo",
+		"name":"checkout","serviceAccountId":"` + ddsim.DemoMetricsWriterID + `","scopes":["metrics_read"]}}`
+	tests := []struct {
+		name, body   string
+		status       int
+		wantOutcomes []string
+	}{
+		{"provisioning request", provision, 200, []string{"Application Key Provisioned"}},
+		{"refused request", strings.Replace(provision, `"metrics_read"`, ``, 1), 200, []string{"Provisioning Failed"}},
+		{"event no rule matches", `{"source":"acme.orders","detail-type":"Order Placed","detail":{}}`, 200, nil},
+		{"not an event", `{"detail":{}}`, 400, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := call(t, "POST", st.APIURL+devstack.DevEventsPath, tt.body)
+			if status != tt.status {
+				t.Fatalf("status %d (%v), want %d", status, body, tt.status)
+			}
+			if status != 200 {
+				if body["error"] == nil {
+					t.Fatalf("answer %v has no error", body)
+				}
+				return
+			}
+			var got []string
+			for _, o := range body["outcomes"].([]any) {
+				ev := o.(map[string]any)
+				if ev["source"] != "ddconn" || ev["detail"].(map[string]any)["requestId"] != body["id"] {
+					t.Fatalf("outcome %v is not ddconn's answer to %v", ev, body["id"])
+				}
+				got = append(got, ev["detail-type"].(string))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.wantOutcomes, ",") {
+				t.Fatalf("outcomes %v, want %v", got, tt.wantOutcomes)
+			}
+		})
+	}
+	_, all := call(t, "GET", st.APIURL+devstack.DevEventsPath, "")
+	if n := len(all["outcomes"].([]any)); n != 2 {
+		t.Fatalf("GET lists %d outcomes, want the 2 published", n)
+	}
+	_, none := call(t, "GET", st.APIURL+devstack.DevEventsPath+"?requestId=nope", "")
+	if n := len(none["outcomes"].([]any)); n != 0 {
+		t.Fatalf("GET ?requestId=nope lists %d outcomes", n)
 	}
 }
