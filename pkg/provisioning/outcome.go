@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/managedkey"
@@ -63,10 +64,14 @@ type failure struct {
 }
 
 func (f *failure) Error() string {
-	if f.cause != nil {
-		return f.reason + ": " + f.message + ": " + f.cause.Error()
+	switch {
+	case f.cause == nil:
+		return f.reason + ": " + f.message
+	case strings.HasPrefix(f.cause.Error(), strings.TrimSuffix(f.message, retryingSuffix)):
+		// The message is the service error's own; say it once.
+		return f.reason + ": " + f.cause.Error()
 	}
-	return f.reason + ": " + f.message
+	return f.reason + ": " + f.message + ": " + f.cause.Error()
 }
 
 func (f *failure) Unwrap() error { return f.cause }

@@ -26,7 +26,7 @@ func TestFailureOf(t *testing.T) {
 		{"not allowed", &managedkey.Error{Kind: managedkey.ErrNotAllowed, Message: "not allowed"}, ReasonServiceAccountNotAllowed, "not allowed"},
 		{"disabled account", &managedkey.Error{Kind: managedkey.ErrServiceAccount, Message: "disabled"}, ReasonServiceAccountUnusable, "disabled"},
 		{"missing permission", &managedkey.Error{Kind: managedkey.ErrRejected, Message: "rejected"}, ReasonPermissionDenied, "rejected"},
-		{"key exists", &managedkey.Error{Kind: managedkey.ErrExists, Message: "exists"}, ReasonAlreadyExists, "exists"},
+		{"key exists", &managedkey.Error{Kind: managedkey.ErrExists, Message: "a managed key of that name exists"}, ReasonAlreadyExists, "a managed key of that name exists"},
 		{"invalid mint", &managedkey.Error{Kind: managedkey.ErrInvalid, Message: "the request is invalid"}, ReasonInvalidRequest, "the request is invalid"},
 		{"wrapped", fmt.Errorf("minting: %w", &managedkey.Error{Kind: managedkey.ErrUnavailable, Message: "down"}), ReasonUnavailable, "down" + retryingSuffix},
 		{"anything else", errors.New("panic-ish detail with a secret inside"), ReasonInternal, internalMessage},
@@ -39,6 +39,9 @@ func TestFailureOf(t *testing.T) {
 			}
 			if strings.Contains(f.message, "secret inside") {
 				t.Fatal("an unexpected error's text reached the message")
+			}
+			if logged := f.Error(); strings.Count(logged, tt.err.Error()) != 1 {
+				t.Fatalf("the logged error %q does not hold the cause exactly once", logged)
 			}
 		})
 	}
