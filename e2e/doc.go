@@ -1,13 +1,20 @@
 // Package e2e runs the binaries ddconn ships under AWS's Lambda Runtime
 // Interface Emulator (RIE), against the in-process stand-ins for Secrets
-// Manager (internal/smemu) and Datadog (internal/ddsim).
+// Manager (internal/smemu), EventBridge (internal/busemu) and Datadog
+// (internal/ddsim).
 //
 // The functions are built by the Makefile's own build-<LogicalId> targets,
 // only for the host architecture, and are driven with the event shapes AWS
 // sends them: API Gateway HTTP API v2 events (IAM-authorised), Secrets
-// Manager rotation events and EventBridge scheduled events. The Secrets
-// Manager emulator invokes the rotate binary through its RIE endpoint, as
-// Secrets Manager invokes the deployed function.
+// Manager rotation events, EventBridge scheduled events and the
+// provisioning requests an EventBridge rule delivers. The Secrets Manager
+// emulator invokes the rotate binary through its RIE endpoint, as Secrets
+// Manager invokes the deployed function; the functions publish their
+// outcome events to the bus's default bus, the template's EventBusName.
+//
+// Each function reaches Secrets Manager and EventBridge through endpoints
+// of its own, so the stack records every call it sends (Stack.APICalls)
+// and the tests check each against the IAM policy template.yaml gives it.
 //
 // The package is the harness; the end-to-end tests are behind the build tag
 // e2e (`make e2e`), and `make bench` (scripts/bench) measures the same

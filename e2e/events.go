@@ -121,6 +121,29 @@ func ScheduledEvent() ([]byte, error) {
 	return json.Marshal(ev)
 }
 
+// EventBridgeEvent is the envelope EventBridge hands a rule's Lambda
+// target for an event put on the stack's bus, stamped with the current
+// time: version "0", the given id, detail-type, source and detail (marshalled
+// with encoding/json; a json.RawMessage is sent as it is), the stack's
+// account and region, and no resources.
+func EventBridgeEvent(id, source, detailType string, detail any) ([]byte, error) {
+	raw, err := json.Marshal(detail)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the detail of %q: %w", detailType, err)
+	}
+	return json.Marshal(events.EventBridgeEvent{
+		Version:    "0",
+		ID:         id,
+		DetailType: detailType,
+		Source:     source,
+		AccountID:  AccountID,
+		Time:       time.Now().UTC().Truncate(time.Second),
+		Region:     Region,
+		Resources:  []string{},
+		Detail:     raw,
+	})
+}
+
 // RotationEvent is the event Secrets Manager sends for one rotation step.
 func RotationEvent(step, secretID, token string) ([]byte, error) {
 	var ev events.SecretsManagerSecretRotationEvent

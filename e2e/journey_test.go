@@ -7,7 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -137,6 +140,7 @@ func TestJourney(t *testing.T) {
 	assertCalled(t, st, "RotateFunction", "PutSecretValue", "UpdateSecretVersionStage")
 	assertCalled(t, st, "ManageFunction", "RotateSecret", "CancelRotateSecret", "PutSecretValue")
 	assertCallsAllowed(t, st)
+	assertLogsHoldNoSecrets(t, st, secrets)
 }
 
 // The rotation settings the journey sets, and the route that rotates now.
@@ -310,22 +314,28 @@ func assertCalled(t *testing.T, st *Stack, id string, ops ...string) {
 	}
 }
 
-// assertCallsAllowed checks that every Secrets Manager operation a function
-// sent is granted to it by template.yaml: code calling an operation its IAM
-// policy lacks would fail with AccessDenied on AWS.
+// assertCallsAllowed checks every Secrets Manager and EventBridge call each
+// function sent against the policy template.yaml gives it - action,
+// resource, and the events:source condition of PutEvents - together with
+// the permissions those calls need besides their own (TagResource for a
+// tagged CreateSecret, lambda:InvokeFunction for RotateSecret): code
+// calling what its policy lacks would fail with AccessDenied on AWS. KMS
+// grants are not checked (the stand-in has no KMS).
 func assertCallsAllowed(t *testing.T, st *Stack) {
 	t.Helper()
-	for id := range st.Functions {
-		granted, err := template.Actions(id)
+	for _, id := range slices.Sorted(maps.Keys(st.Functions)) {
+		pol, err := policyOf(template, id, st.values)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, op := range st.Calls(id) {
-			if !slices.Contains(granted, "secretsmanager:"+op) {
-				t.Errorf("%s called %s, which template.yaml does not grant it", id, op)
+		reported := map[string]bool{}
+		for _, c := range st.APICalls(id) {
+			if what := describeCall(c); !reported[what] && !pol.allows(c) {
+				reported[what] = true
+				t.Errorf("%s sent %s, which template.yaml does not grant it", id, what)
 			}
 		}
-		t.Logf("%s called %v", id, st.Calls(id))
+		t.Logf("%s called Secrets Manager %v, EventBridge %v", id, st.Calls(id), st.calls.operations(id, "events:"))
 	}
 }
 
@@ -351,6 +361,22 @@ func assertNoSecrets(t *testing.T, what string, body []byte, secrets []string) {
 			// Say which, not what: the value must not reach the test log either.
 			t.Fatalf("%s contains key material (a %d-character key)", what, len(s))
 		}
+	}
+}
+
+// assertLogsHoldNoSecrets checks each function's output so far (its JSON
+// logs and the RIE's) for the secrets.
+func assertLogsHoldNoSecrets(t *testing.T, st *Stack, secrets []string) {
+	t.Helper()
+	if st.LogDir == "" {
+		t.Fatal("the stack keeps no logs to check")
+	}
+	for _, id := range slices.Sorted(maps.Keys(st.Functions)) {
+		out, err := os.ReadFile(filepath.Join(st.LogDir, id+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertNoSecrets(t, id+"'s log", out, secrets)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/deploy"
+	"github.com/ddconn/ddconn/internal/busemu"
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/pkg/config"
@@ -31,6 +32,9 @@ const (
 	RotateFunctionARN = "arn:aws:lambda:" + Region + ":" + AccountID + ":function:ddconn-RotateFunction"
 	// ConnectionKeyARN stands in for the stack's KMS key.
 	ConnectionKeyARN = "arn:aws:kms:" + Region + ":" + AccountID + ":key/00000000-0000-4000-8000-00000000e2e0"
+	// EventBusName is the template's EventBusName: its default, the bus
+	// every account has, where the functions publish their outcomes.
+	EventBusName = busemu.DefaultBus
 )
 
 // StackOptions configures StartStack.
@@ -50,26 +54,37 @@ type StackOptions struct {
 	LogLevel string
 	// SecretPrefix is DDCONN_SECRET_PREFIX ("" = config.DefaultSecretPrefix).
 	SecretPrefix string
-	// Emulator and Simulator are the stand-ins' base options; the stack sets
-	// the emulator's Invoker.
+	// Emulator, Simulator and Bus are the stand-ins' base options; the
+	// stack sets the emulator's Invoker, and the bus's Region and Account
+	// to the emulator's.
 	Emulator  smemu.Options
 	Simulator ddsim.Options
+	Bus       busemu.Options
 }
 
 // Stack is ddconn's functions, each under its own RIE, wired to in-process
-// stand-ins for Secrets Manager and Datadog.
+// stand-ins for Secrets Manager, EventBridge and Datadog.
 type Stack struct {
 	Emulator  *smemu.Emulator
 	Simulator *ddsim.Simulator
-	// SecretsManagerURL serves the emulator for the caller's own checks;
-	// each function has an endpoint of its own, so its calls are recorded.
+	// Bus is EventBridge: the functions publish their outcomes to its
+	// default bus (EventBusName).
+	Bus *busemu.Bus
+	// SecretsManagerURL serves the emulator and EventBridgeURL the bus, for
+	// the caller's own calls; each function has endpoints of its own, so
+	// its calls are recorded.
 	SecretsManagerURL string
+	EventBridgeURL    string
 	// DatadogURL serves the simulator.
 	DatadogURL string
+	// LogDir is StackOptions.LogDir: <LogicalId>.log there is each
+	// function's output ("" = discarded).
+	LogDir string
 	// Functions are the running functions by logical id.
 	Functions map[string]*Process
 
 	calls   *callLog
+	values  map[string]string // the template's intrinsics in this stack
 	servers []*http.Server
 	logs    []io.Closer
 	started map[string]ProcessOptions // how each function was started
@@ -79,7 +94,9 @@ type Stack struct {
 func StartStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 	st = &Stack{
 		Functions: map[string]*Process{},
-		calls:     &callLog{ops: map[string][]string{}},
+		calls:     &callLog{calls: map[string][]Call{}},
+		values:    opts.values(),
+		LogDir:    opts.LogDir,
 		started:   map[string]ProcessOptions{},
 	}
 	defer func() {
@@ -93,6 +110,14 @@ func StartStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 	if st.DatadogURL, err = st.serve(st.Simulator); err != nil {
 		return nil, err
 	}
+	bo := opts.Bus
+	bo.Region, bo.Account = Region, AccountID
+	if st.Bus, err = busemu.New(bo); err != nil {
+		return nil, fmt.Errorf("starting the EventBridge stand-in: %w", err)
+	}
+	if st.EventBridgeURL, err = st.serve(st.Bus); err != nil {
+		return nil, err
+	}
 	// The functions' endpoints must exist before the functions start, and the
 	// emulator needs the rotate function's RIE endpoint: so listen first,
 	// start the functions, then build the emulator and serve it.
@@ -101,11 +126,14 @@ func StartStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 		return nil, err
 	}
 	for id, bootstrap := range opts.Bootstraps {
-		smURL, err := st.serve(st.calls.recorder(id, &emu))
-		if err != nil {
+		ends := endpoints{datadog: st.DatadogURL}
+		if ends.secretsManager, err = st.serve(st.calls.recorder(id, &emu)); err != nil {
 			return nil, err
 		}
-		env, err := functionEnv(opts, id, smURL, st.DatadogURL)
+		if ends.eventBridge, err = st.serve(st.calls.recorder(id, st.Bus)); err != nil {
+			return nil, err
+		}
+		env, err := functionEnv(opts, id, ends)
 		if err != nil {
 			return nil, err
 		}
@@ -133,24 +161,43 @@ func StartStack(ctx context.Context, opts StackOptions) (st *Stack, err error) {
 	return st, nil
 }
 
-// functionEnv is a function's whole environment: what template.yaml sets,
-// resolved for this stack, plus what Lambda and the stand-ins provide.
-func functionEnv(opts StackOptions, id, smURL, ddURL string) ([]string, error) {
-	props := opts.Template.FunctionProperties(id)
-	values := map[string]string{
+// endpoints are where a function's clients are sent: its own recorded
+// endpoints of the Secrets Manager emulator and the bus, and the simulator.
+type endpoints struct {
+	secretsManager, eventBridge, datadog string
+}
+
+// values are the stack's values of the template's intrinsics, keyed as
+// resolve looks them up: "Ref <Parameter>" (pseudo parameters such as
+// AWS::Region too) and "GetAtt <LogicalId>.<Attribute>".
+func (opts StackOptions) values() map[string]string {
+	return map[string]string{
+		"Ref AWS::Partition":        "aws",
+		"Ref AWS::Region":           Region,
+		"Ref AWS::AccountId":        AccountID,
 		"Ref SecretPrefix":          cmp.Or(opts.SecretPrefix, config.DefaultSecretPrefix),
 		"Ref LogLevel":              cmp.Or(opts.LogLevel, "debug"),
+		"Ref EventBusName":          EventBusName,
 		"GetAtt ConnectionKey.Arn":  ConnectionKeyARN,
 		"GetAtt RotateFunction.Arn": RotateFunctionARN,
-		"Ref EventBusName":          "", // no EventBridge here: publishing off
 	}
+}
+
+// functionEnv is a function's whole environment: what template.yaml sets,
+// resolved for this stack, plus what Lambda and the stand-ins provide.
+func functionEnv(opts StackOptions, id string, ends endpoints) ([]string, error) {
+	props := opts.Template.FunctionProperties(id)
+	values := opts.values()
 	env := []string{
 		"AWS_REGION=" + Region,
-		"AWS_ACCESS_KEY_ID=AKIDDDCONNE2E", // the emulator checks no signatures
+		"AWS_ACCESS_KEY_ID=AKIDDDCONNE2E", // the stand-ins check no signatures
 		"AWS_SECRET_ACCESS_KEY=ddconn-e2e",
 		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + smURL,
-		config.EnvDatadogBaseURL + "=" + ddURL,
+		// Every function gets both, whether or not it calls the service: a
+		// call its policy lacks is then recorded, not sent to AWS.
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + ends.secretsManager,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + ends.eventBridge,
+		config.EnvDatadogBaseURL + "=" + ends.datadog,
 		"AWS_LAMBDA_FUNCTION_NAME=ddconn-" + id,
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%v", props["Timeout"]),
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%v", props["MemorySize"]),
@@ -167,13 +214,16 @@ func functionEnv(opts StackOptions, id, smURL, ddURL string) ([]string, error) {
 	return env, nil
 }
 
-// resolve gives a template value (a literal or an intrinsic) its value in
-// this stack.
+// resolve gives a template value (a literal, Ref, Fn::GetAtt or the string
+// form of Fn::Sub) its value in this stack.
 func resolve(v any, values map[string]string) (string, error) {
 	switch x := v.(type) {
 	case string:
 		return x, nil
 	case map[string]any:
+		if tmpl, ok := x["Fn::Sub"].(string); ok {
+			return substitute(tmpl, values)
+		}
 		var key string
 		if r, ok := x["Ref"].(string); ok {
 			key = "Ref " + r
@@ -185,6 +235,34 @@ func resolve(v any, values map[string]string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no local value for %v", v)
+}
+
+// substitute is Fn::Sub's string form: each ${Name} is a Ref, each
+// ${LogicalId.Attribute} a GetAtt.
+func substitute(tmpl string, values map[string]string) (string, error) {
+	var out strings.Builder
+	rest := tmpl
+	for {
+		literal, after, found := strings.Cut(rest, "${")
+		out.WriteString(literal)
+		if !found {
+			return out.String(), nil
+		}
+		name, after, closed := strings.Cut(after, "}")
+		if !closed {
+			return "", fmt.Errorf("Fn::Sub %q: ${ without }", tmpl)
+		}
+		key := "Ref " + name
+		if strings.Contains(name, ".") {
+			key = "GetAtt " + name
+		}
+		v, ok := values[key]
+		if !ok {
+			return "", fmt.Errorf("Fn::Sub %q: no local value for ${%s}", tmpl, name)
+		}
+		out.WriteString(v)
+		rest = after
+	}
 }
 
 // serve serves h on a new loopback listener and returns its URL.
@@ -227,7 +305,11 @@ func (st *Stack) StartFunction(id string, out io.Writer, extraEnv ...string) (*P
 
 // Calls lists the Secrets Manager operations a function has sent, sorted,
 // once each.
-func (st *Stack) Calls(id string) []string { return st.calls.list(id) }
+func (st *Stack) Calls(id string) []string { return st.calls.operations(id, "secretsmanager:") }
+
+// APICalls lists every Secrets Manager and EventBridge call a function has
+// sent, in order, with the permissions they need besides their own.
+func (st *Stack) APICalls(id string) []Call { return st.calls.all(id) }
 
 // Close stops the functions, the stand-ins and their servers.
 func (st *Stack) Close() error {
@@ -239,6 +321,9 @@ func (st *Stack) Close() error {
 	}
 	if st.Emulator != nil {
 		errs = append(errs, st.Emulator.Close())
+	}
+	if st.Bus != nil {
+		errs = append(errs, st.Bus.Close())
 	}
 	for _, srv := range st.servers {
 		errs = append(errs, srv.Close())
@@ -271,30 +356,4 @@ func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.ServeHTTP(w, r)
-}
-
-// callLog records, per function, the Secrets Manager operations it sends
-// (the X-Amz-Target of each AWS JSON 1.1 request).
-type callLog struct {
-	mu  sync.Mutex
-	ops map[string][]string
-}
-
-func (c *callLog) recorder(id string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager."); ok {
-			c.mu.Lock()
-			if !slices.Contains(c.ops[id], op) {
-				c.ops[id] = append(c.ops[id], op)
-			}
-			c.mu.Unlock()
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (c *callLog) list(id string) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Sorted(slices.Values(c.ops[id]))
 }

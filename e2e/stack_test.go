@@ -32,12 +32,19 @@ func TestFunctionEnv(t *testing.T) {
 				config.EnvKMSKeyID + "=" + ConnectionKeyARN,
 				config.EnvSecretPrefix + "=" + config.DefaultSecretPrefix,
 				"AWS_ENDPOINT_URL_SECRETS_MANAGER=http://sm.test",
+				"AWS_ENDPOINT_URL_EVENTBRIDGE=http://eb.test",
 				config.EnvDatadogBaseURL + "=http://dd.test",
 			},
+			// The manage function publishes nothing (template.yaml grants
+			// it no events:PutEvents).
+			without: []string{config.EnvEventBus},
 		},
 		{
-			id:      "RotateFunction",
-			want:    []string{config.EnvSecretPrefix + "=" + config.DefaultSecretPrefix, "AWS_LAMBDA_FUNCTION_TIMEOUT=300"},
+			id: "RotateFunction",
+			want: []string{
+				config.EnvSecretPrefix + "=" + config.DefaultSecretPrefix, "AWS_LAMBDA_FUNCTION_TIMEOUT=300",
+				config.EnvEventBus + "=default", "AWS_ENDPOINT_URL_EVENTBRIDGE=http://eb.test",
+			},
 			without: []string{config.EnvRotationFunctionARN, config.EnvKMSKeyID},
 		},
 		{
@@ -45,13 +52,20 @@ func TestFunctionEnv(t *testing.T) {
 			want: []string{
 				config.EnvKMSKeyID + "=" + ConnectionKeyARN,
 				config.EnvRotationFunctionARN + "=" + RotateFunctionARN,
-				config.EnvEventBus + "=",
+				config.EnvEventBus + "=default",
+				"AWS_ENDPOINT_URL_EVENTBRIDGE=http://eb.test",
 			},
 		},
+		{
+			id:      "ValidateFunction",
+			want:    []string{"AWS_ENDPOINT_URL_EVENTBRIDGE=http://eb.test"},
+			without: []string{config.EnvEventBus, config.EnvKMSKeyID},
+		},
 	}
+	ends := endpoints{secretsManager: "http://sm.test", eventBridge: "http://eb.test", datadog: "http://dd.test"}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			env, err := functionEnv(opts, tt.id, "http://sm.test", "http://dd.test")
+			env, err := functionEnv(opts, tt.id, ends)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +95,13 @@ func TestResolve(t *testing.T) {
 		{"Ref", map[string]any{"Ref": "SecretPrefix"}, "p/", false},
 		{"GetAtt", map[string]any{"Fn::GetAtt": []any{"RotateFunction", "Arn"}}, RotateFunctionARN, false},
 		{"unknown Ref", map[string]any{"Ref": "AuthMode"}, "", true},
-		{"unsupported intrinsic", map[string]any{"Fn::Sub": "${AWS::Region}"}, "", true},
+		{"Sub", map[string]any{"Fn::Sub": "arn:x:secret:${SecretPrefix}staging/*"}, "arn:x:secret:p/staging/*", false},
+		{"Sub with GetAtt", map[string]any{"Fn::Sub": "${RotateFunction.Arn}:1"}, RotateFunctionARN + ":1", false},
+		{"Sub without variables", map[string]any{"Fn::Sub": "plain"}, "plain", false},
+		{"Sub of an unknown value", map[string]any{"Fn::Sub": "${SecretPrefix}${AWS::Region}"}, "", true},
+		{"Sub unclosed", map[string]any{"Fn::Sub": "${SecretPrefix"}, "", true},
+		{"Sub list form", map[string]any{"Fn::Sub": []any{"${x}", map[string]any{"x": "1"}}}, "", true},
+		{"unsupported intrinsic", map[string]any{"Fn::Join": []any{"", []any{"a"}}}, "", true},
 		{"number", 3, "", true},
 	}
 	for _, tt := range tests {
