@@ -25,13 +25,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ddconn manage: starting:", err)
 		os.Exit(1)
 	}
-	svc := connection.New(a.Secrets, a.Datadog, connection.Options{
-		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, Now: time.Now, Logger: a.Logger,
-		RotationFunctionARN: a.Config.RotationFunctionARN, RotationState: httpapi.RotationState,
-	})
 	keys := managedkey.New(a.Secrets, a.Datadog, managedkey.Options{
 		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, RotationFunctionARN: a.Config.RotationFunctionARN,
 		Logger: a.Logger, Now: time.Now,
+	})
+	svc := connection.New(a.Secrets, a.Datadog, connection.Options{
+		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, Now: time.Now, Logger: a.Logger,
+		RotationFunctionARN: a.Config.RotationFunctionARN, RotationState: httpapi.RotationState, Dependents: keys,
 	})
 	apigateway.Start(httpapi.NewManageHandler(svc, httpapi.Options{
 		Logger: a.Logger, RequestID: apigateway.RequestID, ManagedKeys: keys,

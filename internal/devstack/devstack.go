@@ -214,13 +214,13 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 	if opts.RotationFunction != nil {
 		rotationARN = opts.RotationFunctionARN
 	}
-	st.Service = connection.New(st.Store, st.Datadog, connection.Options{
-		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, Now: opts.Now, Logger: opts.Logger,
-		RotationFunctionARN: rotationARN, RotationState: httpapi.RotationState,
-	})
 	st.ManagedKeys = managedkey.New(st.Store, st.Datadog, managedkey.Options{
 		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, RotationFunctionARN: rotationARN,
 		Logger: opts.Logger, Now: opts.Now,
+	})
+	st.Service = connection.New(st.Store, st.Datadog, connection.Options{
+		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, Now: opts.Now, Logger: opts.Logger,
+		RotationFunctionARN: rotationARN, RotationState: httpapi.RotationState, Dependents: st.ManagedKeys,
 	})
 	st.Sweeper = st.newSweeper(opts)
 	st.Provisioning = provisioning.New(st.Service, st.ManagedKeys, st.Store, provisioning.Options{

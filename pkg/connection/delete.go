@@ -18,6 +18,26 @@ type Deletion struct {
 	RecoveryWindowDays int `json:"recoveryWindowDays"`
 }
 
+// checkUnused refuses to delete a live connection that has managed keys:
+// without the connection's key they could be neither revoked nor rotated,
+// and would stay in Datadog.
+func (s *Service) checkUnused(ctx context.Context, name string, sec secretstore.Secret) error {
+	if s.dependents == nil || sec.DeletedAt != nil {
+		return nil
+	}
+	n, err := s.dependents.CountManagedKeys(ctx, name)
+	if err != nil {
+		return storeFailure("listing the managed keys of connection "+name, err)
+	}
+	if n > 0 {
+		return &Error{Kind: ErrInUse, Message: fmt.Sprintf(
+			"connection %q still has %d managed key(s), which need its key to be revoked and rotated; delete them first "+
+				"(DELETE /connections/%s/application-keys/{key} and …/api-keys/{key}; ?keepKeys=true leaves the keys in Datadog)",
+			name, n, name)}
+	}
+	return nil
+}
+
 // Delete schedules the connection's deletion after RecoveryWindowDays, or
 // deletes it at once when force is set. Forcing also works on a connection
 // already scheduled for deletion, which frees its name.
@@ -30,6 +50,9 @@ func (s *Service) Delete(ctx context.Context, name string, force bool) (Deletion
 		return Deletion{}, &Error{Kind: ErrPendingDeletion, Message: fmt.Sprintf(
 			"connection %q is already scheduled for deletion on %s; add ?force=true to delete it now",
 			name, sec.DeletedAt.UTC().Format(time.RFC3339))}
+	}
+	if err := s.checkUnused(ctx, name, sec); err != nil {
+		return Deletion{}, err
 	}
 	window := RecoveryWindowDays
 	if force {

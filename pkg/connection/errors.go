@@ -28,6 +28,9 @@ var (
 	ErrRotationDisabled = errors.New("rotation is not enabled")
 	// ErrRotationUnavailable: the deployment has no rotation function.
 	ErrRotationUnavailable = errors.New("rotation is not configured")
+	// ErrInUse: the connection still has managed keys, which need its key
+	// to be revoked and rotated.
+	ErrInUse = errors.New("connection has managed keys")
 )
 
 // FieldError names one bad field of a request.

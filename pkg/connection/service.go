@@ -86,6 +86,15 @@ type Options struct {
 	// RotationState describes a secret's rotation in the Connection object
 	// (package rotation's StateOf, converted); nil shows only Enabled.
 	RotationState func(secretstore.Secret) Rotation
+	// Dependents, when set, makes Delete refuse a connection that still
+	// has managed keys.
+	Dependents Dependents
+}
+
+// Dependents counts what relies on a connection's key: its managed keys,
+// which it revokes and rotates. *managedkey.Service implements it.
+type Dependents interface {
+	CountManagedKeys(ctx context.Context, conn string) (int, error)
 }
 
 // RecoveryWindowDays is how long a deleted connection can be recovered
@@ -104,12 +113,13 @@ type Service struct {
 
 	rotationFunctionARN string
 	rotationState       func(secretstore.Secret) Rotation
+	dependents          Dependents
 }
 
 // New returns a Service over the given adapters.
 func New(store SecretStore, dd Datadog, opts Options) *Service {
 	s := &Service{store: store, dd: dd, prefix: opts.Prefix, kmsKeyID: opts.KMSKeyID, now: opts.Now, log: opts.Logger,
-		rotationFunctionARN: opts.RotationFunctionARN, rotationState: opts.RotationState}
+		rotationFunctionARN: opts.RotationFunctionARN, rotationState: opts.RotationState, dependents: opts.Dependents}
 	if s.now == nil {
 		s.now = time.Now
 	}

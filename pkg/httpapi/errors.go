@@ -28,6 +28,7 @@ const (
 	CodeDatadogUnavailable   = "datadog_unavailable"
 	CodeStoreUnavailable     = "secrets_manager_unavailable"
 	CodeInternal             = "internal_error"
+	CodeConnectionInUse      = "connection_in_use"
 	// CodeServiceAccountNotAllowed: the connection's allowedServiceAccounts
 	// does not list the service account (403).
 	CodeServiceAccountNotAllowed = "service_account_not_allowed"
@@ -85,6 +86,7 @@ var kinds = []kindStatus{
 	{connection.ErrRotationInProgress, http.StatusConflict, CodeRotationInProgress},
 	{connection.ErrRotationDisabled, http.StatusConflict, CodeRotationNotEnabled},
 	{connection.ErrRotationUnavailable, http.StatusServiceUnavailable, CodeRotationUnavailable},
+	{connection.ErrInUse, http.StatusConflict, CodeConnectionInUse},
 	{connection.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},
 	{connection.ErrDatadogUnavailable, http.StatusBadGateway, CodeDatadogUnavailable},
 	{connection.ErrStoreUnavailable, http.StatusServiceUnavailable, CodeStoreUnavailable},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/httpapi"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -336,4 +337,23 @@ func TestEmptyListings(t *testing.T) {
 			t.Errorf("GET %s = %s, want an empty array", path, r.body)
 		}
 	}
+}
+
+// TestDeleteConnectionWithManagedKeys: a connection whose managed keys
+// still need its key cannot be deleted until they are.
+func TestDeleteConnectionWithManagedKeys(t *testing.T) {
+	k := newKeysEnv(t)
+	mustStatus(t, k.do("POST", "/connections/keys/application-keys", mintBody("app", k.saID, []string{"metrics_read"})), http.StatusCreated)
+	mustStatus(t, k.do("POST", "/connections/keys/api-keys", `{"name":"agent"}`), http.StatusCreated)
+	r := k.do("DELETE", "/connections/keys", "")
+	mustStatus(t, r, http.StatusConflict)
+	var env errorEnvelope
+	r.json(t, &env)
+	if env.Error.Code != httpapi.CodeConnectionInUse || !strings.Contains(env.Error.Message, "2 managed key") {
+		t.Fatalf("DELETE answered %s", r.body)
+	}
+	mustStatus(t, k.do("DELETE", "/connections/keys/application-keys/app", ""), http.StatusNoContent)
+	mustStatus(t, k.do("DELETE", "/connections/keys?force=true", ""), http.StatusConflict)
+	mustStatus(t, k.do("DELETE", "/connections/keys/api-keys/agent", ""), http.StatusNoContent)
+	mustStatus(t, k.do("DELETE", "/connections/keys", ""), http.StatusOK)
 }

@@ -45,6 +45,23 @@ func (s *Service) each(ctx context.Context, k managedsecret.Kind, conn string, v
 	if _, err := s.connection(ctx, conn); err != nil {
 		return err
 	}
+	return s.walk(ctx, k, conn, visit)
+}
+
+// CountManagedKeys counts the managed keys of both kinds of connection
+// conn, from metadata only; the connection itself is not read.
+func (s *Service) CountManagedKeys(ctx context.Context, conn string) (int, error) {
+	n := 0
+	for _, k := range []managedsecret.Kind{managedsecret.AppKey, managedsecret.APIKey} {
+		if err := s.walk(ctx, k, conn, func(managedsecret.Name, secretstore.Secret) { n++ }); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// walk visits the live managed keys of kind k of connection conn.
+func (s *Service) walk(ctx context.Context, k managedsecret.Kind, conn string, visit func(managedsecret.Name, secretstore.Secret)) error {
 	cursor := ""
 	for {
 		page, next, err := s.store.List(ctx, managedsecret.Prefix(s.opts.Prefix, k, conn), listPageSize, cursor)
