@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/ddconn/ddconn/pkg/awsconfig"
 )
 
@@ -68,7 +70,7 @@ func TestLoadStaticCredentials(t *testing.T) {
 		want   string
 	}{
 		{name: "static", static: true, want: awsconfig.StaticKey},
-		{name: "SDK chain", static: false, want: "AKIDFROMENV"},
+		{name: "environment", static: false, want: "AKIDFROMENV"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,5 +156,69 @@ func TestEachClientGetsItsOwnRetryer(t *testing.T) {
 	// A shared retryer would share one retry budget between adapters.
 	if cfg.Retryer() == cfg.Retryer() {
 		t.Fatal("Retryer() returned the same retryer twice")
+	}
+}
+
+func TestMissingCredentialsFailTheCall(t *testing.T) {
+	isolate(t)
+	cfg, err := awsconfig.Load(context.Background(), awsconfig.Options{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Credentials.Retrieve(context.Background()); !errors.Is(err, awsconfig.ErrNoCredentials) {
+		t.Fatalf("Retrieve() error = %v, want ErrNoCredentials", err)
+	}
+}
+
+func TestDefaultRegion(t *testing.T) {
+	isolate(t)
+	t.Setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
+	cfg, err := awsconfig.Load(context.Background(), awsconfig.Options{})
+	if err != nil || cfg.Region != "ap-southeast-2" {
+		t.Fatalf("Load() = %q, %v; want AWS_DEFAULT_REGION's", cfg.Region, err)
+	}
+}
+
+// serviceEndpoints is the SDK's lookup of a service-specific endpoint.
+type serviceEndpoints interface {
+	GetServiceBaseEndpoint(ctx context.Context, sdkID string) (string, bool, error)
+}
+
+func TestEndpointOverrides(t *testing.T) {
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantBase    string // cfg.BaseEndpoint ("" = unset)
+		wantService string // what "Secrets Manager" resolves to ("" = not found)
+	}{
+		{name: "none"},
+		{name: "service-specific", env: map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:4566"},
+			wantService: "http://127.0.0.1:4566"},
+		{name: "another service's", env: map[string]string{"AWS_ENDPOINT_URL_EVENTBRIDGE": "http://127.0.0.1:4566"}},
+		{name: "global", env: map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, wantBase: "http://127.0.0.1:9"},
+		{name: "ignored", env: map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+			"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:4566", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t)
+			for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_EVENTBRIDGE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"} {
+				t.Setenv(k, tt.env[k])
+			}
+			cfg, err := awsconfig.Load(context.Background(), awsconfig.Options{Region: "us-east-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := aws.ToString(cfg.BaseEndpoint); got != tt.wantBase {
+				t.Fatalf("BaseEndpoint = %q, want %q", got, tt.wantBase)
+			}
+			if len(cfg.ConfigSources) != 1 {
+				t.Fatalf("%d config sources, want the environment's", len(cfg.ConfigSources))
+			}
+			got, found, err := cfg.ConfigSources[0].(serviceEndpoints).GetServiceBaseEndpoint(context.Background(), "Secrets Manager")
+			if err != nil || found != (tt.wantService != "") || got != tt.wantService {
+				t.Fatalf("Secrets Manager endpoint = %q, %v, %v; want %q", got, found, err, tt.wantService)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -335,3 +336,29 @@ func TestCustomHTTPClientWithCABundle(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestEndpointFromEnvironment: without Options.Endpoint, the client goes
+// where AWS_ENDPOINT_URL_SECRETS_MANAGER says (how e2e points the shipped
+// binaries at the emulator).
+func TestEndpointFromEnvironment(t *testing.T) {
+	var target atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target.Store(r.Header.Get("X-Amz-Target"))
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`))
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	store, err := secretstore.New(context.Background(), secretstore.Options{Region: "us-east-1", StaticCredentials: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Describe(context.Background(), "nowhere"); !errors.Is(err, secretstore.ErrNotFound) {
+		t.Fatalf("Describe() error = %v, want ErrNotFound from the server", err)
+	}
+	if got, _ := target.Load().(string); got != "secretsmanager.DescribeSecret" {
+		t.Fatalf("the server saw target %q", got)
+	}
+}
