@@ -205,8 +205,9 @@ var wantActions = map[string][]string{
 		"secretsmanager:DeleteSecret", // staging secrets, "Delete Managed Key"
 		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecrets",
 		"secretsmanager:RotateSecret",
-		"secretsmanager:TagResource", // CreateSecret with Tags needs it
-		"sqs:SendMessage",            // its dead-letter queue
+		"secretsmanager:TagResource",   // CreateSecret with Tags; a mint's intent on the connection
+		"secretsmanager:UntagResource", // removing that intent
+		"sqs:SendMessage",              // its dead-letter queue
 	},
 	"ValidateFunction": {
 		"kms:Decrypt",
@@ -305,6 +306,7 @@ var wantSecretScopes = map[string]map[string][]string{
 	"CreateFunction": {
 		"secretsmanager:CreateSecret":   {"connections"}, // connections and managed keys alike
 		"secretsmanager:TagResource":    {"connections"},
+		"secretsmanager:UntagResource":  {"connections"},
 		"secretsmanager:DescribeSecret": {"connections", "staging"},
 		"secretsmanager:GetSecretValue": {"connections", "staging"},
 		"secretsmanager:DeleteSecret":   {"api-keys", "keys", "staging"}, // never a connection's secret

@@ -88,6 +88,10 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 	if err := s.dropAbandonedAPIKeys(ctx, mgr, n); err != nil {
 		return APIKey{}, err
 	}
+	mint := managedsecret.Mint{Name: n, Started: s.now()}
+	if err := s.recordMint(ctx, mgr, mint); err != nil {
+		return APIKey{}, err
+	}
 	token := s.tokenFor(in.RequestID)
 	keyName := n.DatadogKeyName(token)
 	if in.RequestID != "" {
@@ -121,6 +125,7 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 			s.discardAPIKey(ctx, mgr, key.ID)
 		}
 		if s.repeat(ctx, secretName, in.RequestID, rules) {
+			s.endMint(ctx, mgr, mint)
 			return s.GetAPIKey(ctx, conn, n.Key)
 		}
 		if errors.Is(err, secretstore.ErrExists) {
@@ -128,6 +133,7 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 		}
 		return APIKey{}, storeFailure("storing the managed key", err)
 	}
+	s.endMint(ctx, mgr, mint)
 	s.log.InfoContext(ctx, "managed API key minted", slog.String("connection", conn), slog.String("name", n.Key),
 		slog.String("api_key_id", key.ID), slog.String("secret_arn", sec.ARN))
 	if err := s.enableRotation(ctx, sec.ARN, rules); err != nil {

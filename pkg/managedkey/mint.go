@@ -119,6 +119,10 @@ func (s *Service) Mint(ctx context.Context, conn string, in MintInput) (AppKey, 
 	if err := s.dropAbandonedAppKeys(ctx, mgr, owner, v.name); err != nil {
 		return AppKey{}, err
 	}
+	mint := managedsecret.Mint{Name: v.name, Started: s.now(), ServiceAccountID: in.ServiceAccountID}
+	if err := s.recordMint(ctx, mgr, mint); err != nil {
+		return AppKey{}, err
+	}
 	token := s.tokenFor(in.RequestID)
 	key, err := s.dd.CreateAppKey(ctx, mgr.cr, owner, v.name.DatadogKeyName(token), v.scopes)
 	if err != nil {
@@ -137,10 +141,12 @@ func (s *Service) Mint(ctx context.Context, conn string, in MintInput) (AppKey, 
 	sec, err := s.save(ctx, v, token, doc, mgr.cr, owner)
 	if err != nil {
 		if s.repeat(ctx, secretName, in.RequestID, v.rules) {
+			s.endMint(ctx, mgr, mint)
 			return s.Get(ctx, conn, in.Name)
 		}
 		return AppKey{}, err
 	}
+	s.endMint(ctx, mgr, mint)
 	s.log.InfoContext(ctx, "managed application key minted", slog.String("connection", conn),
 		slog.String("name", in.Name), slog.String("service_account_id", in.ServiceAccountID),
 		slog.String("application_key_id", key.ID), slog.String("secret_arn", sec.ARN))

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -14,6 +15,29 @@ import (
 // anything, or - when the deliveries run concurrently - mints a key, loses
 // the race for the secret's name, deletes its key and finds the winner's
 // secret: one key and one secret, whatever the number of deliveries.
+
+// recordMint tags the connection's secret with the mint about to create a
+// key in Datadog (managedsecret.Mint): the intent the sweeper follows if
+// this mint stops before the key is stored and the key has no secret to be
+// found by. Nothing has been created yet, so a failure here is plain.
+func (s *Service) recordMint(ctx context.Context, mgr managerOf, m managedsecret.Mint) error {
+	k, v := m.Tag()
+	if err := s.store.Tag(ctx, mgr.secret.ARN, map[string]string{k: v}); err != nil {
+		return storeFailure("recording the mint on the connection", err)
+	}
+	return nil
+}
+
+// endMint removes the intent once the key is stored. It is best effort: a
+// tag left behind is cleared by the sweeper, which finds the secret. Mints
+// that fail after creating a key keep their tag on purpose: the sweeper
+// then deletes whatever key they left.
+func (s *Service) endMint(ctx context.Context, mgr managerOf, m managedsecret.Mint) {
+	k, _ := m.Tag()
+	if err := s.store.Untag(ctx, mgr.secret.ARN, []string{k}); err != nil {
+		s.log.WarnContext(ctx, "removing the mint's tag from the connection failed; the sweeper will", "error", err)
+	}
+}
 
 // tokenFor is the ClientRequestToken of a mint: derived from the request id
 // when there is one, fresh otherwise.

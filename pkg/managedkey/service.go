@@ -37,6 +37,8 @@ type SecretStore interface {
 	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
 	Rotate(ctx context.Context, id string, in secretstore.RotateInput) (string, error)
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
+	Tag(ctx context.Context, id string, tags map[string]string) error
+	Untag(ctx context.Context, id string, keys []string) error
 }
 
 // Datadog is what the Service needs from Datadog; *datadog.Client

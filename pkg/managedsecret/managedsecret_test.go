@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const prefix = "ddconn/connections/"
@@ -96,5 +97,26 @@ func TestAppKeyDocument(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), d.ApplicationKey) {
 			t.Errorf("ParseAppKeyDocument(bad) = %v", err)
 		}
+	}
+}
+
+func TestMintTags(t *testing.T) {
+	started := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	mints := []Mint{
+		{Name: Name{Kind: AppKey, Connection: "prod", Key: "checkout"}, Started: started, ServiceAccountID: "00000000-0000-4000-8000-0000000000b2"},
+		{Name: Name{Kind: APIKey, Connection: "prod", Key: "agent"}, Started: started},
+	}
+	tags := map[string]string{"ddconn:site": "US1", "ddconn:mint:nope/x": "2026-11-25T10:00:00Z", "ddconn:mint:keys/bad": "yesterday"}
+	for _, m := range mints {
+		k, v := m.Tag()
+		if len(k) > 128 || len(v) > 256 {
+			t.Fatalf("tag %q=%q is over AWS's lengths", k, v)
+		}
+		tags[k] = v
+	}
+	got := Mints("prod", tags)
+	slices.SortFunc(got, func(a, b Mint) int { return strings.Compare(string(b.Name.Kind), string(a.Name.Kind)) })
+	if len(got) != 2 || got[0] != mints[0] || got[1] != mints[1] {
+		t.Fatalf("Mints() = %+v, want %+v", got, mints)
 	}
 }

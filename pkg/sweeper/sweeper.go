@@ -28,6 +28,8 @@ const pageSize = 100
 type SecretStore interface {
 	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
+	Describe(ctx context.Context, id string) (secretstore.Secret, error)
+	Untag(ctx context.Context, id string, keys []string) error
 }
 
 // Datadog is what the sweeper needs from Datadog; *datadog.Client
@@ -147,6 +149,11 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 // visit sweeps one rotated secret (a connection's, or a managed key's), if
 // it may have ddconn keys.
 func (s *Sweeper) visit(ctx context.Context, sec secretstore.Secret, rep *Report) error {
+	return errors.Join(s.finishMints(ctx, sec, rep), s.visitKeys(ctx, sec, rep))
+}
+
+// visitKeys sweeps the keys of one rotated secret.
+func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, rep *Report) error {
 	names, ok := rotation.KeyNamesOf(s.prefix, sec.Name)
 	if !ok || !mayHaveKeys(sec) {
 		return nil

@@ -60,6 +60,22 @@ func (w *world) List(_ context.Context, namePrefix string, limit int, cursor str
 	return page, next, nil
 }
 
+// Describe finds a listed secret by name or ARN.
+func (w *world) Describe(_ context.Context, id string) (secretstore.Secret, error) {
+	w.calls = append(w.calls, "Describe "+id)
+	for _, s := range w.secrets {
+		if s.Name == id || s.ARN == id {
+			return s, nil
+		}
+	}
+	return secretstore.Secret{}, secretstore.ErrNotFound
+}
+
+func (w *world) Untag(_ context.Context, id string, keys []string) error {
+	w.calls = append(w.calls, "Untag "+id+" "+strings.Join(keys, ","))
+	return nil
+}
+
 func (w *world) Get(_ context.Context, id, _, _ string) (secretstore.Version, error) {
 	w.calls = append(w.calls, "Get "+id)
 	cur, ok := w.snaps[id].Current()
