@@ -16,16 +16,18 @@
 //
 // # Order of a mint, and what a crash leaves
 //
-// The Datadog key is named from a fresh token
-// ("ddconn-managed:keys/<connection>/<name>:<token>"), created on the service
-// account's routes with exactly the requested scopes, then stored by
-// CreateSecret with the same token, then rotation is enabled. If storing
-// fails and the secret is known not to exist, the key is deleted at once. A
-// crash between the key and the secret leaves a key whose name says which
-// managed key it was for. The sweeper cannot find it (it visits secrets, and
-// that secret never existed); the next mint of the same name deletes it,
-// once it is older than MinAge (younger keys may be a concurrent mint's).
-// Until someone mints that name again, such a key stays (a known gap).
+// The mint first records its intent on the connection's secret (a tag,
+// managedsecret.Mint). The Datadog key is then named from a fresh token
+// ("ddconn-managed:keys/<connection>/<name>:<token>"; derived from the
+// request id for event-driven requests), created on the service account's
+// routes with exactly the requested scopes, then stored by CreateSecret
+// with the same token, then rotation is enabled and the intent removed. If
+// storing fails and the secret is known not to exist, the key is deleted
+// at once. A crash between the key and the secret leaves a key whose name
+// says which managed key it was for, and the intent: the sweeper follows
+// the intent once it is older than MinAge and deletes the key (younger
+// keys may be a concurrent mint's); the next mint of the same name also
+// deletes such keys.
 //
 // The same order applies to managed API keys (MintAPIKey and friends),
 // whose keys are the organisation's API keys, minted and deleted with the
