@@ -4,36 +4,24 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ddconn/ddconn/internal/peer"
 )
 
 // awsEvents runs `aws events put-events` against endpoint; it returns the
 // decoded output, stderr and the error.
 func awsEvents(t *testing.T, endpoint string, entries string) (map[string]any, string, error) {
 	t.Helper()
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Skip("the aws CLI is not on PATH: CLI test skipped")
-	}
-	dir := t.TempDir()
-	// Keep the machine's AWS settings (profiles, endpoints, keys, CA
-	// bundle) out of the test.
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
-	env = append(env,
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1",
-	)
+	bin, env := peer.AWSCLI(t)
 	cmd := exec.CommandContext(ctxT(t), bin, "events", "put-events", "--entries", entries, "--endpoint-url", endpoint, "--output", "json")
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	var out map[string]any
 	if err == nil {
 		if jerr := json.Unmarshal(stdout.Bytes(), &out); jerr != nil {

@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ddconn/ddconn/internal/peer"
 )
 
 // conformanceCase is one case of testdata/conformance.json.
@@ -35,8 +34,8 @@ type conformanceCase struct {
 // conformanceBus is the custom bus both peers have.
 const conformanceBus = "conformance"
 
-// peer is an endpoint the table runs against; bus is set for busemu only.
-type peer struct {
+// subject is an endpoint the table runs against; bus is set for busemu only.
+type subject struct {
 	name     string
 	endpoint string
 	bus      *Bus
@@ -67,20 +66,20 @@ func TestConformance(t *testing.T) {
 		}
 		srv := httptest.NewServer(b)
 		defer srv.Close()
-		runConformance(t, peer{name: "busemu", endpoint: srv.URL, bus: b}, cases)
+		runConformance(t, subject{name: "busemu", endpoint: srv.URL, bus: b}, cases)
 	})
 	t.Run("moto", func(t *testing.T) {
 		t.Parallel()
-		endpoint := startMoto(t)
+		endpoint := peer.Moto(t)
 		if status, out := postJSON(t, endpoint, "AWSEvents.CreateEventBus", map[string]any{"Name": conformanceBus}); status != http.StatusOK {
 			t.Fatalf("CreateEventBus on moto: %d %v", status, out)
 		}
-		runConformance(t, peer{name: "moto", endpoint: endpoint}, cases)
+		runConformance(t, subject{name: "moto", endpoint: endpoint}, cases)
 	})
 }
 
 // runConformance runs every case against p and logs a summary line.
-func runConformance(t *testing.T, p peer, cases []conformanceCase) {
+func runConformance(t *testing.T, p subject, cases []conformanceCase) {
 	runAll := os.Getenv("BUSEMU_CONFORMANCE_ALL") == "1"
 	passed, skipped, failed := 0, 0, 0
 	for _, c := range cases {
@@ -103,7 +102,7 @@ func runConformance(t *testing.T, p peer, cases []conformanceCase) {
 	t.Logf("conformance summary for %s: %d passed, %d skipped as known deviations, %d failed", p.name, passed, skipped, failed)
 }
 
-func runCase(t *testing.T, p peer, c conformanceCase) {
+func runCase(t *testing.T, p subject, c conformanceCase) {
 	target, body := c.Target, c.Request
 	if target == "" {
 		target = putEventsTarget
@@ -238,59 +237,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// startMoto runs moto_server on a free loopback port for the test, or
-// skips with the reason when it cannot.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skip("moto_server is not on PATH: conformance against moto skipped")
-	}
-	port, err := freePort()
-	if err != nil {
-		t.Skipf("no free port for moto_server: %v", err)
-	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
-	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Skipf("moto_server did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	endpoint := "http://127.0.0.1:" + port
-	if err := waitForHTTP(endpoint+"/moto-api/", 30*time.Second); err != nil {
-		t.Skipf("moto_server not reachable: %v; output: %s", err, logs.String())
-	}
-	return endpoint
-}
-
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	_, port, err := net.SplitHostPort(l.Addr().String())
-	return port, err
-}
-
-func waitForHTTP(url string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %v: %w", limit, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -3,12 +3,12 @@ package smemu
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ddconn/ddconn/internal/peer"
 )
 
 // awsCLI runs the aws CLI against the emulator and decodes its JSON output.
@@ -21,18 +21,7 @@ type awsCLI struct {
 
 func newAWSCLI(t *testing.T, endpoint string) *awsCLI {
 	t.Helper()
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Skip("the aws CLI is not on PATH: CLI test skipped")
-	}
-	dir := t.TempDir()
-	// Keep the user's AWS settings (profiles, endpoints, keys) out of the test.
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
-	env = append(env,
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_PAGER=",
-	)
+	bin, env := peer.AWSCLI(t)
 	return &awsCLI{t: t, bin: bin, endpoint: endpoint, env: env}
 }
 

@@ -6,16 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ddconn/ddconn/internal/peer"
 )
 
 // conformanceCase is one behaviour case of testdata/conformance.json.
@@ -36,8 +36,8 @@ type conformanceStep struct {
 	Save    map[string]string `json:"save"`   // variable → top-level output key
 }
 
-// peer is an endpoint the conformance table runs against.
-type peer struct {
+// subject is an endpoint the conformance table runs against.
+type subject struct {
 	name     string
 	endpoint string
 	isMoto   bool
@@ -75,22 +75,19 @@ func TestConformance(t *testing.T) {
 		defer emu.Close()
 		srv := httptest.NewServer(emu)
 		defer srv.Close()
-		runConformance(t, peer{name: "emulator", endpoint: srv.URL}, cases)
+		runConformance(t, subject{name: "emulator", endpoint: srv.URL}, cases)
 	})
 	t.Run("moto", func(t *testing.T) {
 		t.Parallel()
-		endpoint, ok := startMoto(t)
-		if !ok {
-			return
-		}
-		runConformance(t, peer{name: "moto", endpoint: endpoint, isMoto: true}, cases)
+		endpoint := peer.Moto(t)
+		runConformance(t, subject{name: "moto", endpoint: endpoint, isMoto: true}, cases)
 	})
 }
 
 // runConformance runs every case against p and logs a summary line.
 // SMEMU_CONFORMANCE_ALL=1 also runs the known moto deviations against moto,
 // to check they still fail there.
-func runConformance(t *testing.T, p peer, cases []conformanceCase) {
+func runConformance(t *testing.T, p subject, cases []conformanceCase) {
 	run := fmt.Sprintf("conf%d", time.Now().UnixNano()%1_000_000_000)
 	runAll := os.Getenv("SMEMU_CONFORMANCE_ALL") == "1"
 	passed, skipped, failed := 0, 0, 0
@@ -120,7 +117,7 @@ func runConformance(t *testing.T, p peer, cases []conformanceCase) {
 	t.Logf("conformance summary for %s: %d passed, %d skipped as known deviations, %d failed", p.name, passed, skipped, failed)
 }
 
-func runStep(t *testing.T, p peer, n int, step conformanceStep, vars map[string]string) {
+func runStep(t *testing.T, p subject, n int, step conformanceStep, vars map[string]string) {
 	t.Helper()
 	input := expand(step.Input, vars, false)
 	status, out := postJSON(t, p.endpoint, step.Op, input)
@@ -318,63 +315,4 @@ func matchString(want string, got any) error {
 		return fmt.Errorf("got %v, want %q", got, want)
 	}
 	return nil
-}
-
-// startMoto runs moto_server on a free loopback port for the test, or
-// skips with the reason when it cannot.
-func startMoto(t *testing.T) (string, bool) {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skip("moto_server is not on PATH: conformance against moto skipped")
-		return "", false
-	}
-	port, err := freePort()
-	if err != nil {
-		t.Skipf("no free port for moto_server: %v", err)
-		return "", false
-	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
-	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Skipf("moto_server did not start: %v", err)
-		return "", false
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	endpoint := "http://127.0.0.1:" + port
-	if err := waitForHTTP(endpoint+"/moto-api/", 30*time.Second); err != nil {
-		t.Skipf("moto_server not reachable: %v; output: %s", err, logs.String())
-		return "", false
-	}
-	return endpoint, true
-}
-
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	_, port, err := net.SplitHostPort(l.Addr().String())
-	return port, err
-}
-
-func waitForHTTP(url string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
