@@ -3,6 +3,7 @@ package awsconfig
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -38,6 +39,12 @@ type Options struct {
 	// MaxBackoff caps the standard retryer's delay between attempts; 0
 	// means the SDK default (20 s). Tests shorten it.
 	MaxBackoff time.Duration
+	// Endpoint overrides the service endpoint of every client built from
+	// the configuration (the local stand-ins); "" leaves it to the SDK and
+	// the AWS_ENDPOINT_URL variables.
+	Endpoint string
+	// HTTPClient carries the requests; nil means the SDK's client.
+	HTTPClient *http.Client
 }
 
 // Load resolves the AWS configuration once, from the environment as Lambda
@@ -61,6 +68,12 @@ func load(opts Options, getenv func(string) string) (aws.Config, error) {
 	}
 	if u := getenv("AWS_ENDPOINT_URL"); u != "" && !ignoreEndpoints(getenv) {
 		cfg.BaseEndpoint = aws.String(u)
+	}
+	if opts.Endpoint != "" {
+		cfg.BaseEndpoint = aws.String(opts.Endpoint)
+	}
+	if opts.HTTPClient != nil {
+		cfg.HTTPClient = opts.HTTPClient
 	}
 	return cfg, nil
 }

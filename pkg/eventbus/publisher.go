@@ -65,21 +65,13 @@ func New(ctx context.Context, opts Options) (*Publisher, error) {
 		StaticCredentials: opts.StaticCredentials,
 		MaxAttempts:       opts.MaxAttempts,
 		MaxBackoff:        opts.MaxBackoff,
+		Endpoint:          opts.Endpoint,
+		HTTPClient:        opts.HTTPClient,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventbus: %w", err)
 	}
-	client := eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
-		if opts.Endpoint != "" {
-			o.BaseEndpoint = aws.String(opts.Endpoint)
-		}
-		// Set on the client, not through the shared config: the config
-		// loader would try to add AWS_CA_BUNDLE to a client it cannot
-		// modify and fail.
-		if opts.HTTPClient != nil {
-			o.HTTPClient = opts.HTTPClient
-		}
-	})
+	client := eventbridge.NewFromConfig(cfg)
 	source := opts.Source
 	if source == "" {
 		source = DefaultSource

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -56,12 +55,6 @@ type stack struct {
 
 	mu   sync.Mutex
 	seen []string // application keys read from secrets
-}
-
-func TestMain(m *testing.M) {
-	// The AWS SDK refuses a custom *http.Client when AWS_CA_BUNDLE is set.
-	os.Unsetenv("AWS_CA_BUNDLE")
-	os.Exit(m.Run())
 }
 
 func newStack(t *testing.T) *stack {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -124,13 +123,6 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	st.apiKey, _ = sim.AddAPIKey(st.org, "test api key")
 	t.Cleanup(func() { st.assertNoKeyMaterialLogged() })
 	return st
-}
-
-func TestMain(m *testing.M) {
-	// The AWS SDK refuses a custom *http.Client when AWS_CA_BUNDLE is set
-	// (it cannot add the bundle to it); the emulator is plain HTTP anyway.
-	os.Unsetenv("AWS_CA_BUNDLE")
-	os.Exit(m.Run())
 }
 
 func newStore(t *testing.T, endpoint string, client *http.Client, attempts int) *secretstore.Store {
