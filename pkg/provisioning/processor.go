@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -100,14 +101,14 @@ var ErrRetry = errors.New("the event should be delivered again")
 // refused request - is answered with a "Provisioning Failed" outcome and
 // a nil error, so Lambda does not retry it.
 func (p *Processor) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
-	log := p.log.With(slog.String("event_id", ev.ID), slog.String("detail_type", ev.DetailType))
+	log := p.log.With(slog.String("event_id", echo(ev.ID, validEventID)), slog.String("detail_type", echo(ev.DetailType, isRequestType)))
 	out, err := p.carryOut(ctx, ev)
 	var f *failure
 	if err != nil {
 		f = failureOf(err)
 		out = outcome{detailType: ProvisioningFailed, detail: Failed{
-			RequestID: ev.ID, Request: ev.DetailType, Reason: f.reason, Message: f.message,
-			Details: f.details, Retryable: f.reason == ReasonUnavailable,
+			RequestID: echo(ev.ID, validEventID), Request: echo(ev.DetailType, isRequestType), Reason: f.reason,
+			Message: f.message, Details: f.details, Retryable: f.reason == ReasonUnavailable,
 		}}
 		log.WarnContext(ctx, "provisioning request failed", slog.String("reason", f.reason), slog.Any("error", f))
 	} else {
@@ -122,6 +123,17 @@ func (p *Processor) Handle(ctx context.Context, ev events.EventBridgeEvent) erro
 	}
 	return nil
 }
+
+// echo returns an event's field for an outcome if it is valid, and ""
+// otherwise: an invalid event's fields are unbounded input.
+func echo(field string, valid func(string) bool) string {
+	if valid(field) {
+		return field
+	}
+	return ""
+}
+
+func isRequestType(detailType string) bool { return slices.Contains(RequestTypes, detailType) }
 
 func (p *Processor) publish(ctx context.Context, out outcome) error {
 	if p.pub == nil {

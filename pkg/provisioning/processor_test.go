@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,4 +57,28 @@ func TestStagingDeletedByAConcurrentDelivery(t *testing.T) {
 	if conns.creates != 0 || len(pub.types) != 1 || pub.types[0] != ConnectionCreated {
 		t.Fatalf("creates %d, published %v; want no create and one %s", conns.creates, pub.types, ConnectionCreated)
 	}
+}
+
+// TestInvalidEventFieldsAreNotEchoed: an invalid event's id and
+// detail-type are unbounded input and stay out of Provisioning Failed.
+func TestInvalidEventFieldsAreNotEchoed(t *testing.T) {
+	pub := &capture{}
+	p := New(nil, nil, nil, Options{Prefix: "ddconn/connections/", Publisher: pub})
+	ev := fixture(t, "create_connection.json")
+	ev.ID = strings.Repeat("x", 10000)
+	ev.DetailType = strings.Repeat("y", 10000)
+	if err := p.Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	f, ok := pub.detail.(Failed)
+	if !ok || f.Reason != ReasonInvalidEvent || f.RequestID != "" || f.Request != "" {
+		t.Fatalf("published %+v, want an invalid-event failure without the event's fields", pub.detail)
+	}
+}
+
+type capture struct{ detail any }
+
+func (c *capture) Publish(_ context.Context, _ string, detail any, _ ...string) (string, error) {
+	c.detail = detail
+	return "id", nil
 }
