@@ -37,7 +37,7 @@ const (
 // emulator, the Datadog simulator and the EventBridge stand-in over real
 // HTTP, with the create function's processor behind the bus's rule.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	st   *devstack.Stack
 	logs *logcapture.Buffer
 	// secrets are key materials that must never appear in outcomes or logs.
@@ -46,7 +46,7 @@ type env struct {
 	keysCreds datadog.Credentials
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	logs := &logcapture.Buffer{}
 	st, err := devstack.Start(context.Background(), devstack.Options{
