@@ -16,7 +16,9 @@ import (
 
 	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/app"
+	"github.com/ddconn/ddconn/pkg/config"
 	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/httpapi"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/provisioning"
@@ -29,6 +31,11 @@ func main() {
 		os.Exit(1)
 	}
 	cfg := a.Config
+	events, err := eventbus.New(context.Background(), eventbus.Options{Bus: cfg.EventBus})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ddconn create: starting:", config.EnvEventBus+":", err)
+		os.Exit(1)
+	}
 	svc := connection.New(a.Secrets, a.Datadog, connection.Options{
 		Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, Now: time.Now, Logger: a.Logger,
 	})
@@ -36,7 +43,7 @@ func main() {
 		Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, RotationFunctionARN: cfg.RotationFunctionARN, Logger: a.Logger, Now: time.Now,
 	})
 	requests := provisioning.New(svc, keys, a.Secrets, provisioning.Options{
-		Prefix: cfg.SecretPrefix, Publisher: a.Events, Logger: a.Logger,
+		Prefix: cfg.SecretPrefix, Publisher: events, Logger: a.Logger,
 	})
 	api := apigateway.Proxy(httpapi.NewCreateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
 	lambda.Start(handler{api: api, requests: requests, log: a.Logger}.Handle)

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ddconn/ddconn/pkg/app"
+	"github.com/ddconn/ddconn/pkg/config"
+	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/sweeper"
@@ -28,9 +30,14 @@ func main() {
 		os.Exit(1)
 	}
 	prefix := a.Config.SecretPrefix
+	events, err := eventbus.New(context.Background(), eventbus.Options{Bus: a.Config.EventBus})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ddconn rotate: starting:", config.EnvEventBus+":", err)
+		os.Exit(1)
+	}
 	// Metrics go to stdout with the logs: CloudWatch extracts EMF records.
 	mw := metrics.New(os.Stdout, time.Now)
-	rot := rotation.New(a.Secrets, a.Datadog, rotation.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw, Publisher: a.Events})
+	rot := rotation.New(a.Secrets, a.Datadog, rotation.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw, Publisher: events})
 	sw := sweeper.New(a.Secrets, a.Datadog, rot, sweeper.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw})
 	lambda.Start(newHandler(rot, sw, a.Logger).Handle)
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ddconn/ddconn/pkg/config"
 	"github.com/ddconn/ddconn/pkg/datadog"
-	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -42,9 +41,6 @@ type App struct {
 	Secrets *secretstore.Store
 	// Datadog is the Datadog API adapter.
 	Datadog *datadog.Client
-	// Events publishes outcome events to Config.EventBus; nil (which
-	// publishes nothing) when no bus is configured.
-	Events *eventbus.Publisher
 }
 
 // New reads the configuration through getenv, logs to out, and builds the
@@ -63,11 +59,5 @@ func New(ctx context.Context, getenv func(string) string, out io.Writer, budget 
 		HTTPClient: &http.Client{Timeout: budget.RequestTimeout},
 		Retry:      datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: budget.RetryWindow},
 	})
-	var events *eventbus.Publisher
-	if cfg.EventBus != "" {
-		if events, err = eventbus.New(ctx, eventbus.Options{Bus: cfg.EventBus}); err != nil {
-			return nil, fmt.Errorf("eventbridge client: %w", err)
-		}
-	}
-	return &App{Config: cfg, Logger: logging.New(out, cfg.LogLevel), Secrets: store, Datadog: dd, Events: events}, nil
+	return &App{Config: cfg, Logger: logging.New(out, cfg.LogLevel), Secrets: store, Datadog: dd}, nil
 }

@@ -17,7 +17,6 @@ func TestNew(t *testing.T) {
 	}{
 		{name: "defaults", env: map[string]string{}},
 		{name: "bad configuration names the variable", env: map[string]string{config.EnvLogLevel: "loud"}, wantErr: config.EnvLogLevel},
-		{name: "with a bus", env: map[string]string{config.EnvEventBus: "ddconn"}},
 	}
 	t.Setenv("AWS_REGION", "us-east-1")
 	for _, tt := range tests {
@@ -35,9 +34,6 @@ func TestNew(t *testing.T) {
 			}
 			if a.Config.SecretPrefix != config.DefaultSecretPrefix || a.Secrets == nil || a.Datadog == nil {
 				t.Fatalf("incomplete App: %+v", a)
-			}
-			if (a.Events != nil) != (tt.env[config.EnvEventBus] != "") || a.Events.Bus() != tt.env[config.EnvEventBus] {
-				t.Fatalf("Events = %v, want a publisher exactly when %s is set", a.Events, config.EnvEventBus)
 			}
 			a.Logger.Info("hello")
 			if !strings.Contains(out.String(), `"msg":"hello"`) {

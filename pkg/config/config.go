@@ -37,7 +37,8 @@ type Config struct {
 	LogLevel slog.Level
 	// EventBus is the name or ARN of the EventBridge bus that outcome events
 	// (Connection Created, Provisioning Failed, Rotation Failed…) are
-	// published to; empty means nothing is published.
+	// published to; empty means nothing is published. eventbus.New checks
+	// its form.
 	EventBus string
 }
 
@@ -66,9 +67,6 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RotationFunctionARN != "" && !strings.HasPrefix(c.RotationFunctionARN, "arn:") {
 		return Config{}, fmt.Errorf("%s: want a Lambda function ARN (arn:aws:lambda:…)", EnvRotationFunctionARN)
 	}
-	if err := validBus(c.EventBus); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", EnvEventBus, err)
-	}
 	if lvl := strings.TrimSpace(getenv(EnvLogLevel)); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
 			return Config{}, fmt.Errorf("%s: want debug, info, warn or error", EnvLogLevel)
@@ -86,23 +84,6 @@ func validPrefix(p string) error {
 	for _, r := range p {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+=.@-", r)) {
 			return fmt.Errorf("prefix contains %q; use letters, digits and /_+=.@-", r)
-		}
-	}
-	return nil
-}
-
-// validBus checks an event bus name (1–256 of letters, digits and ._-/) or
-// an EventBridge bus ARN; empty is valid (publishing off).
-func validBus(b string) error {
-	if b == "" || strings.HasPrefix(b, "arn:") && strings.Contains(b, ":event-bus/") {
-		return nil
-	}
-	if len(b) > 256 {
-		return fmt.Errorf("bus name longer than 256 characters")
-	}
-	for _, r := range b {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r)) {
-			return fmt.Errorf("want an event bus name (letters, digits and ._-/) or an event bus ARN, not %q", b)
 		}
 	}
 	return nil

@@ -22,7 +22,7 @@ func TestNewChecksTheBus(t *testing.T) {
 		bus     string
 		wantErr bool
 	}{
-		{name: "missing", bus: "", wantErr: true},
+		{name: "none: publishing off", bus: ""},
 		{name: "name", bus: "ddconn-events_1.x"},
 		{name: "ARN", bus: "arn:aws:events:eu-west-1:123456789012:event-bus/ddconn"},
 		{name: "name with a space", bus: "dd conn", wantErr: true},
@@ -34,9 +34,12 @@ func TestNewChecksTheBus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := eventbus.New(context.Background(), eventbus.Options{Bus: tt.bus, Region: "us-east-1", StaticCredentials: true})
+			p, err := eventbus.New(context.Background(), eventbus.Options{Bus: tt.bus, Region: "us-east-1", StaticCredentials: true})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("New(%q) error = %v, want error %v", tt.bus, err, tt.wantErr)
+			}
+			if err == nil && (p == nil) != (tt.bus == "") {
+				t.Fatalf("New(%q) = %v: want a nil Publisher exactly when there is no bus", tt.bus, p)
 			}
 		})
 	}

@@ -55,8 +55,13 @@ type Publisher struct {
 }
 
 // New loads the AWS configuration once and builds the EventBridge client.
-// It fails when Options.Bus is missing or malformed, or no region resolves.
+// An empty Options.Bus (a deployment without a bus) gives a nil Publisher,
+// which publishes nothing. New fails when the bus is malformed or no
+// region resolves.
 func New(ctx context.Context, opts Options) (*Publisher, error) {
+	if opts.Bus == "" {
+		return nil, nil
+	}
 	if err := checkBus(opts.Bus); err != nil {
 		return nil, err
 	}

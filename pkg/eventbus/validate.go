@@ -58,9 +58,6 @@ func checkEntry(source, detailType string, detail []byte, resources []string) er
 // (arn:aws[\w-]*:events:<region>:<12 digits>:event-bus/)?[.\-_A-Za-z0-9]+,
 // by hand: a typo here would otherwise surface only as a refused call.
 func checkBus(bus string) error {
-	if bus == "" {
-		return fmt.Errorf("eventbus: no bus: set Options.Bus")
-	}
 	if len(bus) > maxBusLength {
 		return fmt.Errorf("eventbus: bus %q is longer than %d characters", bus, maxBusLength)
 	}
