@@ -104,12 +104,13 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 	if err != nil {
 		return APIKey{}, datadogFailure("minting the API key", err)
 	}
-	value, err := managedsecret.APIKeyDocument{URL: mgr.url, APIKey: key.Key, APIKeyID: key.ID}.Marshal()
+	doc := managedsecret.APIKeyDocument{URL: mgr.url, APIKey: key.Key, APIKeyID: key.ID}
+	value, err := doc.Marshal()
 	if err != nil {
 		s.discardAPIKey(ctx, mgr, key.ID)
 		return APIKey{}, fail(ErrUnavailable, "encoding the managed key's secret failed", err)
 	}
-	sec, err := s.store.Create(ctx, withRequest(secretstore.CreateInput{
+	sec, err := s.commit(ctx, withRequest(secretstore.CreateInput{
 		Name:        secretName,
 		Description: fmt.Sprintf("ddconn managed API key %s of connection %s", n.Key, conn),
 		KMSKeyID:    s.opts.KMSKeyID, Value: value, Token: token,
@@ -119,19 +120,13 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 			TagConnection:                conn,
 			rotation.TagApplicationKeyID: key.ID,
 		},
-	}, in.RequestID))
+	}, in.RequestID), func() { s.discardAPIKey(ctx, mgr, key.ID) })
 	if err != nil {
-		if _, derr := s.store.Describe(ctx, secretName); errors.Is(derr, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrExists) {
-			s.discardAPIKey(ctx, mgr, key.ID)
-		}
 		if s.repeat(ctx, secretName, in.RequestID, rules) {
 			s.endMint(ctx, mgr, mint)
 			return s.GetAPIKey(ctx, conn, n.Key)
 		}
-		if errors.Is(err, secretstore.ErrExists) {
-			return APIKey{}, fail(ErrExists, "a managed key of that name exists", err)
-		}
-		return APIKey{}, storeFailure("storing the managed key", err)
+		return APIKey{}, err
 	}
 	s.endMint(ctx, mgr, mint)
 	s.log.InfoContext(ctx, "managed API key minted", slog.String("connection", conn), slog.String("name", n.Key),
@@ -139,7 +134,11 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 	if err := s.enableRotation(ctx, sec.ARN, rules); err != nil {
 		return APIKey{}, err
 	}
-	return s.GetAPIKey(ctx, conn, n.Key)
+	// The document is ours; only the rotation state needs reading back.
+	if sec, err = s.store.Describe(ctx, sec.ARN); err != nil {
+		return APIKey{}, storeFailure("the key was minted and stored, but reading it back", err)
+	}
+	return apiKeyFrom(n, sec, &doc), nil
 }
 
 // GetAPIKey returns the managed API key name of connection conn.

@@ -153,7 +153,11 @@ func (s *Service) Mint(ctx context.Context, conn string, in MintInput) (AppKey, 
 	if err := s.enableRotation(ctx, sec.ARN, v.rules); err != nil {
 		return AppKey{}, err
 	}
-	return s.Get(ctx, conn, in.Name)
+	// The document is ours; only the rotation state needs reading back.
+	if sec, err = s.store.Describe(ctx, sec.ARN); err != nil {
+		return AppKey{}, storeFailure("the key was minted and stored, but reading it back", err)
+	}
+	return appKeyFrom(v.name, sec, &doc), nil
 }
 
 // checkServiceAccount applies the connection's allowed list, then checks
@@ -196,7 +200,7 @@ func (s *Service) save(ctx context.Context, v validMint, token string, doc manag
 		s.discard(ctx, cr, owner, doc.ApplicationKeyID)
 		return secretstore.Secret{}, fail(ErrUnavailable, "encoding the managed key's secret failed", err)
 	}
-	sec, err := s.store.Create(ctx, withRequest(secretstore.CreateInput{
+	return s.commit(ctx, withRequest(secretstore.CreateInput{
 		Name:        v.name.SecretName(s.opts.Prefix),
 		Description: fmt.Sprintf("ddconn managed application key %s of connection %s", v.name.Key, v.name.Connection),
 		KMSKeyID:    s.opts.KMSKeyID, Value: value, Token: token,
@@ -209,14 +213,19 @@ func (s *Service) save(ctx context.Context, v validMint, token string, doc manag
 			rotation.TagRevokePrevious:   v.policy.String(),
 			tagIncludeAPIKey:             strconv.FormatBool(doc.APIKey != ""),
 		},
-	}, v.in.RequestID))
+	}, v.in.RequestID), func() { s.discard(ctx, cr, owner, doc.ApplicationKeyID) })
+}
+
+// commit creates a managed key's secret: the step that makes the minted
+// key someone's. On failure the key is deleted (drop) when it is known to
+// be nobody's: nothing was stored, or another mint won the name.
+func (s *Service) commit(ctx context.Context, in secretstore.CreateInput, drop func()) (secretstore.Secret, error) {
+	sec, err := s.store.Create(ctx, in)
 	if err == nil {
 		return sec, nil
 	}
-	if _, derr := s.store.Describe(ctx, v.name.SecretName(s.opts.Prefix)); errors.Is(derr, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrExists) {
-		// Either nothing was stored, or someone else's mint won the name:
-		// this key is nobody's.
-		s.discard(ctx, cr, owner, doc.ApplicationKeyID)
+	if _, derr := s.store.Describe(ctx, in.Name); errors.Is(derr, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrExists) {
+		drop()
 	}
 	if errors.Is(err, secretstore.ErrExists) {
 		return secretstore.Secret{}, fail(ErrExists, "a managed key of that name exists", err)
