@@ -2,7 +2,6 @@ package provisioning
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/managedkey"
@@ -63,15 +62,13 @@ type failure struct {
 	cause           error
 }
 
+// Error is the failure for logs: the reason and the cause, which holds the
+// services' own message, or the message when there is no cause.
 func (f *failure) Error() string {
-	switch {
-	case f.cause == nil:
-		return f.reason + ": " + f.message
-	case strings.HasPrefix(f.cause.Error(), strings.TrimSuffix(f.message, retryingSuffix)):
-		// The message is the service error's own; say it once.
+	if f.cause != nil {
 		return f.reason + ": " + f.cause.Error()
 	}
-	return f.reason + ": " + f.message + ": " + f.cause.Error()
+	return f.reason + ": " + f.message
 }
 
 func (f *failure) Unwrap() error { return f.cause }
