@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,27 +9,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-)
 
-// The event shapes AWS sends, as fixtures: an IAM-authorised API Gateway
-// HTTP API v2 request (aws-lambda-go's events/testdata), an EventBridge
-// scheduled event and a Secrets Manager rotation event.
-var (
-	//go:embed testdata/apigw-v2-request-iam.json
-	httpRequestFixture []byte
-	//go:embed testdata/scheduled-event.json
-	scheduledEventFixture []byte
-	//go:embed testdata/rotation-event.json
-	rotationEventFixture []byte
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 // requestSeq makes each HTTP event's request id unique.
 var requestSeq atomic.Int64
 
 // HTTPEvent is the API Gateway HTTP API v2 event for one request, built from
-// the IAM-authorised fixture: route is the matched route ("POST
-// /connections/{name}/validate"), path the request path, body the JSON body
-// (nil for none).
+// the IAM-authorised payload (testkit.HTTPAPIRequest): route is the matched
+// route ("POST /connections/{name}/validate"), path the request path, body
+// the JSON body (nil for none).
 func HTTPEvent(route, path string, body []byte) ([]byte, error) {
 	method, pattern, ok := strings.Cut(route, " ")
 	if !ok {
@@ -41,7 +30,7 @@ func HTTPEvent(route, path string, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(httpRequestFixture, &ev); err != nil {
+	if err := json.Unmarshal(testkit.Event(testkit.HTTPAPIRequest), &ev); err != nil {
 		return nil, fmt.Errorf("decoding the HTTP event fixture: %w", err)
 	}
 	now := time.Now()
@@ -111,10 +100,11 @@ func InvokeHTTP(ctx context.Context, p *Process, route, path string, body []byte
 }
 
 // ScheduledEvent is EventBridge's "Scheduled Event", as the sweeper's
-// schedule delivers it, stamped with the current time.
+// schedule delivers it (testkit.ScheduledEvent), stamped with the current
+// time.
 func ScheduledEvent() ([]byte, error) {
 	var ev events.CloudWatchEvent
-	if err := json.Unmarshal(scheduledEventFixture, &ev); err != nil {
+	if err := json.Unmarshal(testkit.Event(testkit.ScheduledEvent), &ev); err != nil {
 		return nil, fmt.Errorf("decoding the scheduled event fixture: %w", err)
 	}
 	ev.Time = time.Now().UTC().Truncate(time.Second)
@@ -144,10 +134,11 @@ func EventBridgeEvent(id, source, detailType string, detail any) ([]byte, error)
 	})
 }
 
-// RotationEvent is the event Secrets Manager sends for one rotation step.
+// RotationEvent is the event Secrets Manager sends for one rotation step
+// (testkit.RotationEvent, with the step, secret and token given).
 func RotationEvent(step, secretID, token string) ([]byte, error) {
 	var ev events.SecretsManagerSecretRotationEvent
-	if err := json.Unmarshal(rotationEventFixture, &ev); err != nil {
+	if err := json.Unmarshal(testkit.Event(testkit.RotationEvent), &ev); err != nil {
 		return nil, fmt.Errorf("decoding the rotation event fixture: %w", err)
 	}
 	ev.Step, ev.SecretID, ev.ClientRequestToken = step, secretID, token

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -26,23 +24,20 @@ func TestDispatchByEventShape(t *testing.T) {
 	retry := errors.New("retry me")
 	tests := []struct {
 		name         string
-		fixture      string
+		fixture      testkit.EventName
 		requestErr   error
 		wantAPI      int
 		wantRequests int
 		wantErr      error
 	}{
-		{name: "HTTP API request", fixture: "http_api_request.json", wantAPI: 1},
-		{name: "provisioning event", fixture: "provisioning_event.json", wantRequests: 1},
-		{name: "provisioning event to retry", fixture: "provisioning_event.json", requestErr: retry, wantRequests: 1, wantErr: retry},
-		{name: "a rotation event is misrouted", fixture: "rotation_event.json", wantErr: errUnknownEvent},
+		{name: "HTTP API request", fixture: testkit.HTTPAPIRequest, wantAPI: 1},
+		{name: "provisioning event", fixture: testkit.ProvisioningEvent, wantRequests: 1},
+		{name: "provisioning event to retry", fixture: testkit.ProvisioningEvent, requestErr: retry, wantRequests: 1, wantErr: retry},
+		{name: "a rotation event is misrouted", fixture: testkit.RotationEvent, wantErr: errUnknownEvent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", tt.fixture))
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw := testkit.Event(tt.fixture)
 			var apiCalls int
 			api := func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 				apiCalls++

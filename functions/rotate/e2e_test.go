@@ -3,14 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
@@ -61,7 +62,7 @@ func TestHandlerEndToEnd(t *testing.T) {
 	apiKey, _ := sim.AddAPIKey(org, "api")
 	owner := sim.AddUser(org, ddsim.UserSpec{Name: "rotator", ServiceAccount: true, Permissions: []string{"user_app_keys"}})
 	appKey, keyID := sim.AddAppKey(owner, "original", []string{"user_app_keys"})
-	doc := connection.Document{URL: "https://api.datadoghq.com", APIKey: apiKey, ApplicationKey: appKey,
+	doc := secretkind.Document{URL: "https://api.datadoghq.com", APIKey: apiKey, ApplicationKey: appKey,
 		ApplicationKeyID: keyID, OwnerID: owner, OwnerIsServiceAccount: true, Scopes: []string{"user_app_keys"}}
 	value, _ := doc.Marshal()
 	sec, err := store.Create(ctx, secretstore.CreateInput{Name: "ddconn/connections/e2e", Value: value})
@@ -87,18 +88,14 @@ func TestHandlerEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	curDoc, _ := connection.ParseDocument(cur.Value)
+	curDoc, _ := secretkind.Connection.Parse(cur.Value)
 	if !sim.Authenticates(apiKey, curDoc.ApplicationKey) {
 		t.Fatal("AWSCURRENT does not authenticate")
 	}
 
 	_, staleID := sim.AddAppKey(owner, rotation.KeyName("e2e", "abandoned-token"), []string{"user_app_keys"})
 	emu.Advance(11 * time.Minute)
-	scheduled, err := os.ReadFile("testdata/scheduled_event.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Handle(ctx, scheduled); err != nil {
+	if err := h.Handle(ctx, testkit.Event(testkit.ScheduledEvent)); err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
 	for _, k := range sim.Keys() {
@@ -109,7 +106,5 @@ func TestHandlerEndToEnd(t *testing.T) {
 	if n := len(slices.DeleteFunc(sim.Keys(), func(k ddsim.KeyInfo) bool { return k.OwnerID != owner })); n != 2 {
 		t.Errorf("%d keys of the owner, want 2 (current and previous)", n)
 	}
-	if bytes.Contains(out.Bytes(), []byte(appKey)) || bytes.Contains(out.Bytes(), []byte(curDoc.ApplicationKey)) {
-		t.Error("key material in the function's output")
-	}
+	testkit.AssertNoKeyMaterial(t, out.Bytes(), apiKey, appKey, curDoc.ApplicationKey)
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/sweeper"
@@ -39,26 +39,23 @@ func TestDispatchByEventShape(t *testing.T) {
 	failure := errors.New("step failed")
 	tests := []struct {
 		name      string
-		fixture   string
+		fixture   testkit.EventName
 		rotErr    error
 		wantSteps int
 		wantRuns  int
 		wantErr   error
 	}{
-		{name: "rotation step", fixture: "testdata/rotation_event.json", wantSteps: 1},
-		{name: "failed rotation step", fixture: "testdata/rotation_event.json", rotErr: failure, wantSteps: 1, wantErr: failure},
-		{name: "scheduled sweep", fixture: "testdata/scheduled_event.json", wantRuns: 1},
-		{name: "another EventBridge event", fixture: "testdata/s3_event.json", wantErr: errUnknownEvent},
+		{name: "rotation step", fixture: testkit.RotationEvent, wantSteps: 1},
+		{name: "failed rotation step", fixture: testkit.RotationEvent, rotErr: failure, wantSteps: 1, wantErr: failure},
+		{name: "scheduled sweep", fixture: testkit.ScheduledEvent, wantRuns: 1},
+		{name: "another EventBridge event", fixture: testkit.S3Event, wantErr: errUnknownEvent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := os.ReadFile(tt.fixture)
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw := testkit.Event(tt.fixture)
 			rot, sw := &fakeRotator{err: tt.rotErr}, &fakeSweeper{}
 			var logs bytes.Buffer
-			err = newHandler(rot, sw, logging.New(&logs, nil)).Handle(context.Background(), raw)
+			err := newHandler(rot, sw, logging.New(&logs, nil)).Handle(context.Background(), raw)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -70,10 +67,7 @@ func TestDispatchByEventShape(t *testing.T) {
 }
 
 func TestRotationEventFields(t *testing.T) {
-	raw, err := os.ReadFile("testdata/rotation_event.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := testkit.Event(testkit.RotationEvent)
 	rot := &fakeRotator{}
 	if err := newHandler(rot, &fakeSweeper{}, logging.New(&bytes.Buffer{}, nil)).Handle(context.Background(), raw); err != nil {
 		t.Fatal(err)

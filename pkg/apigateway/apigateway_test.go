@@ -4,21 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 // TestRequestIDFromRealEvent feeds aws-lambda-go's own IAM-authorised HTTP API
 // sample event through the adapter and checks the handler sees its request id.
 func TestRequestIDFromRealEvent(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "apigw-v2-request-iam.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := testkit.Event(testkit.HTTPAPIRequest)
 	var ev events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)

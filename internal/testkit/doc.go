@@ -1,0 +1,12 @@
+// Package testkit is what ddconn's tests share; nothing that ships imports
+// it.
+//
+//   - AssertNoKeyMaterial is the key-leak check: every test that sees an
+//     output (an answer, a log, a metric, an event, a tag) checks it with
+//     this one function, so every test holds ddconn to the same promise.
+//   - Event returns the event payloads AWS sends the functions (a rotation
+//     step, a scheduled event, an HTTP API request, …), one copy each in
+//     testdata/, for the functions' unit tests and the e2e harness alike.
+//   - Bootstrap finds the function binaries `make bootstraps` builds, so a
+//     test does not compile them under go test's timeout.
+package testkit
