@@ -17,7 +17,23 @@ LAMBDA_GOOS   ?= linux
 LAMBDA_GOARCH ?= arm64
 LAMBDA_BUILD  = GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: help dev dev-reset test unit lint tools build deploy e2e bench clean
+# The tests' bootstraps: $(BOOTSTRAPS)/<GOARCH>/<LogicalId>/bootstrap, built
+# by the build-<LogicalId> targets. The deploy tests inspect the arm64 ones
+# (what ships); e2e runs the host ones under the RIE, which runs only
+# binaries of its own architecture. The tests find the folder in
+# DDCONN_BOOTSTRAPS (internal/testkit).
+BOOTSTRAPS  := $(CURDIR)/build/bootstraps
+HOST_GOARCH := $(shell $(GO) env GOARCH)
+
+# go test's -timeout covers running a test binary, not compiling it.
+UNIT_TIMEOUT ?= 20m
+E2E_TIMEOUT  ?= 20m
+
+.PHONY: help dev dev-reset test unit lint tools build bootstraps deploy e2e bench clean
+
+# One target at a time, even under -j: two cold builds for different targets
+# at once need twice the memory (the Datadog client alone takes gigabytes).
+.NOTPARALLEL:
 
 help: ## List the targets.
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,9 +47,9 @@ dev-reset: ## Wipe the data `make dev` keeps between runs.
 
 test: lint unit e2e ## Every check CI runs: lint, go test -race, the binaries under the Lambda RIE.
 
-unit: ## go test -race over the whole module, plus the checks too slow under -race.
-	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'TestSpecSubsetMatchesFullDocument' ./internal/ddsim/
+unit: bootstraps-arm64 ## go test -race over the whole module, plus the checks too slow under -race.
+	DDCONN_BOOTSTRAPS=$(BOOTSTRAPS) $(GO) test -race -count=1 -timeout $(UNIT_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) -run 'TestSpecSubsetMatchesFullDocument' ./internal/ddsim/
 
 lint: $(STATICCHECK) ## gofmt, go vet, staticcheck.
 	@unformatted=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
@@ -62,6 +78,17 @@ build: ## Build every function's bootstrap (linux/arm64) into build/<LogicalId>/
 	@for f in $(FUNCTIONS); do id=$${f%%:*}; \
 	  echo "building $$id"; $(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(CURDIR)/build/$$id || exit 1; done
 
+bootstraps: bootstraps-arm64 bootstraps-$(HOST_GOARCH) ## Build every function for linux/arm64 and for the host into build/bootstraps/ (the tests' copies).
+
+# bootstraps-<GOARCH>: every function for linux/<GOARCH>, one at a time: a
+# cold build of the Datadog client takes minutes and gigabytes per target.
+# The go build cache makes a repeat run relink only.
+bootstraps-%:
+	@for f in $(FUNCTIONS); do id=$${f%%:*}; start=$$SECONDS; \
+	  echo "bootstraps: building $$id for linux/$* into build/bootstraps/$*/$$id/ (a cold build takes minutes)"; \
+	  $(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(BOOTSTRAPS)/$*/$$id LAMBDA_GOARCH=$* || exit 1; \
+	  echo "bootstraps: $$id for linux/$* done in $$((SECONDS - start))s"; done
+
 deploy: ## sam build && sam deploy (needs the SAM CLI and AWS credentials).
 	sam build
 	sam deploy
@@ -69,13 +96,13 @@ deploy: ## sam build && sam deploy (needs the SAM CLI and AWS credentials).
 clean: ## Remove build outputs and tools.
 	rm -rf build .bin .aws-sam
 
-# --- e2e and bench (issue 5) ---
+# --- e2e and bench ---
 # Both run the binaries that ship, built by the build-<LogicalId> targets above
 # for the host architecture, under the Lambda Runtime Interface Emulator.
 
-e2e: $(RIE) ## End-to-end: the shipped binaries under the Lambda RIE against the stand-ins.
-	$(GO) test -tags e2e -count=1 -v ./e2e/... -args -rie $(RIE)
+e2e: $(RIE) bootstraps-$(HOST_GOARCH) ## End-to-end: the shipped binaries under the Lambda RIE against the stand-ins.
+	DDCONN_BOOTSTRAPS=$(BOOTSTRAPS) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./e2e/... -args -rie $(RIE)
 
 bench: $(RIE) ## Sizes, cold starts, warm latency, peak RSS → docs/benchmarks.md.
 	$(GO) run ./scripts/bench -out docs/benchmarks.md
-# --- end e2e and bench (issue 5) ---
+# --- end e2e and bench ---

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"debug/buildinfo"
 	"debug/elf"
 	"fmt"
@@ -9,32 +10,27 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 // maxBootstrapBytes is the size budget of each function binary.
 const maxBootstrapBytes = 12 << 20
 
-// TestBuildTargetsWriteArm64Bootstrap builds every function exactly as
-// `sam build` does (make build-<LogicalId> ARTIFACTS_DIR=…) and inspects what
-// would be uploaded. The first run compiles the Datadog client for
-// linux/arm64, which takes minutes; later runs hit the build cache.
+// TestBuildTargetsWriteArm64Bootstrap inspects every function as `sam
+// build` builds it (make build-<LogicalId> ARTIFACTS_DIR=…): the copies
+// `make bootstraps` built when the Makefile runs the tests, else copies it
+// builds itself.
 func TestBuildTargetsWriteArm64Bootstrap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function for linux/arm64; skipped with -short")
-	}
-	if _, err := lookPath("make"); err != nil {
-		t.Skip("make not on PATH")
 	}
 	tpl := loadTemplate(t)
 	for _, id := range tpl.Functions() {
 		// Not parallel: one build at a time keeps memory bounded.
 		t.Run(id, func(t *testing.T) {
-			dir := t.TempDir()
-			out, err := runIn(repoRoot, "make", "--no-print-directory", "build-"+id, "ARTIFACTS_DIR="+dir)
-			if err != nil {
-				t.Fatalf("make build-%s: %v\n%s", id, err, out)
-			}
-			path := filepath.Join(dir, "bootstrap")
+			path := arm64Bootstrap(t, id)
 			problems, err := bootstrapProblems(path)
 			if err != nil {
 				t.Fatal(err)
@@ -44,6 +40,84 @@ func TestBuildTargetsWriteArm64Bootstrap(t *testing.T) {
 			}
 			if fi, err := os.Stat(path); err == nil {
 				t.Logf("bootstrap %.1f MB", float64(fi.Size())/(1<<20))
+			}
+		})
+	}
+}
+
+// arm64Bootstrap returns a function's linux/arm64 bootstrap. Under the
+// Makefile (testkit.BootstrapsEnv set) it is the one `make bootstraps`
+// built before go test started. Run by hand, the test builds it with make
+// build-<LogicalId>; the first such build compiles the Datadog client for
+// arm64, which takes minutes, so the build is given what is left of go
+// test's timeout and, when that is not enough, the test is skipped with the
+// command that builds it outside the timeout.
+func arm64Bootstrap(t *testing.T, id string) string {
+	t.Helper()
+	path, err := testkit.Bootstrap(id, "arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != "" {
+		return path
+	}
+	if _, err := lookPath("make"); err != nil {
+		t.Skip("make not on PATH")
+	}
+	ctx := context.Background()
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-30*time.Second))
+		defer cancel()
+	}
+	dir := t.TempDir()
+	t.Logf("building %s for linux/arm64 (make build-%s); a cold build takes minutes", id, id)
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "build-"+id, "ARTIFACTS_DIR="+dir)
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Skipf("building %s did not finish within go test's timeout: run `%s`, then `%s=$PWD/build/bootstraps go test ./deploy`",
+			id, testkit.MakeBootstraps("arm64"), testkit.BootstrapsEnv)
+	}
+	if err != nil {
+		t.Fatalf("make build-%s: %v\n%s", id, err, out)
+	}
+	t.Logf("built %s in %s", id, time.Since(start).Round(time.Second))
+	return filepath.Join(dir, "bootstrap")
+}
+
+// TestBootstrapsTargetBuildsWhatTheTestsRead asks make what
+// bootstraps-<GOARCH> would run (make -n: nothing is built) and checks that
+// it builds every function with its build-<LogicalId> target into the
+// folder testkit.Bootstrap reads.
+func TestBootstrapsTargetBuildsWhatTheTestsRead(t *testing.T) {
+	if _, err := lookPath("make"); err != nil {
+		t.Skip("make not on PATH")
+	}
+	dir := t.TempDir()
+	t.Setenv(testkit.BootstrapsEnv, dir)
+	for _, goarch := range []string{"arm64", "amd64"} {
+		t.Run(goarch, func(t *testing.T) {
+			out, err := runIn(repoRoot, "make", "-n", "--no-print-directory", "bootstraps-"+goarch, "BOOTSTRAPS="+dir)
+			if err != nil {
+				t.Fatalf("make -n bootstraps-%s: %v\n%s", goarch, err, out)
+			}
+			for id, folder := range makefileFunctions(t) {
+				want := filepath.Join(dir, goarch, id, "bootstrap")
+				line := "GOOS=linux GOARCH=" + goarch + ` CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w" -o ` + want + " ./functions/" + folder
+				if !strings.Contains(out, line) {
+					t.Errorf("make bootstraps-%s does not run\n\t%s\nit runs:\n%s", goarch, line, out)
+				}
+				if err := os.MkdirAll(filepath.Dir(want), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(want, nil, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := testkit.Bootstrap(id, goarch); err != nil || got != want {
+					t.Errorf("testkit.Bootstrap(%s, %s) = %q, %v; want %q", id, goarch, got, err, want)
+				}
 			}
 		})
 	}

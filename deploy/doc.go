@@ -26,5 +26,9 @@
 //   - every environment variable a function reads (pkg/config) is set;
 //   - cfn-lint accepts the template (skipped when cfn-lint is not installed);
 //   - `make build-<LogicalId>` writes a linux/arm64 ELF named bootstrap within
-//     the size budget (skipped by `go test -short`).
+//     the size budget (skipped by `go test -short`), and `make bootstraps`
+//     builds every function with those targets into the folder the tests
+//     read. Under `make unit` the test inspects the bootstraps `make
+//     bootstraps` built before go test started (DDCONN_BOOTSTRAPS); run by
+//     hand, it builds them itself, which takes minutes the first time.
 package deploy

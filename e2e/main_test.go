@@ -14,6 +14,7 @@ import (
 
 	"github.com/ddconn/ddconn/deploy"
 	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 // repoRoot is the module root: the Makefile, template.yaml and .bin/.
@@ -33,8 +34,11 @@ var (
 	setupErr error
 )
 
-// TestMain builds every function once, for the host, with the Makefile's
-// build-<LogicalId> targets; the tests then start them as often as needed.
+// TestMain finds every function's host build, once: under `make e2e` the
+// ones `make bootstraps` built (testkit.BootstrapsEnv), else it builds them
+// with the Makefile's build-<LogicalId> targets. The tests then start them
+// as often as needed. The RIE runs only binaries of its own architecture,
+// so these are the host's builds, not the arm64 ones that ship.
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
@@ -53,12 +57,14 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	if _, err := os.Stat(riePath); err == nil {
-		bootstraps, setupErr = buildAll(dir)
+		bootstraps, setupErr = hostBootstraps(dir)
 	}
 	return m.Run()
 }
 
-func buildAll(dir string) (map[string]string, error) {
+// hostBootstraps returns the host build of every function, building into
+// dir those the Makefile did not, one at a time with a progress line each.
+func hostBootstraps(dir string) (map[string]string, error) {
 	var err error
 	if template, err = deploy.Load(filepath.Join(repoRoot, "template.yaml")); err != nil {
 		return nil, err
@@ -67,13 +73,22 @@ func buildAll(dir string) (map[string]string, error) {
 	defer cancel()
 	out := map[string]string{}
 	for _, id := range template.Functions() {
+		if out[id], err = testkit.Bootstrap(id, runtime.GOARCH); err != nil {
+			return nil, err
+		}
+		if out[id] != "" {
+			continue
+		}
 		fnDir := filepath.Join(dir, id)
 		if err := os.Mkdir(fnDir, 0o755); err != nil {
 			return nil, err
 		}
+		fmt.Fprintf(os.Stderr, "e2e: building %s for linux/%s (`%s` builds them before go test)\n", id, runtime.GOARCH, testkit.MakeBootstraps(runtime.GOARCH))
+		start := time.Now()
 		if out[id], err = BuildFunction(ctx, repoRoot, id, runtime.GOARCH, fnDir); err != nil {
 			return nil, err
 		}
+		fmt.Fprintf(os.Stderr, "e2e: built %s in %s\n", id, time.Since(start).Round(time.Second))
 	}
 	return out, nil
 }
