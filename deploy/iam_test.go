@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/provisioning"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 )
 
 // The only resources Secrets Manager, KMS and EventBridge permissions may name.
@@ -27,8 +27,8 @@ var (
 var secretScopes = map[string]any{
 	"connections": secretsUnder(""),
 	"staging":     secretsUnder(provisioning.StagingPrefix),
-	"keys":        secretsUnder(string(managedsecret.AppKey) + "/"),
-	"api-keys":    secretsUnder(string(managedsecret.APIKey) + "/"),
+	"keys":        secretsUnder(secretkind.AppKey.Segment() + "/"),
+	"api-keys":    secretsUnder(secretkind.APIKey.Segment() + "/"),
 }
 
 // secretsUnder is the ARN pattern of the secrets named <SecretPrefix><rest>….

@@ -3,10 +3,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"maps"
 	"net/http"
 	"os"
@@ -17,8 +18,7 @@ import (
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/smemu"
-	"github.com/ddconn/ddconn/pkg/connection"
-	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -75,11 +75,11 @@ func TestJourney(t *testing.T) {
 		t.Errorf("rotate during a rotation: error code %q, want rotation_in_progress", code)
 	}
 	first := awaitRotation(ctx, t, st, store, arn, version, before)
-	secrets = append(secrets, first.ApplicationKey)
+	secrets = append(secrets, first.Key)
 	if len(st.Emulator.Faults()) != 0 {
 		t.Error("the rotation never called PutSecretValue: the conflict above was not tested against a running rotation")
 	}
-	if !st.Simulator.Authenticates(ddsim.DemoAPIKey, first.ApplicationKey) {
+	if !st.Simulator.Authenticates(ddsim.DemoAPIKey, first.Key) {
 		t.Error("the rotated-in application key (AWSCURRENT) does not authenticate at Datadog")
 	}
 	if !st.Simulator.Authenticates(ddsim.DemoAPIKey, ddsim.DemoAppKey) {
@@ -90,14 +90,14 @@ func TestJourney(t *testing.T) {
 	// next rotation.
 	version = requestRotation(ctx, t, st, secrets)
 	second := awaitRotation(ctx, t, st, store, arn, version, first)
-	secrets = append(secrets, second.ApplicationKey)
+	secrets = append(secrets, second.Key)
 	for _, c := range []struct {
 		what string
 		key  string
 		want bool
 	}{
-		{"the current key", second.ApplicationKey, true},
-		{"the previous key", first.ApplicationKey, true},
+		{"the current key", second.Key, true},
+		{"the previous key", first.Key, true},
 		{"the key replaced two rotations ago", ddsim.DemoAppKey, false},
 	} {
 		if got := st.Simulator.Authenticates(ddsim.DemoAPIKey, c.key); got != c.want {
@@ -107,7 +107,7 @@ func TestJourney(t *testing.T) {
 
 	// Reads after rotation see the new key's connection, without the key.
 	resp = call(ctx, t, st, "ManageFunction", "GET /connections/{name}", connPath, nil, http.StatusOK, secrets)
-	assertRotated(t, rotationOf(t, resp), second.ApplicationKeyID, first.ApplicationKeyID)
+	assertRotated(t, rotationOf(t, resp), second.KeyID, first.KeyID)
 	call(ctx, t, st, "ValidateFunction", "POST /connections/{name}/validate", connPath+"/validate", nil, http.StatusOK, secrets)
 
 	sweep, err := ScheduledEvent()
@@ -190,13 +190,13 @@ func enableRotation(ctx context.Context, t *testing.T, st *Stack, store *secrets
 	if sec.RotationLambdaARN != RotateFunctionARN {
 		t.Errorf("rotation function = %q, want %q", sec.RotationLambdaARN, RotateFunctionARN)
 	}
-	if got := rotation.Schedule(sec.Rules); got != "rate(30 days)" || sec.Rules.Duration != "2h" {
+	if got := rotationstate.Schedule(sec.Rules); got != "rate(30 days)" || sec.Rules.Duration != "2h" {
 		t.Errorf("rotation rules %+v, want rate(30 days) in a 2h window", sec.Rules)
 	}
 	if _, pending := sec.VersionWith(secretstore.Pending); pending {
 		t.Error("AWSPENDING is still staged after the configuration test")
 	}
-	if after := currentDocument(ctx, t, store, arn); after.ApplicationKey != before.ApplicationKey {
+	if after := currentDocument(ctx, t, store, arn); after.Key != before.Key {
 		t.Error("PUT …/rotation with rotateImmediately false rotated the key")
 	}
 }
@@ -218,7 +218,7 @@ func requestRotation(ctx context.Context, t *testing.T, st *Stack, secrets []str
 // awaitRotation waits for the rotation of version to end, checks that it
 // replaced the application key of before and nothing else, and returns the
 // new AWSCURRENT document.
-func awaitRotation(ctx context.Context, t *testing.T, st *Stack, store *secretstore.Store, arn, version string, before connection.Document) connection.Document {
+func awaitRotation(ctx context.Context, t *testing.T, st *Stack, store *secretstore.Store, arn, version string, before secretkind.Document) secretkind.Document {
 	t.Helper()
 	waitIdle(ctx, t, st)
 	sec := describe(ctx, t, store, arn)
@@ -233,10 +233,10 @@ func awaitRotation(ctx context.Context, t *testing.T, st *Stack, store *secretst
 	}
 	after := currentDocument(ctx, t, store, arn)
 	previous := document(ctx, t, store, arn, secretstore.Previous)
-	if after.ApplicationKey == before.ApplicationKey || after.ApplicationKeyID == before.ApplicationKeyID {
+	if after.Key == before.Key || after.KeyID == before.KeyID {
 		t.Fatal("AWSCURRENT holds the same application key after the rotation")
 	}
-	if previous.ApplicationKey != before.ApplicationKey {
+	if previous.Key != before.Key {
 		t.Error("AWSPREVIOUS does not hold the replaced application key")
 	}
 	if after.APIKey != before.APIKey || after.URL != before.URL || after.OwnerID != before.OwnerID {
@@ -277,10 +277,10 @@ func replaceCredentials(ctx context.Context, t *testing.T, st *Stack, store *sec
 		t.Fatal(err)
 	}
 	call(ctx, t, st, "ManageFunction", "PATCH /connections/{name}", connPath, body, http.StatusOK, secrets)
-	if doc := currentDocument(ctx, t, store, arn); doc.ApplicationKey != key {
+	if doc := currentDocument(ctx, t, store, arn); doc.Key != key {
 		t.Error("AWSCURRENT does not hold the application key sent with PATCH")
 	}
-	if doc := document(ctx, t, store, arn, secretstore.Previous); doc.ApplicationKey != before.ApplicationKey {
+	if doc := document(ctx, t, store, arn, secretstore.Previous); doc.Key != before.Key {
 		t.Error("AWSPREVIOUS does not hold the application key PATCH replaced")
 	}
 	return secrets
@@ -354,13 +354,12 @@ func call(ctx context.Context, t *testing.T, st *Stack, id, route, path string, 
 	return resp
 }
 
+// assertNoSecrets stops the test if body, the output named by what, holds
+// any piece of the secrets (testkit.AssertNoKeyMaterial).
 func assertNoSecrets(t *testing.T, what string, body []byte, secrets []string) {
 	t.Helper()
-	for _, s := range secrets {
-		if bytes.Contains(body, []byte(s)) {
-			// Say which, not what: the value must not reach the test log either.
-			t.Fatalf("%s contains key material (a %d-character key)", what, len(s))
-		}
+	if !testkit.AssertNoKeyMaterial(t, body, secrets...) {
+		t.Fatalf("%s holds key material", what)
 	}
 }
 
@@ -420,18 +419,18 @@ func verifier(ctx context.Context, t *testing.T, st *Stack) *secretstore.Store {
 	return store
 }
 
-func currentDocument(ctx context.Context, t *testing.T, store *secretstore.Store, arn string) connection.Document {
+func currentDocument(ctx context.Context, t *testing.T, store *secretstore.Store, arn string) secretkind.Document {
 	t.Helper()
 	return document(ctx, t, store, arn, secretstore.Current)
 }
 
-func document(ctx context.Context, t *testing.T, store *secretstore.Store, arn, stage string) connection.Document {
+func document(ctx context.Context, t *testing.T, store *secretstore.Store, arn, stage string) secretkind.Document {
 	t.Helper()
 	v, err := store.Get(ctx, arn, "", stage)
 	if err != nil {
 		t.Fatalf("reading %s: %v", stage, err)
 	}
-	doc, err := connection.ParseDocument(v.Value)
+	doc, err := secretkind.Connection.Parse(v.Value)
 	if err != nil {
 		t.Fatalf("decoding %s: %v", stage, err)
 	}

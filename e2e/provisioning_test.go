@@ -20,9 +20,9 @@ import (
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/managedkey"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/provisioning"
 	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/site"
 )
@@ -136,7 +136,7 @@ func (r *pipeline) createConnection() {
 	if _, err := r.store.Describe(r.ctx, staged.ARN); !errors.Is(err, secretstore.ErrNotFound) {
 		t.Errorf("the staging secret after Create Connection: Describe error = %v, want not found", err)
 	}
-	if doc := currentDocument(r.ctx, t, r.store, first.Connection.SecretARN); doc.APIKey != r.creds.APIKey || doc.ApplicationKey != r.creds.AppKey {
+	if doc := currentDocument(r.ctx, t, r.store, first.Connection.SecretARN); doc.APIKey != r.creds.APIKey || doc.Key != r.creds.AppKey {
 		t.Error("the connection's secret does not hold the staged keys")
 	}
 	r.assertConnectionCount(1)
@@ -172,7 +172,7 @@ func (r *pipeline) assertConnectionCount(want int) {
 func (r *pipeline) provisionAppKey() managedkey.AppKey {
 	t := r.t
 	t.Helper()
-	name := managedsecret.Name{Kind: managedsecret.AppKey, Connection: pipelineConn, Key: pipelineAppKey}
+	name := secretkind.Name{Kind: secretkind.AppKey, Connection: pipelineConn, Key: pipelineAppKey}
 	id, ev := r.request(provisioning.ProvisionApplicationKey, provisioning.ProvisionApplicationKeyDetail{
 		Connection: pipelineConn,
 		MintInput: managedkey.MintInput{Name: pipelineAppKey, ServiceAccountID: ddsim.DemoMetricsWriterID,
@@ -197,14 +197,14 @@ func (r *pipeline) provisionAppKey() managedkey.AppKey {
 	}
 
 	doc := r.appKeyDocument(key.SecretARN)
-	if ids := r.appKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.ApplicationKeyID || doc.ApplicationKeyID != key.ApplicationKeyID {
+	if ids := r.appKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.ApplicationKeyID || doc.KeyID != key.ApplicationKeyID {
 		t.Errorf("Datadog has application keys %v named for %s, the secret holds %q; want exactly the provisioned %q",
-			ids, pipelineAppKey, doc.ApplicationKeyID, key.ApplicationKeyID)
+			ids, pipelineAppKey, doc.KeyID, key.ApplicationKeyID)
 	}
 	if doc.APIKey != r.creds.APIKey {
 		t.Error("includeApiKey: the managed key's secret does not hold the connection's API key")
 	}
-	r.assertSecretCount(managedsecret.Prefix(config.DefaultSecretPrefix, managedsecret.AppKey, pipelineConn), 1)
+	r.assertSecretCount(secretkind.Prefix(config.DefaultSecretPrefix, secretkind.AppKey, pipelineConn), 1)
 	r.assertRotationTested(key.SecretARN)
 	return key
 }
@@ -215,7 +215,7 @@ func (r *pipeline) provisionAppKey() managedkey.AppKey {
 func (r *pipeline) provisionAPIKey() managedkey.APIKey {
 	t := r.t
 	t.Helper()
-	name := managedsecret.Name{Kind: managedsecret.APIKey, Connection: pipelineConn, Key: pipelineAPIKey}
+	name := secretkind.Name{Kind: secretkind.APIKey, Connection: pipelineConn, Key: pipelineAPIKey}
 	id, ev := r.request(provisioning.ProvisionAPIKey, provisioning.ProvisionAPIKeyDetail{
 		Connection: pipelineConn, APIKeyInput: managedkey.APIKeyInput{Name: pipelineAPIKey},
 	})
@@ -238,14 +238,14 @@ func (r *pipeline) provisionAPIKey() managedkey.APIKey {
 	}
 
 	doc := r.apiKeyDocument(key.SecretARN)
-	if ids := r.apiKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.APIKeyID || doc.APIKeyID != key.APIKeyID {
+	if ids := r.apiKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.APIKeyID || doc.KeyID != key.APIKeyID {
 		t.Errorf("Datadog has API keys %v named for %s, the secret holds %q; want exactly the provisioned %q",
-			ids, pipelineAPIKey, doc.APIKeyID, key.APIKeyID)
+			ids, pipelineAPIKey, doc.KeyID, key.APIKeyID)
 	}
-	if !r.st.Simulator.Authenticates(doc.APIKey, r.creds.AppKey) {
+	if !r.st.Simulator.Authenticates(doc.Key, r.creds.AppKey) {
 		t.Error("the provisioned API key does not authenticate at Datadog")
 	}
-	r.assertSecretCount(managedsecret.Prefix(config.DefaultSecretPrefix, managedsecret.APIKey, pipelineConn), 1)
+	r.assertSecretCount(secretkind.Prefix(config.DefaultSecretPrefix, secretkind.APIKey, pipelineConn), 1)
 	r.assertRotationTested(key.SecretARN)
 	return key
 }
@@ -318,9 +318,9 @@ func (r *pipeline) deleteManagedKey(kind, key, arn string) {
 	var left []string
 	switch kind {
 	case provisioning.KindApplicationKey:
-		left = r.appKeyIDs(managedsecret.Name{Kind: managedsecret.AppKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix())
+		left = r.appKeyIDs(secretkind.Name{Kind: secretkind.AppKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix())
 	case provisioning.KindAPIKey:
-		left = r.apiKeyIDs(managedsecret.Name{Kind: managedsecret.APIKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix())
+		left = r.apiKeyIDs(secretkind.Name{Kind: secretkind.APIKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix())
 	}
 	if len(left) > 0 {
 		t.Errorf("Datadog still has keys %v of %s %s after its deletion", left, kind, key)
@@ -370,7 +370,7 @@ func (r *pipeline) callManagedKeyRoutes() {
 		t.Errorf("POST …/application-keys: Location %q, want %q", loc, keys+"/"+key)
 	}
 	r.appKeyDocument(minted.SecretARN) // adds the key to r.secrets
-	prefix := managedsecret.Name{Kind: managedsecret.AppKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix()
+	prefix := secretkind.Name{Kind: secretkind.AppKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix()
 	if ids := r.appKeyIDs(prefix); len(ids) != 1 || ids[0] != minted.ApplicationKeyID {
 		t.Errorf("Datadog has keys %v for %s, want the minted %q", ids, key, minted.ApplicationKeyID)
 	}
@@ -495,25 +495,25 @@ func outcomesOf[T any](r *pipeline, detailType string) []T {
 
 // appKeyDocument reads a managed application key's secret and adds its key
 // to the secrets that must not leak.
-func (r *pipeline) appKeyDocument(arn string) managedsecret.AppKeyDocument {
+func (r *pipeline) appKeyDocument(arn string) secretkind.Document {
 	r.t.Helper()
-	doc, err := managedsecret.ParseAppKeyDocument(r.secretValue(arn))
+	doc, err := secretkind.AppKey.Parse(r.secretValue(arn))
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.secrets = append(r.secrets, doc.ApplicationKey)
+	r.secrets = append(r.secrets, doc.Key)
 	return doc
 }
 
 // apiKeyDocument reads a managed API key's secret and adds its key to the
 // secrets that must not leak.
-func (r *pipeline) apiKeyDocument(arn string) managedsecret.APIKeyDocument {
+func (r *pipeline) apiKeyDocument(arn string) secretkind.Document {
 	r.t.Helper()
-	doc, err := managedsecret.ParseAPIKeyDocument(r.secretValue(arn))
+	doc, err := secretkind.APIKey.Parse(r.secretValue(arn))
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.secrets = append(r.secrets, doc.APIKey)
+	r.secrets = append(r.secrets, doc.Key)
 	return doc
 }
 

@@ -31,7 +31,7 @@ func main() {
 	})
 	svc := connection.New(a.Secrets, a.Datadog, connection.Options{
 		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, Now: time.Now, Logger: a.Logger,
-		RotationFunctionARN: a.Config.RotationFunctionARN, RotationState: httpapi.RotationState, Dependents: keys,
+		RotationFunctionARN: a.Config.RotationFunctionARN, Dependents: keys,
 	})
 	apigateway.Start(httpapi.NewManageHandler(svc, httpapi.Options{
 		Logger: a.Logger, RequestID: apigateway.RequestID, ManagedKeys: keys,

@@ -12,7 +12,6 @@ import (
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/internal/testkit"
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/metrics"
@@ -62,9 +61,9 @@ func TestHandlerEndToEnd(t *testing.T) {
 	apiKey, _ := sim.AddAPIKey(org, "api")
 	owner := sim.AddUser(org, ddsim.UserSpec{Name: "rotator", ServiceAccount: true, Permissions: []string{"user_app_keys"}})
 	appKey, keyID := sim.AddAppKey(owner, "original", []string{"user_app_keys"})
-	doc := secretkind.Document{URL: "https://api.datadoghq.com", APIKey: apiKey, ApplicationKey: appKey,
-		ApplicationKeyID: keyID, OwnerID: owner, OwnerIsServiceAccount: true, Scopes: []string{"user_app_keys"}}
-	value, _ := doc.Marshal()
+	doc := secretkind.Document{URL: "https://api.datadoghq.com", APIKey: apiKey, Key: appKey,
+		KeyID: keyID, OwnerID: owner, OwnerIsServiceAccount: true, Scopes: []string{"user_app_keys"}}
+	value, _ := secretkind.Connection.Marshal(doc)
 	sec, err := store.Create(ctx, secretstore.CreateInput{Name: "ddconn/connections/e2e", Value: value})
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +88,11 @@ func TestHandlerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	curDoc, _ := secretkind.Connection.Parse(cur.Value)
-	if !sim.Authenticates(apiKey, curDoc.ApplicationKey) {
+	if !sim.Authenticates(apiKey, curDoc.Key) {
 		t.Fatal("AWSCURRENT does not authenticate")
 	}
 
-	_, staleID := sim.AddAppKey(owner, rotation.KeyName("e2e", "abandoned-token"), []string{"user_app_keys"})
+	_, staleID := sim.AddAppKey(owner, secretkind.ConnectionName("e2e").DatadogKeyName("abandoned-token"), []string{"user_app_keys"})
 	emu.Advance(11 * time.Minute)
 	if err := h.Handle(ctx, testkit.Event(testkit.ScheduledEvent)); err != nil {
 		t.Fatalf("sweep: %v", err)
@@ -106,5 +105,5 @@ func TestHandlerEndToEnd(t *testing.T) {
 	if n := len(slices.DeleteFunc(sim.Keys(), func(k ddsim.KeyInfo) bool { return k.OwnerID != owner })); n != 2 {
 		t.Errorf("%d keys of the owner, want 2 (current and previous)", n)
 	}
-	testkit.AssertNoKeyMaterial(t, out.Bytes(), apiKey, appKey, curDoc.ApplicationKey)
+	testkit.AssertNoKeyMaterial(t, out.Bytes(), apiKey, appKey, curDoc.Key)
 }

@@ -220,7 +220,7 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 	})
 	st.Service = connection.New(st.Store, st.Datadog, connection.Options{
 		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, Now: opts.Now, Logger: opts.Logger,
-		RotationFunctionARN: rotationARN, RotationState: httpapi.RotationState, Dependents: st.ManagedKeys,
+		RotationFunctionARN: rotationARN, Dependents: st.ManagedKeys,
 	})
 	st.Sweeper = st.newSweeper(opts)
 	st.Provisioning = provisioning.New(st.Service, st.ManagedKeys, st.Store, provisioning.Options{

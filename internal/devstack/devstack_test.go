@@ -3,6 +3,7 @@ package devstack_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,7 +16,6 @@ import (
 	"github.com/ddconn/ddconn/internal/devstack"
 	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -179,11 +179,11 @@ func TestRotationWired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := connection.ParseDocument(v.Value)
+	doc, err := secretkind.Connection.Parse(v.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.ApplicationKey == appKey || !st.Simulator.Authenticates(ddsim.DemoAPIKey, doc.ApplicationKey) {
+	if doc.Key == appKey || !st.Simulator.Authenticates(ddsim.DemoAPIKey, doc.Key) {
 		t.Fatal("AWSCURRENT does not hold a new, working application key")
 	}
 	// A failing rotation is reported on the bus as Rotation Failed.

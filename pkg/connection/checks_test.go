@@ -1,11 +1,9 @@
 package connection
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -151,40 +149,6 @@ func TestValidationReport(t *testing.T) {
 	}
 }
 
-func TestDocument(t *testing.T) {
-	d := Document{URL: "https://api.us5.datadoghq.com", APIKey: testAPIKey, ApplicationKey: testAppKey,
-		ApplicationKeyID: "kid", OwnerID: "oid", OwnerIsServiceAccount: true, Scopes: []string{"user_app_keys"}}
-	s, err := d.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"url":"https://api.us5.datadoghq.com","apiKey":"` + testAPIKey + `","applicationKey":"` + testAppKey +
-		`","applicationKeyId":"kid","ownerId":"oid","ownerIsServiceAccount":true,"scopes":["user_app_keys"]}`
-	if s != want {
-		t.Fatalf("Marshal = %s\nwant      %s", s, want)
-	}
-	back, err := ParseDocument(s)
-	if err != nil || !slices.Equal(back.Scopes, d.Scopes) || back.APIKey != d.APIKey || back.OwnerIsServiceAccount != true {
-		t.Fatalf("round trip: %v %v", back, err)
-	}
-	unscoped, _ := Document{URL: "u", APIKey: "a", ApplicationKey: "b"}.Marshal()
-	if !strings.Contains(unscoped, `"scopes":null`) {
-		t.Fatalf("unscoped document must say scopes null: %s", unscoped)
-	}
-
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "doc", d)
-	for _, out := range []string{fmt.Sprintf("%v %+v %#v %s", d, d, d, d), buf.String()} {
-		if strings.Contains(out, testAPIKey) || strings.Contains(out, testAppKey) {
-			t.Fatalf("formatting a document leaks a key: %s", out)
-		}
-	}
-	for _, bad := range []string{"", "{", `{"url":"u"}`, `{"apiKey":"` + testAPIKey + `"`, "[1]"} {
-		if _, err := ParseDocument(bad); err == nil || strings.Contains(err.Error(), testAPIKey) {
-			t.Fatalf("ParseDocument(%.10q) = %v, want a value-free error", bad, err)
-		}
-	}
-}
 
 func mustSite(t *testing.T, raw string) site.Site {
 	t.Helper()

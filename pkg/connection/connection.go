@@ -1,6 +1,8 @@
 package connection
 
 import (
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strconv"
 	"strings"
 	"time"
@@ -29,9 +31,9 @@ type Connection struct {
 	// Scopes points to the key's scopes (a nil slice, JSON null, means
 	// unscoped). It is nil, and omitted, in listings, which do not read
 	// secret values, and when the key could not be identified.
-	Scopes       *[]string    `json:"scopes,omitempty"`
-	Capabilities Capabilities `json:"capabilities"`
-	Rotation     Rotation     `json:"rotation"`
+	Scopes       *[]string           `json:"scopes,omitempty"`
+	Capabilities Capabilities        `json:"capabilities"`
+	Rotation     rotationstate.State `json:"rotation"`
 	// AllowedServiceAccounts are the service accounts managed keys may be
 	// minted for; absent (nil) means any.
 	AllowedServiceAccounts []string `json:"allowedServiceAccounts,omitempty"`
@@ -49,58 +51,30 @@ type PublicCredentials struct {
 	URL string `json:"url"`
 }
 
-// Tags on a connection secret. Values follow AWS's tag alphabet (letters,
-// digits, spaces and _.:/=+-@), so lists are space-separated.
-const (
-	TagManagedBy                = "ddconn:managed-by"
-	TagSite                     = "ddconn:site"
-	TagOwnerID                  = "ddconn:owner-id"
-	TagOwnerIsServiceAccount    = "ddconn:owner-is-service-account"
-	TagApplicationKeyID         = "ddconn:application-key-id"
-	TagKeyLookup                = "ddconn:key-lookup"
-	TagRotateOwnKey             = "ddconn:rotate-own-key"
-	TagManageServiceAccountKeys = "ddconn:manage-service-account-keys"
-	TagMissingPermissions       = "ddconn:missing-permissions"
-	TagValid                    = "ddconn:valid"
-	TagLastValidatedAt          = "ddconn:last-validated-at"
-	// TagAllowedServiceAccounts lists, space-separated, the service accounts
-	// managed keys may be minted for; the same tag as
-	// managedkey.TagAllowedServiceAccounts (which imports this package, so
-	// the value is repeated; a test in pkg/httpapi pins them together).
-	TagAllowedServiceAccounts = "ddconn:allowed-service-accounts"
-	// TagRequestID is the id of the request (an EventBridge event id) that
-	// created the secret, on secrets created with a request id: a repeated
-	// request finds its own work by it.
-	TagRequestID = "ddconn:request-id"
-
-	// ManagedBy is the value of TagManagedBy.
-	ManagedBy = "ddconn"
-)
-
 // identityTags are the tags written from a probe; a key absent from a new
 // set is removed from the secret, so stale values never linger.
 var identityTags = []string{
-	TagSite, TagOwnerID, TagOwnerIsServiceAccount, TagApplicationKeyID, TagKeyLookup,
-	TagRotateOwnKey, TagManageServiceAccountKeys, TagMissingPermissions, TagValid, TagLastValidatedAt,
+	secretkind.TagSite, secretkind.TagOwnerID, secretkind.TagOwnerIsServiceAccount, secretkind.TagKeyID, secretkind.TagKeyLookup,
+	secretkind.TagRotateOwnKey, secretkind.TagManageServiceAccountKeys, secretkind.TagMissingPermissions, secretkind.TagValid, secretkind.TagLastValidatedAt,
 }
 
 // metadataTags are the tags of a connection whose keys were just probed.
 func metadataTags(s site.Site, p probe, v Validation) map[string]string {
 	caps := capabilitiesOf(p.lookup, p.key.Scopes)
 	tags := map[string]string{
-		TagManagedBy:                ManagedBy,
-		TagSite:                     s.Name,
-		TagOwnerID:                  p.owner.ID,
-		TagOwnerIsServiceAccount:    strconv.FormatBool(p.owner.ServiceAccount),
-		TagKeyLookup:                string(p.lookup),
-		TagRotateOwnKey:             strconv.FormatBool(caps.RotateOwnKey),
-		TagManageServiceAccountKeys: strconv.FormatBool(caps.ManageServiceAccountKeys),
+		secretkind.TagManagedBy:                secretkind.ManagedBy,
+		secretkind.TagSite:                     s.Name,
+		secretkind.TagOwnerID:                  p.owner.ID,
+		secretkind.TagOwnerIsServiceAccount:    strconv.FormatBool(p.owner.ServiceAccount),
+		secretkind.TagKeyLookup:                string(p.lookup),
+		secretkind.TagRotateOwnKey:             strconv.FormatBool(caps.RotateOwnKey),
+		secretkind.TagManageServiceAccountKeys: strconv.FormatBool(caps.ManageServiceAccountKeys),
 	}
 	if p.lookup == lookupFound {
-		tags[TagApplicationKeyID] = p.key.ID
+		tags[secretkind.TagKeyID] = p.key.ID
 	}
 	if len(caps.MissingPermissions) > 0 {
-		tags[TagMissingPermissions] = strings.Join(caps.MissingPermissions, " ")
+		tags[secretkind.TagMissingPermissions] = strings.Join(caps.MissingPermissions, " ")
 	}
 	for k, val := range validationTags(v) {
 		tags[k] = val
@@ -110,8 +84,8 @@ func metadataTags(s site.Site, p probe, v Validation) map[string]string {
 
 func validationTags(v Validation) map[string]string {
 	return map[string]string{
-		TagValid:           strconv.FormatBool(v.Valid),
-		TagLastValidatedAt: v.CheckedAt.UTC().Format(time.RFC3339),
+		secretkind.TagValid:           strconv.FormatBool(v.Valid),
+		secretkind.TagLastValidatedAt: v.CheckedAt.UTC().Format(time.RFC3339),
 	}
 }
 
@@ -127,24 +101,26 @@ func staleTags(tags map[string]string) []string {
 }
 
 // managed reports whether ddconn created the secret.
-func managed(sec secretstore.Secret) bool { return sec.Tags[TagManagedBy] == ManagedBy }
+func managed(sec secretstore.Secret) bool {
+	return sec.Tags[secretkind.TagManagedBy] == secretkind.ManagedBy
+}
 
 // connectionFrom builds the user-facing object from a secret's metadata and,
 // when it was read, its document.
-func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *Document) Connection {
+func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *secretkind.Document) Connection {
 	t := sec.Tags
 	c := Connection{
 		Name:                  name,
 		Description:           sec.Description,
 		App:                   AppDatadog,
 		Method:                MethodAPIKey,
-		Site:                  t[TagSite],
+		Site:                  t[secretkind.TagSite],
 		SecretARN:             sec.ARN,
-		ApplicationKeyID:      t[TagApplicationKeyID],
-		OwnerID:               t[TagOwnerID],
-		OwnerIsServiceAccount: t[TagOwnerIsServiceAccount] == "true",
+		ApplicationKeyID:      t[secretkind.TagKeyID],
+		OwnerID:               t[secretkind.TagOwnerID],
+		OwnerIsServiceAccount: t[secretkind.TagOwnerIsServiceAccount] == "true",
 		Capabilities:          capabilitiesFromTags(t),
-		Rotation:              s.rotationOf(sec),
+		Rotation:              rotationstate.StateOf(sec),
 		CreatedAt:             sec.CreatedAt.UTC(),
 		UpdatedAt:             sec.LastChangedAt.UTC(),
 	}
@@ -154,23 +130,23 @@ func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *Docum
 	if doc != nil {
 		c.Credentials.URL = doc.URL
 	}
-	if doc != nil && doc.ApplicationKeyID != "" {
+	if doc != nil && doc.KeyID != "" {
 		scopes := doc.Scopes
 		c.Scopes = &scopes
 	}
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = c.CreatedAt
 	}
-	if v, err := strconv.ParseBool(t[TagValid]); err == nil {
+	if v, err := strconv.ParseBool(t[secretkind.TagValid]); err == nil {
 		c.Valid = &v
 	}
-	if at, err := time.Parse(time.RFC3339, t[TagLastValidatedAt]); err == nil {
+	if at, err := time.Parse(time.RFC3339, t[secretkind.TagLastValidatedAt]); err == nil {
 		c.LastValidatedAt = &at
 	}
-	if allowed, ok := t[TagAllowedServiceAccounts]; ok {
+	if allowed, ok := t[secretkind.TagAllowedServiceAccounts]; ok {
 		c.AllowedServiceAccounts = strings.Fields(allowed)
 	}
-	if w := lookupWarning(keyLookup(t[TagKeyLookup])); w != "" {
+	if w := lookupWarning(keyLookup(t[secretkind.TagKeyLookup])); w != "" {
 		c.Warnings = []string{w}
 	}
 	return c
@@ -178,9 +154,9 @@ func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *Docum
 
 func capabilitiesFromTags(t map[string]string) Capabilities {
 	c := Capabilities{
-		RotateOwnKey:             t[TagRotateOwnKey] == "true",
-		ManageServiceAccountKeys: t[TagManageServiceAccountKeys] == "true",
-		MissingPermissions:       strings.Fields(t[TagMissingPermissions]),
+		RotateOwnKey:             t[secretkind.TagRotateOwnKey] == "true",
+		ManageServiceAccountKeys: t[secretkind.TagManageServiceAccountKeys] == "true",
+		MissingPermissions:       strings.Fields(t[secretkind.TagMissingPermissions]),
 	}
 	if c.MissingPermissions == nil {
 		c.MissingPermissions = []string{}

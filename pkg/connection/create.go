@@ -3,6 +3,7 @@ package connection
 import (
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -31,7 +32,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 	now := s.now().UTC().Truncate(time.Millisecond)
 	v := p.validation(req.creds, now)
 	doc := documentFor(req.creds, p)
-	value, err := doc.Marshal()
+	value, err := secretkind.Connection.Marshal(doc)
 	if err != nil {
 		return Connection{}, err
 	}
@@ -45,7 +46,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 	}
 	if req.requestID != "" {
 		newSecret.Token = secretstore.TokenFor(req.requestID)
-		tags[TagRequestID] = req.requestID
+		tags[secretkind.TagRequestID] = req.requestID
 	}
 	sec, err := s.store.Create(ctx, newSecret)
 	switch {
@@ -58,7 +59,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 	}
 	sec.Description, sec.Tags, sec.CreatedAt, sec.LastChangedAt = req.description, tags, now, now
 	s.log.InfoContext(ctx, "connection created", "connection", req.name, "site", req.creds.Site.Name,
-		"owner_id", doc.OwnerID, "application_key_id", doc.ApplicationKeyID, "key_lookup", string(p.lookup), "valid", v.Valid)
+		"owner_id", doc.OwnerID, "application_key_id", doc.KeyID, "key_lookup", string(p.lookup), "valid", v.Valid)
 	return s.connectionFrom(req.name, sec, &doc), nil
 }
 
@@ -86,7 +87,7 @@ func (s *Service) CreatedBy(ctx context.Context, name, requestID string) (c Conn
 		return Connection{}, false, nil
 	case err != nil:
 		return Connection{}, false, err
-	case requestID == "" || sec.DeletedAt != nil || sec.Tags[TagRequestID] != requestID:
+	case requestID == "" || sec.DeletedAt != nil || sec.Tags[secretkind.TagRequestID] != requestID:
 		return Connection{}, false, nil
 	}
 	doc, err := s.readDocument(ctx, name, sec)
@@ -112,12 +113,12 @@ func (s *Service) ensureFree(ctx context.Context, name string) error {
 }
 
 // documentFor is the secret document of credentials that passed the checks.
-func documentFor(cr datadog.Credentials, p probe) Document {
-	return Document{
+func documentFor(cr datadog.Credentials, p probe) secretkind.Document {
+	return secretkind.Document{
 		URL:                   cr.Site.URL(),
 		APIKey:                cr.APIKey,
-		ApplicationKey:        cr.AppKey,
-		ApplicationKeyID:      p.key.ID,
+		Key:                   cr.AppKey,
+		KeyID:                 p.key.ID,
 		OwnerID:               p.owner.ID,
 		OwnerIsServiceAccount: p.owner.ServiceAccount,
 		Scopes:                p.key.Scopes,

@@ -3,7 +3,6 @@ package connection
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -45,7 +44,7 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 		limit = DefaultPageSize
 	}
 	if limit < 1 || limit > MaxPageSize {
-		return Page{}, invalid(FieldError{"limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize)})
+		return Page{}, invalid(FieldError{"limit", LimitRule})
 	}
 	secrets, next, err := s.store.List(ctx, s.prefix, limit, cursor)
 	switch {

@@ -5,60 +5,18 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"time"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// TagRevokePrevious holds a connection's revokePrevious policy, in the form
-// package rotation reads (rotation.TagRevokePrevious is the same tag).
-const TagRevokePrevious = "ddconn:revoke-previous"
-
-// Rotation is a connection's rotation state as users see it. Apart from
-// Enabled, it is filled by Options.RotationState (package rotation
-// describes its own state; it imports this package, so this package cannot
-// import it).
-type Rotation struct {
-	Enabled bool `json:"enabled"`
-	// Schedule ("rate(30 days)", "cron(…)") and Window ("2h") are "" when
-	// never set (Window: Secrets Manager's default).
-	Schedule string `json:"schedule"`
-	Window   string `json:"window"`
-	// RevokePrevious is the revocation policy ("next-rotation", …).
-	RevokePrevious string     `json:"revokePrevious"`
-	LastRotatedAt  *time.Time `json:"lastRotatedAt"`
-	NextRotationAt *time.Time `json:"nextRotationAt"`
-	// InProgress: a rotation has started and not finished.
-	InProgress bool `json:"inProgress"`
-	// LastError says why the last rotation step failed; "" after success.
-	LastError string `json:"lastError"`
-	// LastWarning says why revoking a retired key failed (retried later).
-	LastWarning string `json:"lastWarning,omitempty"`
-	// CurrentKeyID and PreviousKeyID are the ids of the AWSCURRENT key and
-	// of the key the last rotation replaced ("" if unknown).
-	CurrentKeyID  string `json:"currentApplicationKeyId"`
-	PreviousKeyID string `json:"previousApplicationKeyId"`
-	// PendingRevocations are retired keys not yet revoked.
-	PendingRevocations []PendingRevocation `json:"pendingRevocations,omitempty"`
-	// RevokeByHand says which retired key the user must revoke by hand.
-	RevokeByHand string `json:"revokeByHand,omitempty"`
-}
-
-// PendingRevocation is a retired application key awaiting revocation.
-type PendingRevocation struct {
-	// KeyID is "" when the key was never identified.
-	KeyID string `json:"applicationKeyId"`
-	// DueAt is nil when the key is revoked at the next rotation.
-	DueAt *time.Time `json:"dueAt"`
-}
-
 // RotationSettings are the settings of PUT /connections/{name}/rotation,
-// already parsed (by rotation.ParseSchedule and rotation.ParseRevokePolicy).
+// already parsed (by rotationstate.ParseSchedule and rotationstate.ParseRevokePolicy).
 type RotationSettings struct {
 	// Rules is the schedule and window given to Secrets Manager.
 	Rules secretstore.RotationRules
 	// RevokePrevious is the policy in its canonical form, stored as
-	// TagRevokePrevious.
+	// secretkind.TagRevokePrevious.
 	RevokePrevious string
 	// RotateImmediately starts a rotation now; false only tests the
 	// rotation function and rotates at the next scheduled time.
@@ -84,7 +42,7 @@ func (s *Service) EnableRotation(ctx context.Context, name string, in RotationSe
 	}
 	// The policy is in place before RotateSecret, so a rotation that starts
 	// at once already revokes by it.
-	if err := s.store.Tag(ctx, sec.ARN, map[string]string{TagRevokePrevious: in.RevokePrevious}); err != nil {
+	if err := s.store.Tag(ctx, sec.ARN, map[string]string{secretkind.TagRevokePrevious: in.RevokePrevious}); err != nil {
 		return Connection{}, s.rotationFailure(name, err)
 	}
 	immediately := in.RotateImmediately
@@ -190,8 +148,8 @@ func cannotRotate(name string, tags map[string]string) error {
 	if capabilitiesFromTags(tags).RotateOwnKey {
 		return nil
 	}
-	msg := lookupWarning(keyLookup(tags[TagKeyLookup]))
-	if keyLookup(tags[TagKeyLookup]) == lookupFound {
+	msg := lookupWarning(keyLookup(tags[secretkind.TagKeyLookup]))
+	if keyLookup(tags[secretkind.TagKeyLookup]) == lookupFound {
 		msg = "the application key lacks the " + PermUserAppKeys + " permission, so it cannot create its replacement"
 	}
 	return &Error{Kind: ErrInvalid, Message: fmt.Sprintf("connection %q cannot be rotated", name),
@@ -208,14 +166,6 @@ func (s *Service) rotationFailure(name string, err error) error {
 	default:
 		return storeFailure("configuring rotation of connection "+name, err)
 	}
-}
-
-// rotationOf describes a secret's rotation for the Connection object.
-func (s *Service) rotationOf(sec secretstore.Secret) Rotation {
-	if s.rotationState == nil {
-		return Rotation{Enabled: sec.RotationEnabled}
-	}
-	return s.rotationState(sec)
 }
 
 // newToken returns a fresh ClientRequestToken, a random (version 4) UUID as

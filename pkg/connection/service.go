@@ -83,9 +83,6 @@ type Options struct {
 	// means rotation is not configured (EnableRotation fails with
 	// ErrRotationUnavailable).
 	RotationFunctionARN string
-	// RotationState describes a secret's rotation in the Connection object
-	// (package rotation's StateOf, converted); nil shows only Enabled.
-	RotationState func(secretstore.Secret) Rotation
 	// Dependents, when set, makes Delete refuse a connection that still
 	// has managed keys.
 	Dependents Dependents
@@ -112,14 +109,13 @@ type Service struct {
 	log      *slog.Logger
 
 	rotationFunctionARN string
-	rotationState       func(secretstore.Secret) Rotation
 	dependents          Dependents
 }
 
 // New returns a Service over the given adapters.
 func New(store SecretStore, dd Datadog, opts Options) *Service {
 	s := &Service{store: store, dd: dd, prefix: opts.Prefix, kmsKeyID: opts.KMSKeyID, now: opts.Now, log: opts.Logger,
-		rotationFunctionARN: opts.RotationFunctionARN, rotationState: opts.RotationState, dependents: opts.Dependents}
+		rotationFunctionARN: opts.RotationFunctionARN, dependents: opts.Dependents}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -40,18 +41,18 @@ func (s *Service) describeLive(ctx context.Context, name string) (secretstore.Se
 }
 
 // readDocument reads and decodes the AWSCURRENT value of a connection secret.
-func (s *Service) readDocument(ctx context.Context, name string, sec secretstore.Secret) (Document, error) {
+func (s *Service) readDocument(ctx context.Context, name string, sec secretstore.Secret) (secretkind.Document, error) {
 	v, err := s.store.Get(ctx, sec.ARN, "", secretstore.Current)
 	switch {
 	case errors.Is(err, secretstore.ErrNotFound), errors.Is(err, secretstore.ErrPendingDeletion):
 		// Deleted between the describe and this read.
-		return Document{}, notFound(name, err)
+		return secretkind.Document{}, notFound(name, err)
 	case err != nil:
-		return Document{}, storeFailure("reading connection "+name, err)
+		return secretkind.Document{}, storeFailure("reading connection "+name, err)
 	}
-	doc, err := ParseDocument(v.Value)
+	doc, err := secretkind.Connection.Parse(v.Value)
 	if err != nil {
-		return Document{}, fmt.Errorf("reading connection %s: %w", name, err)
+		return secretkind.Document{}, fmt.Errorf("reading connection %s: %w", name, err)
 	}
 	return doc, nil
 }

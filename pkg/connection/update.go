@@ -3,6 +3,7 @@ package connection
 import (
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"maps"
 	"strings"
 	"time"
@@ -27,16 +28,16 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 	if err != nil {
 		return Connection{}, err
 	}
-	var doc *Document
+	var doc *secretkind.Document
 	if req.creds != nil {
-		allowed, limited := sec.Tags[TagAllowedServiceAccounts]
+		allowed, limited := sec.Tags[secretkind.TagAllowedServiceAccounts]
 		d, err := s.replaceCredentials(ctx, name, &sec, *req.creds)
 		if err != nil {
 			return Connection{}, err
 		}
 		doc = &d
 		if limited { // the tag stays on the secret; keep it in the answer
-			sec.Tags[TagAllowedServiceAccounts] = allowed
+			sec.Tags[secretkind.TagAllowedServiceAccounts] = allowed
 		}
 	}
 	if req.allowed != nil {
@@ -65,14 +66,14 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 }
 
 // setAllowedServiceAccounts writes (or, for an empty list, removes) the
-// TagAllowedServiceAccounts tag. Removing matters: the managed-key service
+// secretkind.TagAllowedServiceAccounts tag. Removing matters: the managed-key service
 // reads a present but empty tag as "no service account allowed".
 func (s *Service) setAllowedServiceAccounts(ctx context.Context, name string, sec *secretstore.Secret, ids []string) error {
 	var err error
 	if len(ids) == 0 {
-		err = s.store.Untag(ctx, sec.ARN, []string{TagAllowedServiceAccounts})
+		err = s.store.Untag(ctx, sec.ARN, []string{secretkind.TagAllowedServiceAccounts})
 	} else {
-		err = s.store.Tag(ctx, sec.ARN, map[string]string{TagAllowedServiceAccounts: strings.Join(ids, " ")})
+		err = s.store.Tag(ctx, sec.ARN, map[string]string{secretkind.TagAllowedServiceAccounts: strings.Join(ids, " ")})
 	}
 	if err != nil {
 		return s.updateFailure(name, err)
@@ -81,9 +82,9 @@ func (s *Service) setAllowedServiceAccounts(ctx context.Context, name string, se
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	delete(tags, TagAllowedServiceAccounts)
+	delete(tags, secretkind.TagAllowedServiceAccounts)
 	if len(ids) > 0 {
-		tags[TagAllowedServiceAccounts] = strings.Join(ids, " ")
+		tags[secretkind.TagAllowedServiceAccounts] = strings.Join(ids, " ")
 	}
 	sec.Tags = tags
 	return nil
@@ -91,31 +92,31 @@ func (s *Service) setAllowedServiceAccounts(ctx context.Context, name string, se
 
 // replaceCredentials probes the new keys, writes them as the new AWSCURRENT
 // version and refreshes the tags. sec is updated in place.
-func (s *Service) replaceCredentials(ctx context.Context, name string, sec *secretstore.Secret, cr datadog.Credentials) (Document, error) {
+func (s *Service) replaceCredentials(ctx context.Context, name string, sec *secretstore.Secret, cr datadog.Credentials) (secretkind.Document, error) {
 	// Writing a version during a rotation would make Secrets Manager
 	// abandon that rotation, and the rotation function might then revoke
 	// the keys we are about to store.
 	if pending, ok := sec.VersionWith(secretstore.Pending); ok {
 		if current, _ := sec.CurrentVersion(); pending != current {
-			return Document{}, rotationInProgress(name, nil)
+			return secretkind.Document{}, rotationInProgress(name, nil)
 		}
 	}
 	p := s.probeKeys(ctx, cr)
 	if err := p.verdict(); err != nil {
-		return Document{}, err
+		return secretkind.Document{}, err
 	}
 	v := p.validation(cr, s.now())
 	doc := documentFor(cr, p)
-	value, err := doc.Marshal()
+	value, err := secretkind.Connection.Marshal(doc)
 	if err != nil {
-		return Document{}, err
+		return secretkind.Document{}, err
 	}
 	if _, err := s.store.Put(ctx, sec.ARN, "", value, nil, ""); err != nil {
-		return Document{}, s.updateFailure(name, err)
+		return secretkind.Document{}, s.updateFailure(name, err)
 	}
 	tags := metadataTags(cr.Site, p, v)
 	if err := s.writeTags(ctx, name, sec.ARN, tags); err != nil {
-		return Document{}, err
+		return secretkind.Document{}, err
 	}
 	sec.Tags = tags
 	return doc, nil

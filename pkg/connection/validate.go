@@ -3,6 +3,7 @@ package connection
 import (
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"slices"
 	"strings"
 
@@ -31,7 +32,7 @@ func (s *Service) ValidateStored(ctx context.Context, name string) (Validation, 
 	if err != nil {
 		return Validation{}, err
 	}
-	cr, err := doc.Credentials()
+	cr, err := secretkind.Connection.Credentials(doc, secretkind.Manager{})
 	if err != nil {
 		return Validation{}, err
 	}
@@ -74,7 +75,7 @@ func (s *Service) ServiceAccounts(ctx context.Context, name string) ([]ServiceAc
 	if err != nil {
 		return nil, err
 	}
-	cr, err := doc.Credentials()
+	cr, err := secretkind.Connection.Credentials(doc, secretkind.Manager{})
 	if err != nil {
 		return nil, err
 	}

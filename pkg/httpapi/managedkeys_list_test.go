@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"testing"
 
 	"github.com/ddconn/ddconn/pkg/connection"
@@ -17,7 +18,7 @@ func TestListSkipsManagedKeySecrets(t *testing.T) {
 	if r := e.do("POST", "/connections", e.createBody("prod", e.rotatorKey)); r.status != 201 {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
-	tags := map[string]string{connection.TagManagedBy: connection.ManagedBy}
+	tags := map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy}
 	for _, name := range []string{"keys/prod/checkout", "api-keys/prod/agent"} {
 		_, err := e.Store.Create(context.Background(), secretstore.CreateInput{
 			Name: "ddconn/connections/" + name, Value: `{"url":"x"}`, Tags: tags})

@@ -5,11 +5,10 @@ import (
 	"io"
 
 	"github.com/ddconn/ddconn/pkg/connection"
-	"github.com/ddconn/ddconn/pkg/rotation"
-	"github.com/ddconn/ddconn/pkg/secretstore"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 )
 
-// rotationBody is the body of PUT /connections/{name}/rotation.
+// rotationBody is the body of PUT /connections/{name}/rotationstate.
 type rotationBody struct {
 	Schedule string `json:"schedule"`
 	Window   string `json:"window"`
@@ -26,12 +25,12 @@ func decodeRotation(body io.Reader) (connection.RotationSettings, error) {
 		return connection.RotationSettings{}, err
 	}
 	var details []connection.FieldError
-	rules, err := rotation.ParseSchedule(b.Schedule, b.Window)
+	rules, err := rotationstate.ParseSchedule(b.Schedule, b.Window)
 	if b.Schedule == "" {
-		err = &rotation.SettingError{Field: "schedule", Message: `is required, such as "rate(30 days)"`}
+		err = &rotationstate.SettingError{Field: "schedule", Message: `is required, such as "rate(30 days)"`}
 	}
 	details = appendSettingError(details, err)
-	policy, err := rotation.ParseRevokePolicy(b.RevokePrevious)
+	policy, err := rotationstate.ParseRevokePolicy(b.RevokePrevious)
 	details = appendSettingError(details, err)
 	if len(details) > 0 {
 		return connection.RotationSettings{}, badRequest(CodeInvalidRequest, "the rotation settings are invalid", details...)
@@ -43,37 +42,11 @@ func decodeRotation(body io.Reader) (connection.RotationSettings, error) {
 	}, nil
 }
 
-// appendSettingError adds err, a *rotation.SettingError or nil, to details.
+// appendSettingError adds err, a *rotationstate.SettingError or nil, to details.
 func appendSettingError(details []connection.FieldError, err error) []connection.FieldError {
-	var se *rotation.SettingError
+	var se *rotationstate.SettingError
 	if errors.As(err, &se) {
 		return append(details, connection.FieldError{Field: se.Field, Message: se.Message})
 	}
 	return details
-}
-
-// RotationState describes a secret's rotation for the Connection object:
-// rotation.StateOf in the connection package's terms. Give it to
-// connection.Options.RotationState (package connection cannot import
-// package rotation, which imports it).
-func RotationState(sec secretstore.Secret) connection.Rotation {
-	st := rotation.StateOf(sec)
-	r := connection.Rotation{
-		Enabled:        st.Enabled,
-		Schedule:       st.Schedule,
-		Window:         st.Window,
-		RevokePrevious: st.RevokePrevious,
-		LastRotatedAt:  st.LastRotatedAt,
-		NextRotationAt: st.NextRotationAt,
-		InProgress:     st.InProgress,
-		LastError:      st.LastError,
-		LastWarning:    st.LastWarning,
-		CurrentKeyID:   st.CurrentKeyID,
-		PreviousKeyID:  st.PreviousKeyID,
-		RevokeByHand:   st.RevokeByHand,
-	}
-	for _, p := range st.PendingRevocations {
-		r.PendingRevocations = append(r.PendingRevocations, connection.PendingRevocation{KeyID: p.KeyID, DueAt: p.DueAt})
-	}
-	return r
 }

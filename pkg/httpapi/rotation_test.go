@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,7 +12,6 @@ import (
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
-	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -27,13 +28,13 @@ func (e *env) waitIdle() {
 }
 
 // currentDocument reads the AWSCURRENT document of connection name.
-func (e *env) currentDocument(name string) connection.Document {
+func (e *env) currentDocument(name string) secretkind.Document {
 	e.t.Helper()
 	v, err := e.Store.Get(context.Background(), secretPrefix+name, "", secretstore.Current)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	doc, err := connection.ParseDocument(v.Value)
+	doc, err := secretkind.Connection.Parse(v.Value)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -67,43 +68,43 @@ func TestRotationEndToEnd(t *testing.T) {
 	mustStatus(t, r, http.StatusOK)
 	var enabled connection.Connection
 	r.json(t, &enabled)
-	want := connection.Rotation{Enabled: true, Schedule: "rate(30 days)", Window: "2h", RevokePrevious: "next-rotation", CurrentKeyID: originalID}
+	want := rotationstate.State{Enabled: true, Schedule: "rate(30 days)", Window: "2h", RevokePrevious: "next-rotation", CurrentKeyID: originalID}
 	if got := enabled.Rotation; got.Enabled != want.Enabled || got.Schedule != want.Schedule || got.Window != want.Window ||
 		got.RevokePrevious != want.RevokePrevious || got.CurrentKeyID != want.CurrentKeyID || got.NextRotationAt == nil {
 		t.Fatalf("rotation after PUT = %+v, want %+v and a next rotation date", got, want)
 	}
 	e.waitIdle()
-	if doc := e.currentDocument("rot"); doc.ApplicationKeyID != originalID {
-		t.Fatalf("rotateImmediately=false rotated the key (current id %s)", doc.ApplicationKeyID)
+	if doc := e.currentDocument("rot"); doc.KeyID != originalID {
+		t.Fatalf("rotateImmediately=false rotated the key (current id %s)", doc.KeyID)
 	}
 
 	first := e.rotateNow("rot")
-	if first.ApplicationKeyID == originalID || !e.authenticates(first.ApplicationKey) || !e.authenticates(e.rotatorKey) {
+	if first.KeyID == originalID || !e.authenticates(first.Key) || !e.authenticates(e.rotatorKey) {
 		t.Fatalf("after rotation 1: new key id %s (original %s), new works %v, original works %v",
-			first.ApplicationKeyID, originalID, e.authenticates(first.ApplicationKey), e.authenticates(e.rotatorKey))
+			first.KeyID, originalID, e.authenticates(first.Key), e.authenticates(e.rotatorKey))
 	}
 	rot := e.connection("rot").Rotation
-	if rot.CurrentKeyID != first.ApplicationKeyID || rot.PreviousKeyID != originalID || rot.LastRotatedAt == nil || rot.LastError != "" || rot.InProgress {
+	if rot.CurrentKeyID != first.KeyID || rot.PreviousKeyID != originalID || rot.LastRotatedAt == nil || rot.LastError != "" || rot.InProgress {
 		t.Fatalf("rotation block after rotation 1 = %+v", rot)
 	}
 
 	second := e.rotateNow("rot")
-	if !e.authenticates(second.ApplicationKey) || !e.authenticates(first.ApplicationKey) {
+	if !e.authenticates(second.Key) || !e.authenticates(first.Key) {
 		t.Fatal("after rotation 2 the current or the previous key does not authenticate")
 	}
 	if e.authenticates(e.rotatorKey) {
 		t.Fatal("after rotation 2 the user's original key still authenticates")
 	}
 	rot = e.connection("rot").Rotation
-	if rot.CurrentKeyID != second.ApplicationKeyID || rot.PreviousKeyID != first.ApplicationKeyID || len(rot.PendingRevocations) != 1 ||
-		rot.PendingRevocations[0].KeyID != first.ApplicationKeyID {
+	if rot.CurrentKeyID != second.KeyID || rot.PreviousKeyID != first.KeyID || len(rot.PendingRevocations) != 1 ||
+		rot.PendingRevocations[0].KeyID != first.KeyID {
 		t.Fatalf("rotation block after rotation 2 = %+v", rot)
 	}
 }
 
 // rotateNow starts a rotation, waits for it and returns the new current
 // document.
-func (e *env) rotateNow(name string) connection.Document {
+func (e *env) rotateNow(name string) secretkind.Document {
 	e.t.Helper()
 	r := e.do("POST", "/connections/"+name+"/rotate", "")
 	mustStatus(e.t, r, http.StatusAccepted)
@@ -116,7 +117,7 @@ func (e *env) rotateNow(name string) connection.Document {
 	}
 	if current, _ := sec.CurrentVersion(); started.VersionID == "" || current != started.VersionID {
 		e.t.Fatalf("the rotation to version %q did not complete (AWSCURRENT is %q, last error %q)",
-			started.VersionID, current, sec.Tags[rotation.TagLastError])
+			started.VersionID, current, sec.Tags[secretkind.TagLastError])
 	}
 	return e.currentDocument(name)
 }
@@ -144,7 +145,7 @@ func TestRotationStatuses(t *testing.T) {
 		{"bad policy", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","revokePrevious":"never"}`, 400, httpapi.CodeInvalidRequest, []string{"revokePrevious"}, "next-rotation"},
 		{"everything bad", "PUT", "/connections/rot/rotation", `{"schedule":"weekly","window":"2","revokePrevious":"after:1s"}`, 400, httpapi.CodeInvalidRequest,
 			[]string{"schedule", "revokePrevious"}, "rate("},
-		{"unknown field", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","interval":"1d"}`, 400, httpapi.CodeInvalidRequest, []string{"interval"}, "not a known field"},
+		{"unknown field", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","interval":"1d"}`, 400, httpapi.CodeInvalidRequest, []string{"body"}, "not a known field"},
 		{"wrong type", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","rotateImmediately":"no"}`, 400, httpapi.CodeInvalidRequest, []string{"rotateImmediately"}, "true or false"},
 		{"enable absent", "PUT", "/connections/absent/rotation", `{"schedule":"rate(1 day)"}`, 404, httpapi.CodeNotFound, nil, "absent"},
 		{"disable absent", "DELETE", "/connections/absent/rotation", "", 404, httpapi.CodeNotFound, nil, "absent"},
@@ -238,16 +239,16 @@ func TestIncompleteRotationBlocksUntilDisabled(t *testing.T) {
 	e.Simulator.ClearFaults()
 	mustStatus(t, e.do("PUT", "/connections/rot/rotation", `{"schedule":"rate(30 days)"}`), http.StatusOK)
 	e.waitIdle()
-	if doc := e.currentDocument("rot"); doc.ApplicationKeyID == originalID || !e.authenticates(doc.ApplicationKey) {
-		t.Fatalf("rotation after re-enabling did not complete (current key id %s)", doc.ApplicationKeyID)
+	if doc := e.currentDocument("rot"); doc.KeyID == originalID || !e.authenticates(doc.Key) {
+		t.Fatalf("rotation after re-enabling did not complete (current key id %s)", doc.KeyID)
 	}
 }
 
 // TestRevokePolicyReachesTheRotationFunction: PUT …/rotation stores the
 // policy under the tag, and in the form, that package rotation reads.
 func TestRevokePolicyReachesTheRotationFunction(t *testing.T) {
-	if connection.TagRevokePrevious != rotation.TagRevokePrevious {
-		t.Fatalf("connection writes %q, rotation reads %q", connection.TagRevokePrevious, rotation.TagRevokePrevious)
+	if secretkind.TagRevokePrevious != secretkind.TagRevokePrevious {
+		t.Fatalf("connection writes %q, rotation reads %q", secretkind.TagRevokePrevious, secretkind.TagRevokePrevious)
 	}
 	e := newEnv(t, withRotation())
 	mustStatus(t, e.do("POST", "/connections", e.createBody("rot", e.rotatorKey)), http.StatusCreated)
@@ -257,8 +258,8 @@ func TestRevokePolicyReachesTheRotationFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := rotation.ParseRevokePolicy("after:7d")
-	if got := rotation.StateOf(sec).RevokePrevious; got != want.String() || sec.Rules.AutomaticallyAfterDays != 7 {
+	want, _ := rotationstate.ParseRevokePolicy("after:7d")
+	if got := rotationstate.StateOf(sec).RevokePrevious; got != want.String() || sec.Rules.AutomaticallyAfterDays != 7 {
 		t.Fatalf("stored policy %q and rules %+v, want %q and 7 days", got, sec.Rules, want.String())
 	}
 	if got := e.connection("rot").Rotation.RevokePrevious; got != want.String() {

@@ -7,22 +7,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/managedkey"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/site"
 )
 
 // apiKeyDoc reads a managed API key's document of the version labelled stage.
-func (st *stack) apiKeyDoc(arn, stage string) managedsecret.APIKeyDocument {
+func (st *stack) apiKeyDoc(arn, stage string) secretkind.Document {
 	st.t.Helper()
 	v, err := st.store.Get(context.Background(), arn, "", stage)
 	if err != nil {
 		st.t.Fatalf("reading %s: %v", stage, err)
 	}
-	d, err := managedsecret.ParseAPIKeyDocument(v.Value)
+	d, err := secretkind.APIKey.Parse(v.Value)
 	if err != nil {
 		st.t.Fatal(err)
 	}
@@ -54,8 +53,8 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if k.SecretName != prefix+"api-keys/"+connName+"/agent-us5" || !k.Rotation.Enabled || k.Rotation.Schedule != "rate(90 days)" {
 		t.Fatalf("minted %+v", k)
 	}
-	docs := []managedsecret.APIKeyDocument{st.apiKeyDoc(k.SecretARN, secretstore.Current)}
-	if !st.validAPIKey(docs[0].APIKey) || docs[0].URL != siteURL || k.APIKeyID != docs[0].APIKeyID {
+	docs := []secretkind.Document{st.apiKeyDoc(k.SecretARN, secretstore.Current)}
+	if !st.validAPIKey(docs[0].Key) || docs[0].URL != siteURL || k.APIKeyID != docs[0].KeyID {
 		t.Fatal("the minted API key is not valid")
 	}
 
@@ -67,13 +66,13 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		}
 		docs = append(docs, st.apiKeyDoc(k.SecretARN, secretstore.Current))
 		cur, prev := docs[i], docs[i-1]
-		if cur.APIKeyID == prev.APIKeyID || !st.validAPIKey(cur.APIKey) || !st.validAPIKey(prev.APIKey) {
+		if cur.KeyID == prev.KeyID || !st.validAPIKey(cur.Key) || !st.validAPIKey(prev.Key) {
 			t.Fatalf("rotation %d: the current and the previous key must both be valid", i)
 		}
-		if st.apiKeyDoc(k.SecretARN, secretstore.Previous).APIKeyID != prev.APIKeyID {
+		if st.apiKeyDoc(k.SecretARN, secretstore.Previous).KeyID != prev.KeyID {
 			t.Fatalf("rotation %d: AWSPREVIOUS does not hold the replaced key", i)
 		}
-		if i >= 2 && st.validAPIKey(docs[i-2].APIKey) {
+		if i >= 2 && st.validAPIKey(docs[i-2].Key) {
 			t.Fatalf("rotation %d: the key from two rotations back is still valid", i)
 		}
 	}
@@ -86,7 +85,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, d := range docs {
-		if st.validAPIKey(d.APIKey) {
+		if st.validAPIKey(d.Key) {
 			t.Errorf("key %d survived the delete", i)
 		}
 	}
@@ -138,11 +137,11 @@ func (st *stack) apiKeyIDs() []string {
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	d, err := connection.ParseDocument(v.Value)
+	d, err := secretkind.Connection.Parse(v.Value)
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	cr, err := d.Credentials()
+	cr, err := secretkind.Connection.Credentials(d, secretkind.Manager{})
 	if err != nil {
 		st.t.Fatal(err)
 	}

@@ -3,10 +3,27 @@ package managedkey
 import (
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/managedsecret"
-	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
+
+// record is a managed key of either kind as read from Secrets Manager: its
+// name, its secret's metadata and, when read, its current document.
+// Listings read metadata only.
+type record struct {
+	name   secretkind.Name
+	secret secretstore.Secret
+	doc    *secretkind.Document
+}
+
+// keyID is the id of the managed key's current Datadog key.
+func (r record) keyID() string {
+	if r.doc != nil {
+		return r.doc.KeyID
+	}
+	return r.secret.Tags[secretkind.TagKeyID]
+}
 
 // AppKey is a managed application key as the API shows it: never the key.
 type AppKey struct {
@@ -15,34 +32,45 @@ type AppKey struct {
 	ServiceAccountID string `json:"serviceAccountId"`
 	// Scopes are the key's scopes; nil (null) for an unscoped key, and
 	// absent from listings, which read metadata only.
-	Scopes           []string       `json:"scopes,omitempty"`
-	ApplicationKeyID string         `json:"applicationKeyId"`
-	IncludeAPIKey    bool           `json:"includeApiKey"`
-	SecretARN        string         `json:"secretArn"`
-	SecretName       string         `json:"secretName"`
-	CreatedAt        time.Time      `json:"createdAt"`
-	Rotation         rotation.State `json:"rotation"`
+	Scopes           []string            `json:"scopes,omitempty"`
+	ApplicationKeyID string              `json:"applicationKeyId"`
+	IncludeAPIKey    bool                `json:"includeApiKey"`
+	SecretARN        string              `json:"secretArn"`
+	SecretName       string              `json:"secretName"`
+	CreatedAt        time.Time           `json:"createdAt"`
+	Rotation         rotationstate.State `json:"rotation"`
 }
 
-// appKeyFrom builds the API object from the secret's metadata and, when
-// read, its current document.
-func appKeyFrom(n managedsecret.Name, sec secretstore.Secret, doc *managedsecret.AppKeyDocument) AppKey {
+func appKeyFrom(r record) AppKey {
 	k := AppKey{
-		Connection: n.Connection, Name: n.Key,
-		ServiceAccountID: sec.Tags[TagServiceAccountID],
-		ApplicationKeyID: sec.Tags[rotation.TagApplicationKeyID],
-		IncludeAPIKey:    sec.Tags[tagIncludeAPIKey] == "true",
-		SecretARN:        sec.ARN, SecretName: sec.Name, CreatedAt: sec.CreatedAt,
-		Rotation: rotation.StateOf(sec),
+		Connection: r.name.Connection, Name: r.name.Key,
+		ServiceAccountID: r.secret.Tags[secretkind.TagServiceAccountID],
+		ApplicationKeyID: r.keyID(),
+		IncludeAPIKey:    r.secret.Tags[secretkind.TagIncludeAPIKey] == "true",
+		SecretARN:        r.secret.ARN, SecretName: r.secret.Name, CreatedAt: r.secret.CreatedAt,
+		Rotation: rotationstate.StateOf(r.secret),
 	}
-	if doc != nil {
-		k.ServiceAccountID = doc.ServiceAccountID
-		k.ApplicationKeyID = doc.ApplicationKeyID
-		k.Scopes = doc.Scopes
-		k.IncludeAPIKey = doc.APIKey != ""
+	if r.doc != nil {
+		k.ServiceAccountID = r.doc.OwnerID
+		k.Scopes = r.doc.Scopes
+		k.IncludeAPIKey = r.doc.APIKey != ""
 	}
 	return k
 }
 
-// tagIncludeAPIKey records includeApiKey for listings.
-const tagIncludeAPIKey = "ddconn:include-api-key"
+// APIKey is a managed API key as the API shows it: never the key.
+type APIKey struct {
+	Connection string              `json:"connection"`
+	Name       string              `json:"name"`
+	APIKeyID   string              `json:"apiKeyId"`
+	SecretARN  string              `json:"secretArn"`
+	SecretName string              `json:"secretName"`
+	CreatedAt  time.Time           `json:"createdAt"`
+	Rotation   rotationstate.State `json:"rotation"`
+}
+
+func apiKeyFrom(r record) APIKey {
+	return APIKey{Connection: r.name.Connection, Name: r.name.Key, APIKeyID: r.keyID(),
+		SecretARN: r.secret.ARN, SecretName: r.secret.Name, CreatedAt: r.secret.CreatedAt,
+		Rotation: rotationstate.StateOf(r.secret)}
+}

@@ -12,12 +12,12 @@
 //   - a service account that does not exist, is disabled, or is a human
 //     user (Datadog's service_account attribute);
 //   - a service account outside the connection's allowed list, when the
-//     connection has one (TagAllowedServiceAccounts on its secret).
+//     connection has one (secretkind.TagAllowedServiceAccounts on its secret).
 //
 // # Order of a mint, and what a crash leaves
 //
 // The mint first records its intent on the connection's secret (a tag,
-// managedsecret.Mint). The Datadog key is then named from a fresh token
+// secretkind.Mint). The Datadog key is then named from a fresh token
 // ("ddconn-managed:keys/<connection>/<name>:<token>"; derived from the
 // request id for event-driven requests), created on the service account's
 // routes with exactly the requested scopes, then stored by CreateSecret

@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/ddconn/ddconn/pkg/connection"
-	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 )
 
 // Outcomes callers branch on (errors.Is). Every error the Service returns
@@ -62,7 +62,7 @@ func invalid(details []connection.FieldError) *Error {
 // settingProblem is a rotation setting's error as a field problem under
 // "rotation.".
 func settingProblem(err error) connection.FieldError {
-	var se *rotation.SettingError
+	var se *rotationstate.SettingError
 	if errors.As(err, &se) {
 		return connection.FieldError{Field: "rotation." + se.Field, Message: se.Message}
 	}

@@ -3,6 +3,7 @@ package managedkey_test
 import (
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"slices"
 	"strings"
 	"testing"
@@ -10,11 +11,11 @@ import (
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/pkg/managedkey"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-var requested = []string{"metrics_read", "dashboards_read"}
+// requested is sorted: mints store scopes sorted, each once.
+var requested = []string{"dashboards_read", "metrics_read"}
 
 // TestLifecycle mints a managed key, reads its secret, rotates it twice,
 // checks revocation under each policy, and deletes it with revocation.
@@ -48,7 +49,7 @@ func TestLifecycle(t *testing.T) {
 			st.assertKey(first, "minted")
 
 			// Rotate twice: each new key has the same scopes and owner.
-			docs := []managedsecret.AppKeyDocument{first}
+			docs := []secretkind.Document{first}
 			for i := range 2 {
 				version := st.rotate(k.SecretARN)
 				sec := st.describe(k.SecretARN)
@@ -56,7 +57,7 @@ func TestLifecycle(t *testing.T) {
 					t.Fatalf("rotation %d did not complete: %v (last error %q)", i+1, sec.Versions, sec.Tags["ddconn:last-error"])
 				}
 				d := st.doc(k.SecretARN, secretstore.Current)
-				if d.ApplicationKeyID == docs[len(docs)-1].ApplicationKeyID {
+				if d.KeyID == docs[len(docs)-1].KeyID {
 					t.Fatalf("rotation %d kept the key", i+1)
 				}
 				st.assertKey(d, "rotated")
@@ -64,8 +65,8 @@ func TestLifecycle(t *testing.T) {
 			}
 
 			keys := st.keysOf(st.sa)
-			_, prevAlive := keys[docs[1].ApplicationKeyID]
-			_, firstAlive := keys[docs[0].ApplicationKeyID]
+			_, prevAlive := keys[docs[1].KeyID]
+			_, firstAlive := keys[docs[0].KeyID]
 			if firstAlive {
 				t.Error("the minted key survived two rotations")
 			}
@@ -79,7 +80,7 @@ func TestLifecycle(t *testing.T) {
 			}
 
 			got, err := st.svc.Get(ctx, connName, "checkout")
-			if err != nil || got.ApplicationKeyID != docs[2].ApplicationKeyID || !slices.Equal(got.Scopes, requested) {
+			if err != nil || got.ApplicationKeyID != docs[2].KeyID || !slices.Equal(got.Scopes, requested) {
 				t.Fatalf("Get = %+v, %v", got, err)
 			}
 			list, err := st.svc.List(ctx, connName)
@@ -109,15 +110,15 @@ func TestLifecycle(t *testing.T) {
 
 // assertKey checks a managed key's document against Datadog: owned by the
 // service account, exactly the requested scopes, working.
-func (st *stack) assertKey(d managedsecret.AppKeyDocument, when string) {
+func (st *stack) assertKey(d secretkind.Document, when string) {
 	st.t.Helper()
-	k, ok := st.keysOf(st.sa)[d.ApplicationKeyID]
+	k, ok := st.keysOf(st.sa)[d.KeyID]
 	switch {
 	case !ok:
-		st.t.Fatalf("%s: key %s is not the service account's", when, d.ApplicationKeyID)
+		st.t.Fatalf("%s: key %s is not the service account's", when, d.KeyID)
 	case !slices.Equal(k.Scopes, requested) || !slices.Equal(d.Scopes, requested):
 		st.t.Fatalf("%s: scopes %v (document %v), want %v", when, k.Scopes, d.Scopes, requested)
-	case d.ServiceAccountID != st.sa || d.URL != siteURL:
+	case d.OwnerID != st.sa || d.URL != siteURL:
 		st.t.Fatalf("%s: document %v", when, d)
 	case !st.works(d):
 		st.t.Fatalf("%s: the key does not authenticate", when)
@@ -174,7 +175,7 @@ func TestIncludeAPIKeyFollowsTheConnection(t *testing.T) {
 	if d.APIKey != newAPIKey {
 		t.Error("the rotation did not refresh the API key copy")
 	}
-	if !st.sim.Authenticates(newAPIKey, d.ApplicationKey) {
+	if !st.sim.Authenticates(newAPIKey, d.Key) {
 		t.Error("the rotated managed key does not authenticate")
 	}
 }
@@ -186,7 +187,7 @@ func TestMintGuards(t *testing.T) {
 	human := st.sim.AddUser(st.org, ddsim.UserSpec{Name: "a human", Permissions: []string{"metrics_read"}})
 	disabled := st.sim.AddUser(st.org, ddsim.UserSpec{Name: "retired", ServiceAccount: true, Disabled: true})
 	other := st.sim.AddUser(st.org, ddsim.UserSpec{Name: "other", ServiceAccount: true, Permissions: []string{"metrics_read"}})
-	st.newConnection("restricted", map[string]string{managedkey.TagAllowedServiceAccounts: st.sa})
+	st.newConnection("restricted", map[string]string{secretkind.TagAllowedServiceAccounts: st.sa})
 	if _, err := st.svc.Mint(ctx, connName, managedkey.MintInput{Name: "taken", ServiceAccountID: st.sa, Scopes: requested}); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func TestMintGuards(t *testing.T) {
 		}
 		st.waitIdle()
 		d := st.doc(k.SecretARN, secretstore.Current)
-		if key := st.keysOf(st.sa)[d.ApplicationKeyID]; key.Scopes != nil || d.Scopes != nil || k.Scopes != nil {
+		if key := st.keysOf(st.sa)[d.KeyID]; key.Scopes != nil || d.Scopes != nil || k.Scopes != nil {
 			t.Fatalf("scopes %v, want unscoped", key.Scopes)
 		}
 	})

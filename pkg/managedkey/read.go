@@ -8,8 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ddconn/ddconn/pkg/datadog"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -19,29 +18,56 @@ const listPageSize = 100
 // Get returns the managed application key name of connection conn, with its
 // scopes (read from the secret's current value; never returned).
 func (s *Service) Get(ctx context.Context, conn, name string) (AppKey, error) {
-	n, sec, err := s.describe(ctx, managedsecret.AppKey, conn, name)
+	r, err := s.get(ctx, secretkind.Name{Kind: secretkind.AppKey, Connection: conn, Key: name})
 	if err != nil {
 		return AppKey{}, err
 	}
-	doc, err := s.document(ctx, sec.ARN)
+	return appKeyFrom(r), nil
+}
+
+// GetAPIKey returns the managed API key name of connection conn.
+func (s *Service) GetAPIKey(ctx context.Context, conn, name string) (APIKey, error) {
+	r, err := s.get(ctx, secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: name})
 	if err != nil {
-		return AppKey{}, err
+		return APIKey{}, err
 	}
-	return appKeyFrom(n, sec, &doc), nil
+	return apiKeyFrom(r), nil
 }
 
 // List returns every managed application key of connection conn, from
 // metadata only (no scopes).
 func (s *Service) List(ctx context.Context, conn string) ([]AppKey, error) {
 	out := []AppKey{}
-	err := s.each(ctx, managedsecret.AppKey, conn, func(n managedsecret.Name, sec secretstore.Secret) {
-		out = append(out, appKeyFrom(n, sec, nil))
-	})
+	err := s.each(ctx, secretkind.AppKey, conn, func(r record) { out = append(out, appKeyFrom(r)) })
 	return out, err
 }
 
+// ListAPIKeys returns every managed API key of connection conn.
+func (s *Service) ListAPIKeys(ctx context.Context, conn string) ([]APIKey, error) {
+	out := []APIKey{}
+	err := s.each(ctx, secretkind.APIKey, conn, func(r record) { out = append(out, apiKeyFrom(r)) })
+	return out, err
+}
+
+// get reads a managed key and its current document.
+func (s *Service) get(ctx context.Context, n secretkind.Name) (record, error) {
+	sec, err := s.describe(ctx, n)
+	if err != nil {
+		return record{}, err
+	}
+	v, err := s.store.Get(ctx, sec.ARN, "", secretstore.Current)
+	if err != nil {
+		return record{}, storeFailure("reading the managed key", err)
+	}
+	doc, err := n.Kind.Parse(v.Value)
+	if err != nil {
+		return record{}, fail(ErrUnavailable, "the managed key's secret is not readable", err)
+	}
+	return record{name: n, secret: sec, doc: &doc}, nil
+}
+
 // each calls visit for every live managed key of kind k of connection conn.
-func (s *Service) each(ctx context.Context, k managedsecret.Kind, conn string, visit func(managedsecret.Name, secretstore.Secret)) error {
+func (s *Service) each(ctx context.Context, k secretkind.Kind, conn string, visit func(record)) error {
 	if _, err := s.connection(ctx, conn); err != nil {
 		return err
 	}
@@ -52,8 +78,8 @@ func (s *Service) each(ctx context.Context, k managedsecret.Kind, conn string, v
 // conn, from metadata only; the connection itself is not read.
 func (s *Service) CountManagedKeys(ctx context.Context, conn string) (int, error) {
 	n := 0
-	for _, k := range []managedsecret.Kind{managedsecret.AppKey, managedsecret.APIKey} {
-		if err := s.walk(ctx, k, conn, func(managedsecret.Name, secretstore.Secret) { n++ }); err != nil {
+	for _, k := range secretkind.Managed {
+		if err := s.walk(ctx, k, conn, func(record) { n++ }); err != nil {
 			return 0, err
 		}
 	}
@@ -61,17 +87,17 @@ func (s *Service) CountManagedKeys(ctx context.Context, conn string) (int, error
 }
 
 // walk visits the live managed keys of kind k of connection conn.
-func (s *Service) walk(ctx context.Context, k managedsecret.Kind, conn string, visit func(managedsecret.Name, secretstore.Secret)) error {
+func (s *Service) walk(ctx context.Context, k secretkind.Kind, conn string, visit func(record)) error {
 	cursor := ""
 	for {
-		page, next, err := s.store.List(ctx, managedsecret.Prefix(s.opts.Prefix, k, conn), listPageSize, cursor)
+		page, next, err := s.store.List(ctx, secretkind.Prefix(s.opts.Prefix, k, conn), listPageSize, cursor)
 		if err != nil {
 			return storeFailure("listing managed keys", err)
 		}
 		for _, sec := range page {
-			n, ok := managedsecret.ParseName(s.opts.Prefix, sec.Name)
+			n, ok := secretkind.ParseName(s.opts.Prefix, sec.Name)
 			if ok && n.Kind == k && n.Connection == conn && sec.DeletedAt == nil {
-				visit(n, sec)
+				visit(record{name: n, secret: sec})
 			}
 		}
 		if next == "" {
@@ -81,59 +107,64 @@ func (s *Service) walk(ctx context.Context, k managedsecret.Kind, conn string, v
 	}
 }
 
-// Delete revokes every key ddconn minted for the managed key (unless
-// keepKeys), then deletes its secret without a recovery window.
+// Delete revokes every key ddconn minted for the managed application key
+// (unless keepKeys), then deletes its secret without a recovery window.
 func (s *Service) Delete(ctx context.Context, conn, name string, keepKeys bool) error {
-	return s.remove(ctx, managedsecret.AppKey, conn, name, keepKeys, s.revokeAll)
+	return s.remove(ctx, secretkind.Name{Kind: secretkind.AppKey, Connection: conn, Key: name}, keepKeys)
 }
 
-// remove is Delete and DeleteAPIKey. Revocation comes first: if it fails,
-// the secret stays, and a retry finds the keys again through it.
-func (s *Service) remove(ctx context.Context, kind managedsecret.Kind, conn, name string, keepKeys bool,
-	revoke func(context.Context, managedsecret.Name, secretstore.Secret) ([]string, error)) error {
-	n, sec, err := s.describe(ctx, kind, conn, name)
+// DeleteAPIKey is Delete for a managed API key. The connection's own API
+// key is never one of the keys it revokes.
+func (s *Service) DeleteAPIKey(ctx context.Context, conn, name string, keepKeys bool) error {
+	return s.remove(ctx, secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: name}, keepKeys)
+}
+
+// remove deletes a managed key of either kind. Revocation comes first: if
+// it fails, the secret stays, and a retry finds the keys again through it.
+func (s *Service) remove(ctx context.Context, n secretkind.Name, keepKeys bool) error {
+	sec, err := s.describe(ctx, n)
 	if err != nil {
 		return err
 	}
 	var revoked []string
 	if !keepKeys {
-		if revoked, err = revoke(ctx, n, sec); err != nil {
+		if revoked, err = s.revokeAll(ctx, n, sec); err != nil {
 			return err
 		}
 	}
 	if _, err := s.store.Delete(ctx, sec.ARN, 0, true); err != nil && !errors.Is(err, secretstore.ErrNotFound) {
 		return storeFailure("deleting the managed key's secret", err)
 	}
-	s.log.InfoContext(ctx, "managed key deleted", slog.String("kind", string(kind)), slog.String("connection", conn),
-		slog.String("name", name), slog.String("secret_arn", sec.ARN), slog.Any("revoked_key_ids", revoked),
+	s.log.InfoContext(ctx, "managed key deleted", slog.String("kind", n.Kind.Segment()), slog.String("connection", n.Connection),
+		slog.String("name", n.Key), slog.String("secret_arn", sec.ARN), slog.Any("revoked_key_ids", revoked),
 		slog.Bool("keep_keys", keepKeys))
 	return nil
 }
 
-// revokeAll deletes, with the connection's current key, every key of the
-// service account that ddconn minted for n: those named under its prefix
-// and those a labelled version holds.
-func (s *Service) revokeAll(ctx context.Context, n managedsecret.Name, sec secretstore.Secret) ([]string, error) {
+// revokeAll deletes, with the connection's current keys, every key ddconn
+// minted for n: those named under its prefix and those a labelled version
+// holds. The connection's own API key is never among them.
+func (s *Service) revokeAll(ctx context.Context, n secretkind.Name, sec secretstore.Secret) ([]string, error) {
 	mgr, err := s.connection(ctx, n.Connection)
 	if err != nil {
 		return nil, err
 	}
-	held, saID, err := s.heldKeys(ctx, sec)
+	held, owner, err := s.heldKeys(ctx, n, sec, mgr.cr.APIKey)
 	if err != nil {
 		return nil, err
 	}
-	owner := datadog.KeyOwner{ServiceAccountID: saID}
-	keys, err := s.dd.ListAppKeys(ctx, mgr.cr, owner)
+	m := mgr.manager(owner)
+	keys, err := n.Kind.ListKeys(ctx, s.dd, m)
 	if err != nil {
-		return nil, datadogFailure("listing the service account's keys", err)
+		return nil, datadogFailure("listing the managed key's keys", err)
 	}
 	var revoked []string
 	for _, k := range keys {
 		if !strings.HasPrefix(k.Name, n.DatadogKeyNamePrefix()) && !slices.Contains(held, k.ID) {
 			continue
 		}
-		if err := s.dd.DeleteAppKey(ctx, mgr.cr, owner, k.ID); err != nil {
-			return revoked, datadogFailure(fmt.Sprintf("revoking application key %s", k.ID), err)
+		if err := n.Kind.RevokeKey(ctx, s.dd, m, k.ID); err != nil {
+			return revoked, datadogFailure("revoking", err)
 		}
 		revoked = append(revoked, k.ID)
 	}
@@ -141,10 +172,11 @@ func (s *Service) revokeAll(ctx context.Context, n managedsecret.Name, sec secre
 }
 
 // heldKeys returns the key ids the labelled versions hold, and the service
-// account they belong to.
-func (s *Service) heldKeys(ctx context.Context, sec secretstore.Secret) ([]string, string, error) {
+// account owning an application key's keys. A version holding the
+// connection's own API key (connAPIKey) is never counted.
+func (s *Service) heldKeys(ctx context.Context, n secretkind.Name, sec secretstore.Secret, connAPIKey string) ([]string, string, error) {
 	var ids []string
-	saID := sec.Tags[TagServiceAccountID]
+	owner := sec.Tags[secretkind.TagServiceAccountID]
 	for version := range sec.Versions {
 		v, err := s.store.Get(ctx, sec.ARN, version, "")
 		if errors.Is(err, secretstore.ErrNotFound) {
@@ -153,44 +185,33 @@ func (s *Service) heldKeys(ctx context.Context, sec secretstore.Secret) ([]strin
 		if err != nil {
 			return nil, "", storeFailure("reading the managed key", err)
 		}
-		d, err := managedsecret.ParseAppKeyDocument(v.Value)
-		if err != nil {
+		d, err := n.Kind.Parse(v.Value)
+		if err != nil || d.Key == connAPIKey {
 			continue // not ours to revoke by id; the name prefix still applies
 		}
-		ids = append(ids, d.ApplicationKeyID)
-		saID = d.ServiceAccountID
+		ids = append(ids, d.KeyID)
+		if d.OwnerID != "" {
+			owner = d.OwnerID
+		}
 	}
-	if saID == "" {
+	if n.Kind == secretkind.AppKey && owner == "" {
 		return nil, "", fail(ErrUnavailable, "the managed key's service account is unknown", nil)
 	}
-	return ids, saID, nil
+	return ids, owner, nil
 }
 
 // describe finds the managed key's live secret.
-func (s *Service) describe(ctx context.Context, k managedsecret.Kind, conn, name string) (managedsecret.Name, secretstore.Secret, error) {
-	n := managedsecret.Name{Kind: k, Connection: conn, Key: name}
-	notFound := fail(ErrNotFound, fmt.Sprintf("managed key %s/%s of connection %q not found", k, name, conn), nil)
-	if !managedsecret.ValidKeyName(name) || !managedsecret.ValidKeyName(conn) {
-		return n, secretstore.Secret{}, notFound
+func (s *Service) describe(ctx context.Context, n secretkind.Name) (secretstore.Secret, error) {
+	notFound := fail(ErrNotFound, fmt.Sprintf("managed key %s/%s of connection %q not found", n.Kind.Segment(), n.Key, n.Connection), nil)
+	if !secretkind.ValidName(n.Key) || !secretkind.ValidName(n.Connection) {
+		return secretstore.Secret{}, notFound
 	}
 	sec, err := s.store.Describe(ctx, n.SecretName(s.opts.Prefix))
 	switch {
 	case errors.Is(err, secretstore.ErrNotFound) || err == nil && sec.DeletedAt != nil:
-		return n, secretstore.Secret{}, notFound
+		return secretstore.Secret{}, notFound
 	case err != nil:
-		return n, secretstore.Secret{}, storeFailure("reading the managed key", err)
+		return secretstore.Secret{}, storeFailure("reading the managed key", err)
 	}
-	return n, sec, nil
-}
-
-func (s *Service) document(ctx context.Context, arn string) (managedsecret.AppKeyDocument, error) {
-	v, err := s.store.Get(ctx, arn, "", secretstore.Current)
-	if err != nil {
-		return managedsecret.AppKeyDocument{}, storeFailure("reading the managed key", err)
-	}
-	d, err := managedsecret.ParseAppKeyDocument(v.Value)
-	if err != nil {
-		return managedsecret.AppKeyDocument{}, fail(ErrUnavailable, "the managed key's secret is not readable", err)
-	}
-	return d, nil
+	return sec, nil
 }

@@ -2,9 +2,10 @@ package managedkey
 
 import (
 	"context"
+	"slices"
 
 	"github.com/ddconn/ddconn/pkg/connection"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -17,10 +18,10 @@ import (
 // secret: one key and one secret, whatever the number of deliveries.
 
 // recordMint tags the connection's secret with the mint about to create a
-// key in Datadog (managedsecret.Mint): the intent the sweeper follows if
+// key in Datadog (secretkind.Mint): the intent the sweeper follows if
 // this mint stops before the key is stored and the key has no secret to be
 // found by. Nothing has been created yet, so a failure here is plain.
-func (s *Service) recordMint(ctx context.Context, mgr managerOf, m managedsecret.Mint) error {
+func (s *Service) recordMint(ctx context.Context, mgr managerOf, m secretkind.Mint) error {
 	k, v := m.Tag()
 	if err := s.store.Tag(ctx, mgr.secret.ARN, map[string]string{k: v}); err != nil {
 		return storeFailure("recording the mint on the connection", err)
@@ -32,7 +33,7 @@ func (s *Service) recordMint(ctx context.Context, mgr managerOf, m managedsecret
 // tag left behind is cleared by the sweeper, which finds the secret. Mints
 // that fail after creating a key keep their tag on purpose: the sweeper
 // then deletes whatever key they left.
-func (s *Service) endMint(ctx context.Context, mgr managerOf, m managedsecret.Mint) {
+func (s *Service) endMint(ctx context.Context, mgr managerOf, m secretkind.Mint) {
 	k, _ := m.Tag()
 	if err := s.store.Untag(ctx, mgr.secret.ARN, []string{k}); err != nil {
 		s.log.WarnContext(ctx, "removing the mint's tag from the connection failed; the sweeper will", "error", err)
@@ -51,7 +52,7 @@ func (s *Service) tokenFor(requestID string) string {
 // withRequest tags a new secret with the request id, if any.
 func withRequest(in secretstore.CreateInput, requestID string) secretstore.CreateInput {
 	if requestID != "" {
-		in.Tags[connection.TagRequestID] = requestID
+		in.Tags[secretkind.TagRequestID] = requestID
 	}
 	return in
 }
@@ -66,7 +67,7 @@ func (s *Service) repeat(ctx context.Context, secretName, requestID string, rule
 		return false
 	}
 	sec, err := s.store.Describe(ctx, secretName)
-	if err != nil || sec.DeletedAt != nil || sec.Tags[connection.TagRequestID] != requestID {
+	if err != nil || sec.DeletedAt != nil || sec.Tags[secretkind.TagRequestID] != requestID {
 		return false
 	}
 	if !sec.RotationEnabled {
@@ -75,4 +76,21 @@ func (s *Service) repeat(ctx context.Context, secretName, requestID string, rule
 		}
 	}
 	return true
+}
+
+// normalised returns in in the one form ddconn compares and stores, whether
+// it came from the HTTP API or from an event: the service account id as
+// connection.ServiceAccountID writes it (when it is one), and the scopes
+// sorted, each once. A key's scopes are a set of permissions; a repeated
+// scope asks for nothing more, and Datadog answers with each scope once.
+func (in MintInput) normalised() MintInput {
+	if id, ok := connection.ServiceAccountID(in.ServiceAccountID); ok {
+		in.ServiceAccountID = id
+	}
+	if in.Scopes != nil {
+		scopes := slices.Clone(in.Scopes)
+		slices.Sort(scopes)
+		in.Scopes = slices.Compact(scopes)
+	}
+	return in
 }

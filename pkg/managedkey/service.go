@@ -5,27 +5,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"io"
 	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/secretstore"
-)
-
-// TagAllowedServiceAccounts, on a connection's secret, lists the service
-// account ids (space-separated: tag values allow no commas) the connection
-// may mint managed keys for. Absent means any service account.
-const TagAllowedServiceAccounts = "ddconn:allowed-service-accounts"
-
-// Tags written on a managed key's secret, so listings need no value.
-const (
-	TagConnection       = "ddconn:connection"
-	TagServiceAccountID = "ddconn:service-account-id"
-	TagKind             = "ddconn:managed-key-kind"
 )
 
 // SecretStore is what the Service needs from Secrets Manager;
@@ -44,13 +31,8 @@ type SecretStore interface {
 // Datadog is what the Service needs from Datadog; *datadog.Client
 // implements it.
 type Datadog interface {
+	secretkind.Datadog
 	ListServiceAccounts(ctx context.Context, cr datadog.Credentials) ([]datadog.User, error)
-	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
-	CreateAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, name string, scopes []string) (datadog.AppKey, error)
-	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
-	ListAPIKeys(ctx context.Context, cr datadog.Credentials) ([]datadog.APIKey, error)
-	CreateAPIKey(ctx context.Context, cr datadog.Credentials, name string) (datadog.APIKey, error)
-	DeleteAPIKey(ctx context.Context, cr datadog.Credentials, id string) error
 }
 
 var (
@@ -128,9 +110,15 @@ type managerOf struct {
 	url    string
 }
 
+// manager is the connection's keys managing the keys of service account
+// owner ("" for API keys, which have no owner).
+func (m managerOf) manager(owner string) secretkind.Manager {
+	return secretkind.Manager{Credentials: m.cr, Owner: datadog.KeyOwner{ServiceAccountID: owner}}
+}
+
 // connection reads the connection's current keys.
 func (s *Service) connection(ctx context.Context, name string) (managerOf, error) {
-	if !connection.ValidName(name) {
+	if !secretkind.ValidName(name) {
 		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), nil)
 	}
 	sec, err := s.store.Describe(ctx, s.opts.Prefix+name)
@@ -144,11 +132,11 @@ func (s *Service) connection(ctx context.Context, name string) (managerOf, error
 	if err != nil {
 		return managerOf{}, storeFailure("reading the connection", err)
 	}
-	doc, err := connection.ParseDocument(v.Value)
+	doc, err := secretkind.Connection.Parse(v.Value)
 	if err != nil {
 		return managerOf{}, fail(ErrUnavailable, "the connection's secret is not readable", err)
 	}
-	cr, err := doc.Credentials()
+	cr, err := secretkind.Connection.Credentials(doc, secretkind.Manager{})
 	if err != nil {
 		return managerOf{}, fail(ErrUnavailable, "the connection's secret is not readable", err)
 	}
@@ -167,47 +155,22 @@ func datadogFailure(op string, err error) *Error {
 	return fail(ErrUnavailable, op+": Datadog is unavailable", err)
 }
 
-// abandoned reports whether a key named name, created at createdAt, is a
-// key an earlier mint of n created and never stored: the caller has checked
-// that n's secret does not exist. Keys younger than MinAge (or of unknown
-// age) may belong to a concurrent mint and are kept.
-func (s *Service) abandoned(n managedsecret.Name, name string, createdAt time.Time) bool {
-	return strings.HasPrefix(name, n.DatadogKeyNamePrefix()) &&
-		!createdAt.IsZero() && s.now().Sub(createdAt) >= s.opts.MinAge
-}
-
-// dropAbandonedAppKeys deletes the keys earlier, crashed mints of n left.
-func (s *Service) dropAbandonedAppKeys(ctx context.Context, mgr managerOf, owner datadog.KeyOwner, n managedsecret.Name) error {
-	keys, err := s.dd.ListAppKeys(ctx, mgr.cr, owner)
+// dropAbandoned deletes the keys named after n that are old enough not to
+// belong to a mint in flight: an earlier mint of the same name that stopped
+// between creating its key and storing it.
+func (s *Service) dropAbandoned(ctx context.Context, n secretkind.Name, m secretkind.Manager) error {
+	keys, err := n.Kind.ListKeys(ctx, s.dd, m)
 	if err != nil {
-		return datadogFailure("listing the service account's keys", err)
+		return datadogFailure("listing existing keys", err)
 	}
 	for _, k := range keys {
-		if !s.abandoned(n, k.Name, k.CreatedAt) {
+		if !strings.HasPrefix(k.Name, n.DatadogKeyNamePrefix()) || k.CreatedAt.IsZero() || s.now().Sub(k.CreatedAt) < s.opts.MinAge {
 			continue
 		}
-		if err := s.dd.DeleteAppKey(ctx, mgr.cr, owner, k.ID); err != nil {
-			return datadogFailure(fmt.Sprintf("deleting application key %s left by an abandoned mint", k.ID), err)
+		if err := n.Kind.RevokeKey(ctx, s.dd, m, k.ID); err != nil {
+			return datadogFailure("deleting a key left by an abandoned mint", err)
 		}
-		s.log.InfoContext(ctx, "deleted a key an abandoned mint left", slog.String("application_key_id", k.ID))
-	}
-	return nil
-}
-
-// dropAbandonedAPIKeys is dropAbandonedAppKeys for API keys.
-func (s *Service) dropAbandonedAPIKeys(ctx context.Context, mgr managerOf, n managedsecret.Name) error {
-	keys, err := s.dd.ListAPIKeys(ctx, mgr.cr)
-	if err != nil {
-		return datadogFailure("listing API keys", err)
-	}
-	for _, k := range keys {
-		if !s.abandoned(n, k.Name, k.CreatedAt) {
-			continue
-		}
-		if err := s.dd.DeleteAPIKey(ctx, mgr.cr, k.ID); err != nil {
-			return datadogFailure(fmt.Sprintf("deleting API key %s left by an abandoned mint", k.ID), err)
-		}
-		s.log.InfoContext(ctx, "deleted a key an abandoned mint left", slog.String("api_key_id", k.ID))
+		s.log.InfoContext(ctx, "deleted a key an abandoned mint left", slog.String("key_id", k.ID))
 	}
 	return nil
 }

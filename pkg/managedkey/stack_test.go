@@ -3,9 +3,9 @@ package managedkey_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"log/slog"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,11 +13,10 @@ import (
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
-	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/managedkey"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/sweeper"
@@ -107,7 +106,7 @@ func newStack(t *testing.T) *stack {
 	st.connOwner = sim.AddUser(st.org, ddsim.UserSpec{Name: "platform team", Permissions: managerPermissions})
 	st.conn = st.newConnection(connName, nil)
 	st.sa = sim.AddUser(st.org, ddsim.UserSpec{Name: "checkout", ServiceAccount: true, Permissions: []string{"metrics_read", "dashboards_read"}})
-	t.Cleanup(st.assertNoKeyMaterialLogged)
+	t.Cleanup(func() { testkit.AssertNoKeyMaterial(t, st.logs.String(), st.keysSeen()...) })
 	return st
 }
 
@@ -122,13 +121,13 @@ func (st *stack) newConnection(name string, tags map[string]string) string {
 func (st *stack) newConnectionScoped(name string, tags map[string]string, scopes []string) string {
 	st.t.Helper()
 	appKey, keyID := st.sim.AddAppKey(st.connOwner, "supplied by the user", scopes)
-	doc := connection.Document{URL: siteURL, APIKey: st.apiKey, ApplicationKey: appKey, ApplicationKeyID: keyID,
+	doc := secretkind.Document{URL: siteURL, APIKey: st.apiKey, Key: appKey, KeyID: keyID,
 		OwnerID: st.connOwner, Scopes: scopes}
-	value, err := doc.Marshal()
+	value, err := secretkind.Connection.Marshal(doc)
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	all := map[string]string{connection.TagManagedBy: connection.ManagedBy, rotation.TagApplicationKeyID: keyID}
+	all := map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy, secretkind.TagKeyID: keyID}
 	for k, v := range tags {
 		all[k] = v
 	}
@@ -165,18 +164,18 @@ func (st *stack) waitIdle() {
 }
 
 // doc reads a managed key's document of the version labelled stage.
-func (st *stack) doc(arn, stage string) managedsecret.AppKeyDocument {
+func (st *stack) doc(arn, stage string) secretkind.Document {
 	st.t.Helper()
 	v, err := st.store.Get(context.Background(), arn, "", stage)
 	if err != nil {
 		st.t.Fatalf("reading %s: %v", stage, err)
 	}
-	d, err := managedsecret.ParseAppKeyDocument(v.Value)
+	d, err := secretkind.AppKey.Parse(v.Value)
 	if err != nil {
 		st.t.Fatal(err)
 	}
 	st.mu.Lock()
-	st.seen = append(st.seen, d.ApplicationKey)
+	st.seen = append(st.seen, d.Key)
 	st.mu.Unlock()
 	return d
 }
@@ -203,8 +202,8 @@ func (st *stack) keysOf(owner string) map[string]ddsim.KeyInfo {
 
 // works reports whether the managed key authenticates, with the API key its
 // document carries or else the connection's.
-func (st *stack) works(d managedsecret.AppKeyDocument) bool {
-	return st.sim.Authenticates(cmpOr(d.APIKey, st.apiKey), d.ApplicationKey)
+func (st *stack) works(d secretkind.Document) bool {
+	return st.sim.Authenticates(cmpOr(d.APIKey, st.apiKey), d.Key)
 }
 
 func cmpOr(a, b string) string {
@@ -214,18 +213,10 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// assertNoKeyMaterialLogged fails the test if the API key or any
-// application key the test read from a secret appears in the logs.
-func (st *stack) assertNoKeyMaterialLogged() {
-	out := st.logs.String()
-	if strings.Contains(out, st.apiKey) {
-		st.t.Error("the API key appears in the logs")
-	}
+// keysSeen is the API key and every application key the test read from a
+// secret: none may appear in the logs.
+func (st *stack) keysSeen() []string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for _, key := range st.seen {
-		if strings.Contains(out, key) {
-			st.t.Error("an application key appears in the logs")
-		}
-	}
+	return append([]string{st.apiKey}, st.seen...)
 }

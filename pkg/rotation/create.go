@@ -5,22 +5,21 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/ddconn/ddconn/pkg/connection"
-	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// createSecret makes the new application key and stores it as AWSPENDING.
+// createSecret makes the new key and stores it as AWSPENDING.
 //
 // Order, and why it is crash safe: the key's name is derived from the token
-// (KeyName), so Datadog itself records the intent before anything else
-// exists. A retried attempt finds a key under that name whose secret was
-// never stored (Datadog shows a secret only once, so it cannot be
-// recovered), deletes it and starts again. Storing the document is the
-// commit; after it, a retry sees the stored value and stops.
-func (r *Rotator) createSecret(ctx context.Context, sec secretstore.Secret, ev Event) (report, error) {
-	sub, _ := subjectOf(r.prefix, sec.Name) // check accepted the name
-	cur, err := r.document(ctx, sub, sec.ARN, "", secretstore.Current)
+// (secretkind.Name.DatadogKeyName), so Datadog itself records the intent
+// before anything else exists. A retried attempt finds a key under that
+// name whose secret was never stored (Datadog shows a secret only once, so
+// it cannot be recovered), deletes it and starts again. Storing the document
+// is the commit; after it, a retry sees the stored value and stops.
+func (r *Rotator) createSecret(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error) {
+	cur, err := r.document(ctx, n, sec.ARN, "", secretstore.Current)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the current document: %w", err)
 	}
@@ -28,51 +27,49 @@ func (r *Rotator) createSecret(ctx context.Context, sec secretstore.Secret, ev E
 	if err != nil || stored {
 		return report{outcome: "already-created"}, err
 	}
-	if n := len(Retirements(sec.Tags)); n >= MaxPendingRetirements {
-		return report{}, fmt.Errorf("%w (%d)", ErrTooManyRetirements, n)
+	if k := len(rotationstate.Retirements(sec.Tags)); k >= rotationstate.MaxPendingRetirements {
+		return report{}, fmt.Errorf("%w (%d)", ErrTooManyRetirements, k)
 	}
-	mgr, err := r.manager(ctx, sub, cur)
+	mgr, err := r.manager(ctx, n, cur)
 	if err != nil {
 		return report{}, err
 	}
-	if sub.apiKey() {
-		return r.createAPIKey(ctx, sub, sec, ev, cur, mgr)
-	}
-	keys, err := r.dd.ListAppKeys(ctx, mgr.cr, mgr.owner)
+	keys, err := n.Kind.ListKeys(ctx, r.dd, mgr)
 	if err != nil {
-		return report{}, fmt.Errorf("listing application keys of %s: %w", sec.Name, err)
+		return report{}, fmt.Errorf("%s: %w", sec.Name, err)
 	}
-	scopes, err := scopesToCopy(cur, keys)
+	scopes, err := scopesToCopy(n.Kind, cur, keys)
 	if err != nil {
 		return report{}, err
 	}
-	name := sub.keyName(ev.ClientRequestToken)
-	discarded, err := r.deleteNamed(ctx, mgr, keys, name)
+	name := n.DatadogKeyName(ev.ClientRequestToken)
+	discarded, err := r.deleteNamed(ctx, n.Kind, mgr, keys, name)
 	if err != nil {
 		return report{}, err
 	}
-	key, err := r.dd.CreateAppKey(ctx, mgr.cr, mgr.owner, name, scopes)
+	key, err := n.Kind.CreateKey(ctx, r.dd, mgr, name, scopes)
 	if err != nil {
-		return report{}, fmt.Errorf("creating application key %s: %w", name, err)
+		return report{}, err
 	}
 	rep := report{outcome: "created", attrs: []slog.Attr{
 		slog.String("new_key_id", key.ID),
-		slog.String("current_key_id", cur.ApplicationKeyID),
+		slog.String("current_key_id", cur.KeyID),
 	}}
 	if len(discarded) > 0 {
 		rep.attrs = append(rep.attrs, slog.Any("discarded_key_ids", discarded))
 	}
 	if key.OwnerID != "" && cur.OwnerID != "" && key.OwnerID != cur.OwnerID {
-		r.discard(ctx, mgr, key.ID)
+		r.discard(ctx, n.Kind, mgr, key.ID)
 		return rep, fmt.Errorf("%w: new key %s belongs to %s, not %s", ErrMismatch, key.ID, key.OwnerID, cur.OwnerID)
 	}
-	next := successor(cur, key, scopes)
-	if sub.managed != nil && cur.APIKey != "" {
+	next := cur
+	next.Key, next.KeyID, next.Scopes = key.Key, key.ID, scopes
+	if n.Managed() && cur.APIKey != "" {
 		// includeApiKey: the copy follows the connection's API key.
-		next.APIKey = mgr.cr.APIKey
+		next.APIKey = mgr.Credentials.APIKey
 	}
-	if err := r.storePending(ctx, sub, sec.ARN, ev, next); err != nil {
-		r.discardUnstored(ctx, sec.ARN, ev.ClientRequestToken, mgr, key.ID)
+	if err := r.storePending(ctx, n, sec.ARN, ev, next); err != nil {
+		r.discardUnstored(ctx, n.Kind, sec.ARN, ev.ClientRequestToken, mgr, key.ID)
 		return rep, err
 	}
 	return rep, nil
@@ -94,50 +91,44 @@ func (r *Rotator) pendingStored(ctx context.Context, secretID, token string) (bo
 // scopesToCopy returns the scopes the new key must have: exactly the
 // current key's, read from Datadog rather than from our own copy. A key
 // whose id was never identified has the scopes its document records; when
-// it records none, they are unknown and the rotation stops.
-func scopesToCopy(cur connection.Document, keys []datadog.AppKey) ([]string, error) {
-	if cur.ApplicationKeyID == "" {
-		if cur.Scopes == nil {
-			return nil, ErrScopesUnknown
-		}
+// it records none, they are unknown and the rotation stops. Keys of an
+// unscoped kind (API keys) have none.
+func scopesToCopy(k secretkind.Kind, cur secretkind.Document, keys []secretkind.Key) ([]string, error) {
+	switch {
+	case !k.Scoped():
+		return nil, nil
+	case cur.KeyID == "" && cur.Scopes == nil:
+		return nil, ErrScopesUnknown
+	case cur.KeyID == "":
 		return cur.Scopes, nil
 	}
-	for _, k := range keys {
-		if k.ID == cur.ApplicationKeyID {
-			return k.Scopes, nil
+	for _, key := range keys {
+		if key.ID == cur.KeyID {
+			return key.Scopes, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %s", ErrCurrentKeyMissing, cur.ApplicationKeyID)
+	return nil, fmt.Errorf("%w: %s", ErrCurrentKeyMissing, cur.KeyID)
 }
 
 // deleteNamed deletes the keys named name: those of earlier attempts of this
-// rotation whose secret was never stored.
-func (r *Rotator) deleteNamed(ctx context.Context, mgr manager, keys []datadog.AppKey, name string) ([]string, error) {
+// rotation whose secret was never stored. For API keys this also frees the
+// name, which is unique in an organisation.
+func (r *Rotator) deleteNamed(ctx context.Context, k secretkind.Kind, mgr secretkind.Manager, keys []secretkind.Key, name string) ([]string, error) {
 	var deleted []string
-	for _, k := range keys {
-		if k.Name != name {
+	for _, key := range keys {
+		if key.Name != name {
 			continue
 		}
-		if err := r.dd.DeleteAppKey(ctx, mgr.cr, mgr.owner, k.ID); err != nil {
-			return deleted, fmt.Errorf("deleting application key %s left by an earlier attempt: %w", k.ID, err)
+		if err := k.RevokeKey(ctx, r.dd, mgr, key.ID); err != nil {
+			return deleted, fmt.Errorf("a key left by an earlier attempt: %w", err)
 		}
-		deleted = append(deleted, k.ID)
+		deleted = append(deleted, key.ID)
 	}
 	return deleted, nil
 }
 
-// successor is the current document with the new key: same site, API key,
-// owner and scopes.
-func successor(cur connection.Document, key datadog.AppKey, scopes []string) connection.Document {
-	next := cur
-	next.ApplicationKey = key.Key
-	next.ApplicationKeyID = key.ID
-	next.Scopes = scopes
-	return next
-}
-
-func (r *Rotator) storePending(ctx context.Context, s subject, secretID string, ev Event, d connection.Document) error {
-	value, err := s.marshal(d)
+func (r *Rotator) storePending(ctx context.Context, n secretkind.Name, secretID string, ev Event, d secretkind.Document) error {
+	value, err := n.Kind.Marshal(d)
 	if err != nil {
 		return err
 	}
@@ -154,21 +145,21 @@ func (r *Rotator) storePending(ctx context.Context, s subject, secretID string, 
 // the key then would leave AWSPENDING holding a dead key and the rotation
 // stuck. When in doubt the key stays: its name lets the retried createSecret
 // or the sweeper delete it if it was not stored.
-func (r *Rotator) discardUnstored(ctx context.Context, secretID, token string, mgr manager, keyID string) {
+func (r *Rotator) discardUnstored(ctx context.Context, k secretkind.Kind, secretID, token string, mgr secretkind.Manager, keyID string) {
 	_, err := r.secrets.Get(ctx, secretID, token, "")
 	if !isNotFound(err) {
 		r.log.WarnContext(ctx, "storing the new key failed; left it to the retry or the sweeper",
 			slog.String("secret_arn", secretID), slog.String("new_key_id", keyID))
 		return
 	}
-	r.discard(ctx, mgr, keyID)
+	r.discard(ctx, k, mgr, keyID)
 }
 
 // discard deletes a key nobody will use. A failure is logged: the key's
 // name lets the retry or the sweeper find it.
-func (r *Rotator) discard(ctx context.Context, mgr manager, keyID string) {
-	if err := mgr.revoke(ctx, r.dd, keyID); err != nil {
-		r.log.WarnContext(ctx, "deleting an unused application key failed; the sweeper will",
+func (r *Rotator) discard(ctx context.Context, k secretkind.Kind, mgr secretkind.Manager, keyID string) {
+	if err := k.RevokeKey(ctx, r.dd, mgr, keyID); err != nil {
+		r.log.WarnContext(ctx, "deleting an unused key failed; the sweeper will",
 			slog.String("key_id", keyID), slog.Any("error", err))
 	}
 }

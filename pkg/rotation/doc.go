@@ -45,7 +45,7 @@
 //     always next-rotation: two keys alternate, and a rotation deletes the
 //     key of two rotations back.
 //
-// Steps work on a connection.Document view of every document (a managed
+// Steps work on a secretkind.Document view of every document (a managed
 // key's owner is its service account; an API key's id sits in
 // ApplicationKeyID), so snapshots, retirements and the sweeper apply
 // unchanged. ConnectionName refuses these names ("/" never occurs in a
@@ -69,11 +69,11 @@
 //   - a retired key is recorded in a tag ("ddconn:retire:<key id>", see
 //     Retirement) before the promotion, and the record is removed only
 //     after the key is revoked. Revocation never fails a promoted rotation:
-//     it becomes TagLastWarning, and the sweeper retries.
+//     it becomes secretkind.TagLastWarning, and the sweeper retries.
 //
 // # Revocation policies
 //
-// TagRevokePrevious holds the connection's RevokePolicy:
+// secretkind.TagRevokePrevious holds the connection's RevokePolicy:
 //
 //   - next-rotation (default): a retired key is revoked once no labelled
 //     version refers to it, that is when the next rotation demotes its
@@ -85,7 +85,7 @@
 // A key is never revoked while AWSCURRENT or AWSPENDING refers to it. The
 // key the user supplied is revoked by its id like any other; if its id was
 // never identified (an empty applicationKeyId), ddconn does not guess:
-// TagRevokeByHand tells the user to revoke it.
+// secretkind.TagRevokeByHand tells the user to revoke it.
 //
 // # Choices where the issue is silent
 //
@@ -95,10 +95,10 @@
 //     widen access).
 //   - At most MaxPendingRetirements retired keys may await revocation; a
 //     rotation beyond that fails in createSecret before creating anything.
-//   - A step's error is written to TagLastError (timestamped, at most 256
+//   - A step's error is written to secretkind.TagLastError (timestamped, at most 256
 //     characters of the tag alphabet, never key material); finishSecret
-//     removes it. Reconcile keeps TagApplicationKeyID and
-//     TagPreviousApplicationKeyID in line with AWSCURRENT and AWSPREVIOUS.
+//     removes it. Reconcile keeps secretkind.TagKeyID and
+//     secretkind.TagPreviousKeyID in line with AWSCURRENT and AWSPREVIOUS.
 //   - Handle logs one JSON record per step (secret_arn, step, token,
 //     outcome, duration_ms, key ids) and counts RotationStepSucceeded or
 //     RotationStepFailed (dimension Step) and KeysRevoked.

@@ -2,13 +2,13 @@ package rotation_test
 
 import (
 	"fmt"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -149,7 +149,7 @@ func runFaultCase(t *testing.T, spec matrixSpec, p plan) {
 	}
 	want := labelled
 	if !spec.previousLives {
-		want = []string{st.doc(c, secretstore.Current).ApplicationKeyID}
+		want = []string{st.doc(c, secretstore.Current).KeyID}
 	}
 	if !slices.Equal(keys, want) {
 		t.Errorf("after the sweeper: keys %v, want %v", keys, want)
@@ -169,7 +169,7 @@ func (st *stack) assertRotated(c conn, token string, previousLives bool) {
 	if !slices.Contains(sec.Versions[token], secretstore.Current) {
 		t.Fatalf("the rotation did not complete: labels %v", sec.Versions)
 	}
-	if state := rotation.StateOf(sec); state.InProgress || state.LastError != "" {
+	if state := rotationstate.StateOf(sec); state.InProgress || state.LastError != "" {
 		t.Errorf("after the rotation: in progress %v, last error %q", state.InProgress, state.LastError)
 	}
 	if !st.authenticates(st.doc(c, secretstore.Current)) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -21,37 +23,30 @@ import (
 //
 // Nothing after the commit fails the step: a failed revocation is a warning
 // on the secret, and the record lets the sweeper finish the job.
-func (r *Rotator) finishSecret(ctx context.Context, sec secretstore.Secret, ev Event) (report, error) {
+func (r *Rotator) finishSecret(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error) {
 	currentVersion, ok := sec.CurrentVersion()
 	if !ok {
 		return report{}, fmt.Errorf("%w: no AWSCURRENT version", ErrNotConnection)
 	}
-	sub, _ := subjectOf(r.prefix, sec.Name) // check accepted the name
-	cur, err := r.document(ctx, sub, sec.ARN, currentVersion, "")
+	cur, err := r.document(ctx, n, sec.ARN, currentVersion, "")
 	if err != nil {
 		return report{}, fmt.Errorf("reading the current document: %w", err)
 	}
-	pend, err := r.document(ctx, sub, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
+	pend, err := r.document(ctx, n, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}
-	policy := policyOf(sec.Tags)
-	if sub.apiKey() {
-		// Two-key alternation: the key a rotation demotes stays valid
-		// until the next rotation, which deletes it.
-		policy = RevokePolicy{Mode: RevokeNextRotation}
-	}
-	retired := policy.retirementFor(cur.ApplicationKeyID, r.now())
-	key, value := retired.tag()
+	retired := rotationstate.PolicyOf(sec.Tags).RetirementFor(cur.KeyID, r.now())
+	key, value := retired.Tag()
 	if err := r.secrets.Tag(ctx, sec.ARN, map[string]string{key: value}); err != nil {
-		return report{}, fmt.Errorf("recording the retirement of application key %s: %w", cur.ApplicationKeyID, err)
+		return report{}, fmt.Errorf("recording the retirement of %s %s: %w", n.Kind.Noun(), cur.KeyID, err)
 	}
 	if err := r.secrets.MoveStage(ctx, sec.ARN, secretstore.Current, ev.ClientRequestToken, currentVersion); err != nil {
 		return report{}, fmt.Errorf("promoting the new version: %w", err)
 	}
 	rep := report{outcome: "promoted", attrs: []slog.Attr{
-		slog.String("new_key_id", pend.ApplicationKeyID),
-		slog.String("retired_key_id", cur.ApplicationKeyID),
+		slog.String("new_key_id", pend.KeyID),
+		slog.String("retired_key_id", cur.KeyID),
 	}}
 	if err := r.secrets.MoveStage(ctx, sec.ARN, secretstore.Pending, "", ev.ClientRequestToken); err != nil {
 		// AWSPENDING on the AWSCURRENT version is a legal end state: it
@@ -66,8 +61,8 @@ func (r *Rotator) finishSecret(ctx context.Context, sec secretstore.Secret, ev E
 // It is also what a retried finishSecret does once the rotation is
 // committed. Failures are warnings: the rotation has succeeded.
 func (r *Rotator) afterPromotion(ctx context.Context, secretID string, tags map[string]string) []slog.Attr {
-	if _, ok := tags[TagLastError]; ok {
-		if err := r.secrets.Untag(ctx, secretID, []string{TagLastError}); err != nil {
+	if _, ok := tags[secretkind.TagLastError]; ok {
+		if err := r.secrets.Untag(ctx, secretID, []string{secretkind.TagLastError}); err != nil {
 			r.warn(ctx, secretID, "clearing the last rotation error failed", err)
 		}
 	}

@@ -3,15 +3,15 @@ package rotation_test
 import (
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
-	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -24,10 +24,10 @@ func TestRevokeImmediately(t *testing.T) {
 		if !st.authenticates(cur) || st.authenticates(prev) {
 			t.Fatalf("rotation %d: current works %v, previous works %v; want true, false", n, st.authenticates(cur), st.authenticates(prev))
 		}
-		if keys := st.ownerKeyIDs(c); !slices.Equal(keys, []string{cur.ApplicationKeyID}) {
+		if keys := st.ownerKeyIDs(c); !slices.Equal(keys, []string{cur.KeyID}) {
 			t.Errorf("rotation %d: keys %v, want only the current one", n, keys)
 		}
-		if state := rotation.StateOf(st.describe(c)); len(state.PendingRevocations) != 0 {
+		if state := rotationstate.StateOf(st.describe(c)); len(state.PendingRevocations) != 0 {
 			t.Errorf("rotation %d: pending revocations %+v", n, state.PendingRevocations)
 		}
 	}
@@ -40,7 +40,7 @@ func TestRevokeImmediately(t *testing.T) {
 func TestRevokeAfterGracePeriod(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	c := st.newConnection("grace", connOptions{policy: "after:24h", scopes: matrixScopes})
-	gens := []connection.Document{st.doc(c, secretstore.Current)}
+	gens := []secretkind.Document{st.doc(c, secretstore.Current)}
 	for n := 1; n <= 3; n++ { // at 0h, 1h and 2h
 		if n > 1 {
 			st.sweepAfter(time.Hour)
@@ -48,7 +48,7 @@ func TestRevokeAfterGracePeriod(t *testing.T) {
 		st.rotate(c)
 		gens = append(gens, st.doc(c, secretstore.Current))
 	}
-	state := rotation.StateOf(st.describe(c))
+	state := rotationstate.StateOf(st.describe(c))
 	if state.RevokePrevious != "after:24h" || len(state.PendingRevocations) != 3 {
 		t.Fatalf("state after three rotations: %+v", state)
 	}
@@ -73,10 +73,10 @@ func TestRevokeAfterGracePeriod(t *testing.T) {
 			}
 		}
 	}
-	if keys := st.ownerKeyIDs(c); !slices.Equal(keys, []string{gens[3].ApplicationKeyID}) {
+	if keys := st.ownerKeyIDs(c); !slices.Equal(keys, []string{gens[3].KeyID}) {
 		t.Errorf("keys %v, want only the current one", keys)
 	}
-	if state := rotation.StateOf(st.describe(c)); len(state.PendingRevocations) != 0 || state.LastWarning != "" {
+	if state := rotationstate.StateOf(st.describe(c)); len(state.PendingRevocations) != 0 || state.LastWarning != "" {
 		t.Errorf("final state: %+v", state)
 	}
 }
@@ -91,7 +91,7 @@ func TestSweeperDuringIncompleteRotation(t *testing.T) {
 	before := st.doc(c, secretstore.Current)
 	st.rec.arm(plan{label: "finishSecret SM TagResource #1", kind: faultCrash})
 	token := st.rotate(c)
-	if !st.rec.hasFired() || !rotation.StateOf(st.describe(c)).InProgress {
+	if !st.rec.hasFired() || !rotationstate.StateOf(st.describe(c)).InProgress {
 		t.Fatal("the rotation did not stop before its promotion")
 	}
 	st.sweepAfter(11 * time.Minute)
@@ -119,11 +119,11 @@ func TestOriginalKeyWithUnknownID(t *testing.T) {
 	original := st.doc(c, secretstore.Current)
 
 	st.rotate(c)
-	if state := rotation.StateOf(st.describe(c)); state.RevokeByHand != "" || !st.authenticates(original) {
+	if state := rotationstate.StateOf(st.describe(c)); state.RevokeByHand != "" || !st.authenticates(original) {
 		t.Fatalf("after rotation 1 the original key must still work, and nothing is due: %+v", state)
 	}
 	st.rotate(c)
-	state := rotation.StateOf(st.describe(c))
+	state := rotationstate.StateOf(st.describe(c))
 	if !strings.Contains(state.RevokeByHand, "revoke it by hand") {
 		t.Errorf("after rotation 2: RevokeByHand = %q", state.RevokeByHand)
 	}
@@ -146,10 +146,10 @@ func TestUnknownScopesStopTheRotation(t *testing.T) {
 	c := st.newConnection("unknown", connOptions{scopes: matrixScopes, unknownID: true})
 	before := st.doc(c, secretstore.Current)
 	st.rotate(c)
-	if after := st.doc(c, secretstore.Current); after.ApplicationKeyID != before.ApplicationKeyID || !st.authenticates(after) {
+	if after := st.doc(c, secretstore.Current); after.KeyID != before.KeyID || !st.authenticates(after) {
 		t.Error("AWSCURRENT changed or stopped working")
 	}
-	if state := rotation.StateOf(st.describe(c)); !strings.Contains(state.LastError, "scopes are unknown") {
+	if state := rotationstate.StateOf(st.describe(c)); !strings.Contains(state.LastError, "scopes are unknown") {
 		t.Errorf("LastError = %q", state.LastError)
 	}
 	if keys := st.ownerKeyIDs(c); len(keys) != 1 {
@@ -169,8 +169,8 @@ func TestPermanentFailureThenRecovery(t *testing.T) {
 
 	token := st.rotate(c)
 	sec := st.describe(c)
-	state := rotation.StateOf(sec)
-	if cur := st.doc(c, secretstore.Current); cur.ApplicationKeyID != before.ApplicationKeyID || !st.authenticates(cur) {
+	state := rotationstate.StateOf(sec)
+	if cur := st.doc(c, secretstore.Current); cur.KeyID != before.KeyID || !st.authenticates(cur) {
 		t.Fatal("consumers are not on the old, working key")
 	}
 	if !state.InProgress || !strings.Contains(state.LastError, "createSecret") || !strings.Contains(state.LastError, "403") {
@@ -193,7 +193,7 @@ func TestPermanentFailureThenRecovery(t *testing.T) {
 	if !slices.Contains(sec.Versions[token], secretstore.Current) {
 		t.Fatalf("the re-attempted rotation did not complete: %v", sec.Versions)
 	}
-	if state := rotation.StateOf(sec); state.LastError != "" || state.InProgress {
+	if state := rotationstate.StateOf(sec); state.LastError != "" || state.InProgress {
 		t.Errorf("state after recovery: %+v", state)
 	}
 	if !st.authenticates(st.doc(c, secretstore.Current)) || !st.authenticates(before) {
@@ -208,10 +208,10 @@ func TestNewKeyNeverActivates(t *testing.T) {
 	c := st.newConnection("slow", connOptions{scopes: matrixScopes})
 	before := st.doc(c, secretstore.Current)
 	token := st.rotate(c)
-	if cur := st.doc(c, secretstore.Current); cur.ApplicationKeyID != before.ApplicationKeyID || !st.authenticates(cur) {
+	if cur := st.doc(c, secretstore.Current); cur.KeyID != before.KeyID || !st.authenticates(cur) {
 		t.Fatal("AWSCURRENT moved to a key that does not work")
 	}
-	if state := rotation.StateOf(st.describe(c)); !strings.Contains(state.LastError, "testSecret") ||
+	if state := rotationstate.StateOf(st.describe(c)); !strings.Contains(state.LastError, "testSecret") ||
 		!strings.Contains(state.LastError, "did not become valid") {
 		t.Errorf("LastError = %q", state.LastError)
 	}
@@ -298,8 +298,8 @@ func TestRotateImmediatelyFalse(t *testing.T) {
 				t.Fatal(err)
 			}
 			st.waitIdle(context.Background())
-			state := rotation.StateOf(st.describe(c))
-			if after := st.doc(c, secretstore.Current); after.ApplicationKey != before.ApplicationKey || state.LastError != "" || state.InProgress {
+			state := rotationstate.StateOf(st.describe(c))
+			if after := st.doc(c, secretstore.Current); after.Key != before.Key || state.LastError != "" || state.InProgress {
 				t.Errorf("the test rotation changed the connection or failed: %+v", state)
 			}
 			if keys := st.ownerKeyIDs(c); len(keys) != 1 {

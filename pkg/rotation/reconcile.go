@@ -9,8 +9,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/metrics"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -21,13 +21,13 @@ func (r *Rotator) Snapshot(ctx context.Context, secretID string) (Snapshot, erro
 	if err != nil {
 		return Snapshot{}, err
 	}
-	sub, ok := subjectOf(r.prefix, sec.Name)
-	if !ok {
-		return Snapshot{}, fmt.Errorf("%w: %s", ErrForeignSecret, sec.Name)
+	n, err := r.name(sec)
+	if err != nil {
+		return Snapshot{}, err
 	}
-	snap := Snapshot{Secret: sec, Docs: map[string]connection.Document{}}
+	snap := Snapshot{Secret: sec, Docs: map[string]secretkind.Document{}}
 	for _, id := range slices.Sorted(maps.Keys(sec.Versions)) {
-		d, err := r.document(ctx, sub, sec.ARN, id, "")
+		d, err := r.document(ctx, n, sec.ARN, id, "")
 		if isNotFound(err) {
 			continue // RotateSecret's value-less AWSPENDING placeholder
 		}
@@ -56,18 +56,18 @@ type Reconciled struct {
 //
 // A retirement record is removed only after its key is revoked, so a
 // failure leaves it for the next run; the failure is recorded on the secret
-// as TagLastWarning until a run succeeds.
+// as secretkind.TagLastWarning until a run succeeds.
 func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, error) {
 	var res Reconciled
 	cur, ok := snap.Current()
 	if !ok {
 		return res, fmt.Errorf("%w: no readable AWSCURRENT version", ErrNotConnection)
 	}
-	sub, ok := subjectOf(r.prefix, snap.Secret.Name)
-	if !ok {
-		return res, fmt.Errorf("%w: %s", ErrForeignSecret, snap.Secret.Name)
+	n, err := r.name(snap.Secret)
+	if err != nil {
+		return res, err
 	}
-	mgr, err := r.manager(ctx, sub, cur)
+	mgr, err := r.manager(ctx, n, cur)
 	if err != nil {
 		return res, err
 	}
@@ -75,23 +75,23 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 	set, unset := map[string]string{}, []string{}
 	var failures []error
 	for _, rt := range snap.Retirements() {
-		if !rt.ready(now, snap) {
+		if !rt.Ready(now, snap.Labels(rt.KeyID)) {
 			continue
 		}
 		if rt.KeyID == "" {
 			res.ByHand = true
-			set[TagRevokeByHand] = tagValue(fmt.Sprintf(
+			set[secretkind.TagRevokeByHand] = secretkind.TagValue(fmt.Sprintf(
 				"the application key stored when the connection was created was retired at %s - its id was never identified - revoke it by hand in Datadog",
 				now.UTC().Format(time.RFC3339)))
-			unset = append(unset, rt.tagKey())
+			unset = append(unset, rt.TagKey())
 			continue
 		}
-		if err := mgr.revoke(ctx, r.dd, rt.KeyID); err != nil {
-			failures = append(failures, fmt.Errorf("revoking application key %s: %w", rt.KeyID, err))
+		if err := n.Kind.RevokeKey(ctx, r.dd, mgr, rt.KeyID); err != nil {
+			failures = append(failures, fmt.Errorf("revoking: %w", err))
 			continue
 		}
 		res.Revoked = append(res.Revoked, rt.KeyID)
-		unset = append(unset, rt.tagKey())
+		unset = append(unset, rt.TagKey())
 	}
 	r.keyIDTags(snap, set)
 	r.warningTag(snap, now, failures, set, &unset)
@@ -104,7 +104,7 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 // keyIDTags adds to set the key-id tags that differ from the snapshot's
 // versions: the AWSCURRENT key and the AWSPREVIOUS key.
 func (r *Rotator) keyIDTags(snap Snapshot, set map[string]string) {
-	for tag, label := range map[string]string{TagApplicationKeyID: secretstore.Current, TagPreviousApplicationKeyID: secretstore.Previous} {
+	for tag, label := range map[string]string{secretkind.TagKeyID: secretstore.Current, secretkind.TagPreviousKeyID: secretstore.Previous} {
 		id, ok := snap.Secret.VersionWith(label)
 		if !ok {
 			continue
@@ -113,8 +113,8 @@ func (r *Rotator) keyIDTags(snap Snapshot, set map[string]string) {
 		if !ok {
 			continue
 		}
-		if snap.Secret.Tags[tag] != d.ApplicationKeyID {
-			set[tag] = d.ApplicationKeyID
+		if snap.Secret.Tags[tag] != d.KeyID {
+			set[tag] = d.KeyID
 		}
 	}
 }
@@ -123,11 +123,11 @@ func (r *Rotator) keyIDTags(snap Snapshot, set map[string]string) {
 // every due revocation has succeeded.
 func (r *Rotator) warningTag(snap Snapshot, now time.Time, failures []error, set map[string]string, unset *[]string) {
 	if len(failures) > 0 {
-		set[TagLastWarning] = tagValue(now.UTC().Format(time.RFC3339) + " " + errors.Join(failures...).Error())
+		set[secretkind.TagLastWarning] = secretkind.TagValue(now.UTC().Format(time.RFC3339) + " " + errors.Join(failures...).Error())
 		return
 	}
-	if _, ok := snap.Secret.Tags[TagLastWarning]; ok {
-		*unset = append(*unset, TagLastWarning)
+	if _, ok := snap.Secret.Tags[secretkind.TagLastWarning]; ok {
+		*unset = append(*unset, secretkind.TagLastWarning)
 	}
 }
 

@@ -3,13 +3,14 @@ package rotation_test
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -21,7 +22,7 @@ func TestFullRotations(t *testing.T) {
 	st := newStack(t, stackOptions{activationDelay: 300 * time.Millisecond})
 	scopes := []string{"dashboards_read", "metrics_read", "user_app_keys"}
 	c := st.newConnection("prod", connOptions{scopes: scopes, serviceAcc: true})
-	generations := []connection.Document{st.doc(c, secretstore.Current)}
+	generations := []secretkind.Document{st.doc(c, secretstore.Current)}
 
 	for n := 1; n <= 3; n++ {
 		token := st.rotate(c)
@@ -34,7 +35,7 @@ func TestFullRotations(t *testing.T) {
 		if !st.authenticates(cur) {
 			t.Errorf("rotation %d: the AWSCURRENT key does not authenticate", n)
 		}
-		if prev.ApplicationKeyID != generations[n-1].ApplicationKeyID || !st.authenticates(prev) {
+		if prev.KeyID != generations[n-1].KeyID || !st.authenticates(prev) {
 			t.Errorf("rotation %d: AWSPREVIOUS is not the previous generation, or does not authenticate", n)
 		}
 		if n >= 2 && st.authenticates(generations[n-2]) {
@@ -44,18 +45,18 @@ func TestFullRotations(t *testing.T) {
 		if len(keys) > 2 {
 			t.Errorf("rotation %d: %d keys exist, want at most 2", n, len(keys))
 		}
-		newKey := keyByID(t, keys, cur.ApplicationKeyID)
+		newKey := keyByID(t, keys, cur.KeyID)
 		if !slices.Equal(newKey.Scopes, scopes) || !slices.Equal(cur.Scopes, scopes) {
 			t.Errorf("rotation %d: new key scopes %v (document %v), want %v", n, newKey.Scopes, cur.Scopes, scopes)
 		}
-		if want := rotation.KeyName("prod", token); newKey.Name != want {
+		if want := secretkind.ConnectionName("prod").DatadogKeyName(token); newKey.Name != want {
 			t.Errorf("rotation %d: new key is named %q, want %q", n, newKey.Name, want)
 		}
 		if cur.OwnerID != c.owner || !cur.OwnerIsServiceAccount || cur.URL != siteURL || cur.APIKey != st.apiKey {
 			t.Errorf("rotation %d: the document changed more than its application key", n)
 		}
-		state := rotation.StateOf(st.describe(c))
-		if state.CurrentKeyID != cur.ApplicationKeyID || state.PreviousKeyID != prev.ApplicationKeyID ||
+		state := rotationstate.StateOf(st.describe(c))
+		if state.CurrentKeyID != cur.KeyID || state.PreviousKeyID != prev.KeyID ||
 			state.LastError != "" || state.InProgress || state.LastRotatedAt == nil || !state.Enabled {
 			t.Errorf("rotation %d: state %+v", n, state)
 		}

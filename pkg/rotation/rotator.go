@@ -9,10 +9,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/metrics"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
+	"github.com/ddconn/ddconn/pkg/site"
 )
 
 // The steps of Secrets Manager's rotation protocol, as named in its events.
@@ -60,38 +62,13 @@ type secretTagger interface {
 	Untag(ctx context.Context, id string, keys []string) error
 }
 
-// Datadog is what rotation needs from Datadog; *datadog.Client implements it.
-// A connection's key rotates itself, authenticated as its owner, on the
-// current-user routes (datadog.KeyOwner{}); managed keys are managed with
-// their connection's current keys (see subject).
-type Datadog interface {
-	keyReader
-	keyWriter
-	apiKeyManager
-}
+// Datadog is what the steps call Datadog with: every kind's key
+// operations (secretkind.Datadog). A connection's key rotates itself,
+// authenticated as its owner, on the current-user routes; managed keys are
+// managed with their connection's current keys (see manager).
+type Datadog = secretkind.Datadog
 
-// apiKeyManager is what rotating managed API keys needs.
-type apiKeyManager interface {
-	ValidateAPIKey(ctx context.Context, cr datadog.Credentials) error
-	ListAPIKeys(ctx context.Context, cr datadog.Credentials) ([]datadog.APIKey, error)
-	CreateAPIKey(ctx context.Context, cr datadog.Credentials, name string) (datadog.APIKey, error)
-	DeleteAPIKey(ctx context.Context, cr datadog.Credentials, id string) error
-}
-
-type keyReader interface {
-	ValidateKeys(ctx context.Context, cr datadog.Credentials) error
-	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
-}
-
-type keyWriter interface {
-	CreateAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, name string, scopes []string) (datadog.AppKey, error)
-	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
-}
-
-var (
-	_ SecretStore = (*secretstore.Store)(nil)
-	_ Datadog     = (*datadog.Client)(nil)
-)
+var _ SecretStore = (*secretstore.Store)(nil)
 
 // Activation bounds testSecret's wait for a new key to authenticate: Datadog
 // takes up to a few seconds to accept a new application key.
@@ -169,7 +146,7 @@ type report struct {
 	attrs   []slog.Attr
 }
 
-type stepFunc func(r *Rotator, ctx context.Context, sec secretstore.Secret, ev Event) (report, error)
+type stepFunc func(r *Rotator, ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error)
 
 var steps = map[string]stepFunc{
 	StepCreate: (*Rotator).createSecret,
@@ -180,7 +157,7 @@ var steps = map[string]stepFunc{
 
 // Handle runs one rotation step. It writes one log record and one metric
 // for the step; on failure it also records the error on the secret
-// (TagLastError), unless the secret is not a connection, and returns it, so
+// (secretkind.TagLastError), unless the secret is not a connection, and returns it, so
 // Secrets Manager retries the rotation.
 func (r *Rotator) Handle(ctx context.Context, ev Event) error {
 	start := r.now()
@@ -199,7 +176,7 @@ func (r *Rotator) Handle(ctx context.Context, ev Event) error {
 }
 
 func (r *Rotator) run(ctx context.Context, ev Event) (report, error) {
-	sec, committed, err := r.check(ctx, ev)
+	n, sec, committed, err := r.check(ctx, ev)
 	if err != nil {
 		return report{}, err
 	}
@@ -210,7 +187,7 @@ func (r *Rotator) run(ctx context.Context, ev Event) (report, error) {
 	case committed:
 		return r.alreadyCurrent(ctx, sec, ev)
 	}
-	return step(r, ctx, sec, ev)
+	return step(r, ctx, n, sec, ev)
 }
 
 // check makes the checks every step starts with (the AWS rotation
@@ -218,27 +195,27 @@ func (r *Rotator) run(ctx context.Context, ev Event) (report, error) {
 // is one of its versions, and that version is AWSPENDING — or already
 // AWSCURRENT, in which case the rotation is committed and the step has
 // nothing left to do.
-func (r *Rotator) check(ctx context.Context, ev Event) (sec secretstore.Secret, committed bool, err error) {
+func (r *Rotator) check(ctx context.Context, ev Event) (n secretkind.Name, sec secretstore.Secret, committed bool, err error) {
 	sec, err = r.secrets.Describe(ctx, ev.SecretID)
 	if err != nil {
-		return sec, false, err
+		return n, sec, false, err
 	}
-	if _, ok := subjectOf(r.prefix, sec.Name); !ok {
-		return sec, false, fmt.Errorf("%w: %s does not start with %q", ErrForeignSecret, sec.Name, r.prefix)
+	if n, err = r.name(sec); err != nil {
+		return n, sec, false, err
 	}
 	if !sec.RotationEnabled {
-		return sec, false, ErrRotationDisabled
+		return n, sec, false, ErrRotationDisabled
 	}
 	stages, ok := sec.Versions[ev.ClientRequestToken]
 	switch {
 	case !ok:
-		return sec, false, fmt.Errorf("%w: %s", ErrUnknownVersion, ev.ClientRequestToken)
+		return n, sec, false, fmt.Errorf("%w: %s", ErrUnknownVersion, ev.ClientRequestToken)
 	case slices.Contains(stages, secretstore.Current):
-		return sec, true, nil
+		return n, sec, true, nil
 	case !slices.Contains(stages, secretstore.Pending):
-		return sec, false, fmt.Errorf("%w: %s", ErrNotPending, ev.ClientRequestToken)
+		return n, sec, false, fmt.Errorf("%w: %s", ErrNotPending, ev.ClientRequestToken)
 	}
-	return sec, false, nil
+	return n, sec, false, nil
 }
 
 // alreadyCurrent handles a step of a committed rotation: Secrets Manager
@@ -261,32 +238,46 @@ func (r *Rotator) alreadyCurrent(ctx context.Context, sec secretstore.Secret, ev
 }
 
 // document reads and parses one version of the subject's secret.
-func (r *Rotator) document(ctx context.Context, s subject, secretID, versionID, stage string) (connection.Document, error) {
+func (r *Rotator) document(ctx context.Context, n secretkind.Name, secretID, versionID, stage string) (secretkind.Document, error) {
 	v, err := r.secrets.Get(ctx, secretID, versionID, stage)
 	if err != nil {
-		return connection.Document{}, err
+		return secretkind.Document{}, err
 	}
-	d, err := s.parse(v.Value)
+	d, err := n.Kind.Parse(v.Value)
 	if err != nil {
-		return connection.Document{}, fmt.Errorf("%w: version %s: %w", ErrNotConnection, v.ID, err)
+		return secretkind.Document{}, fmt.Errorf("%w: version %s: %w", ErrNotConnection, v.ID, err)
 	}
 	return d, nil
 }
 
-func credentials(d connection.Document) (datadog.Credentials, error) {
-	cr, err := d.Credentials()
+// docSite is the site of a document; a URL off the allow-list makes the
+// document unusable.
+func docSite(d secretkind.Document) (site.Site, error) {
+	s, err := d.Site()
+	if err != nil {
+		return s, fmt.Errorf("%w: %w", ErrNotConnection, err)
+	}
+	return s, nil
+}
+
+// credentials are the credentials d's key authenticates as (see
+// secretkind.Kind.Credentials).
+func credentials(k secretkind.Kind, d secretkind.Document, m secretkind.Manager) (datadog.Credentials, error) {
+	cr, err := k.Credentials(d, m)
 	if err != nil {
 		return cr, fmt.Errorf("%w: %w", ErrNotConnection, err)
 	}
 	return cr, nil
 }
 
-// recordError writes the step's error to the secret so the API can show it.
+// recordError writes the step's error to the secret so the API can show it,
+// with anything shaped like a key scrubbed before the tag's length limit
+// could cut a key short of recognition.
 // It is best effort: the step has failed already, and a failed tag write
 // must not hide why.
 func (r *Rotator) recordError(ctx context.Context, ev Event, stepErr error) {
-	msg := tagValue(r.now().UTC().Format(time.RFC3339) + " " + stepErr.Error())
-	if err := r.secrets.Tag(ctx, ev.SecretID, map[string]string{TagLastError: msg}); err != nil {
+	msg := secretkind.TagValue(r.now().UTC().Format(time.RFC3339) + " " + logging.Scrub(stepErr.Error()))
+	if err := r.secrets.Tag(ctx, ev.SecretID, map[string]string{secretkind.TagLastError: msg}); err != nil {
 		r.log.WarnContext(ctx, "recording the rotation error on the secret failed",
 			slog.String("secret_arn", ev.SecretID), slog.String("step", ev.Step), slog.Any("error", err))
 	}

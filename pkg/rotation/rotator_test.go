@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/metrics"
@@ -35,15 +37,15 @@ type fixture struct {
 	metrics *bytes.Buffer
 	pub     *fakePublisher
 	orig    datadog.AppKey
-	doc     connection.Document
+	doc     secretkind.Document
 }
 
 func newFixture(t *testing.T, scopes []string) *fixture {
 	t.Helper()
 	f := &fixture{store: newFakeStore(testPrefix + "prod"), dd: newFakeDatadog(), logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}, pub: &fakePublisher{}}
 	f.orig = f.dd.add(scopes)
-	f.doc = connection.Document{URL: "https://api.datadoghq.com", APIKey: apiKey, ApplicationKey: f.orig.Key,
-		ApplicationKeyID: f.orig.ID, OwnerID: "owner", Scopes: scopes}
+	f.doc = secretkind.Document{URL: "https://api.datadoghq.com", APIKey: apiKey, Key: f.orig.Key,
+		KeyID: f.orig.ID, OwnerID: "owner", Scopes: scopes}
 	f.setVersion("v1", f.doc, secretstore.Current)
 	f.store.values[token] = ""
 	f.store.sec.Versions[token] = []string{secretstore.Pending}
@@ -53,12 +55,15 @@ func newFixture(t *testing.T, scopes []string) *fixture {
 		Activation: Activation{Initial: time.Millisecond, Max: time.Millisecond, Timeout: 5 * time.Millisecond},
 		Publisher:  f.pub,
 	})
-	t.Cleanup(func() { f.assertNoKeyMaterial(t) })
+	t.Cleanup(func() {
+		out, keys := f.outputAndKeys()
+		testkit.AssertNoKeyMaterial(t, out, keys...)
+	})
 	return f
 }
 
-func (f *fixture) setVersion(id string, d connection.Document, stages ...string) {
-	v, _ := d.Marshal()
+func (f *fixture) setVersion(id string, d secretkind.Document, stages ...string) {
+	v, _ := secretkind.Connection.Marshal(d)
 	f.store.values[id] = v
 	f.store.sec.Versions[id] = stages
 }
@@ -76,18 +81,19 @@ func (f *fixture) rotate(t *testing.T) {
 	}
 }
 
-func (f *fixture) pending(t *testing.T) connection.Document {
+func (f *fixture) pending(t *testing.T) secretkind.Document {
 	t.Helper()
-	d, err := connection.ParseDocument(f.store.values[token])
+	d, err := secretkind.Connection.Parse(f.store.values[token])
 	if err != nil {
 		t.Fatalf("no pending document: %v", err)
 	}
 	return d
 }
 
-// assertNoKeyMaterial fails if any key secret the fake Datadog ever issued
-// appears in the logs, the metrics or the tags.
-func (f *fixture) assertNoKeyMaterial(t *testing.T) {
+// outputAndKeys returns everything the rotator wrote that must hold no key
+// (the logs, the metrics, the events and the tags) and every key secret the
+// fake Datadog ever issued.
+func (f *fixture) outputAndKeys() (string, []string) {
 	out := f.logs.String() + f.metrics.String()
 	for _, ev := range f.pub.events {
 		out += ev.Message
@@ -97,15 +103,11 @@ func (f *fixture) assertNoKeyMaterial(t *testing.T) {
 	}
 	secrets := []string{apiKey, f.orig.Key}
 	for _, v := range f.store.values {
-		if d, err := connection.ParseDocument(v); err == nil {
-			secrets = append(secrets, d.ApplicationKey)
+		if d, err := secretkind.Connection.Parse(v); err == nil {
+			secrets = append(secrets, d.Key)
 		}
 	}
-	for _, s := range secrets {
-		if strings.Contains(out, s) {
-			t.Error("key material appears in the logs, metrics or tags")
-		}
-	}
+	return out, secrets
 }
 
 func TestFullRotationWithFakes(t *testing.T) {
@@ -118,20 +120,20 @@ func TestFullRotationWithFakes(t *testing.T) {
 		!slices.Equal(f.store.sec.Versions["v1"], []string{secretstore.Previous}) {
 		t.Errorf("labels %v", f.store.sec.Versions)
 	}
-	if !f.dd.has(next.ApplicationKeyID) || !f.dd.has(f.orig.ID) || f.dd.count() != 2 {
+	if !f.dd.has(next.KeyID) || !f.dd.has(f.orig.ID) || f.dd.count() != 2 {
 		t.Errorf("want the original and the new key, got %d keys", f.dd.count())
 	}
-	if next.ApplicationKey == f.orig.Key || !slices.Equal(next.Scopes, scopes) || next.OwnerID != "owner" || next.APIKey != apiKey {
+	if next.Key == f.orig.Key || !slices.Equal(next.Scopes, scopes) || next.OwnerID != "owner" || next.APIKey != apiKey {
 		t.Errorf("pending document %v", next)
 	}
-	if k := f.dd.keys[next.ApplicationKeyID]; k.Name != KeyName("prod", token) || !slices.Equal(k.Scopes, scopes) {
+	if k := f.dd.keys[next.KeyID]; k.Name != secretkind.ConnectionName("prod").DatadogKeyName(token) || !slices.Equal(k.Scopes, scopes) {
 		t.Errorf("new key %s %v", k.Name, k.Scopes)
 	}
 	tags := f.store.tags()
 	want := map[string]string{
-		TagApplicationKeyID:         next.ApplicationKeyID,
-		TagPreviousApplicationKeyID: f.orig.ID,
-		TagRetirePrefix + f.orig.ID: untilUnreferenced,
+		secretkind.TagKeyID:                    next.KeyID,
+		secretkind.TagPreviousKeyID:            f.orig.ID,
+		secretkind.TagRetirePrefix + f.orig.ID: "next-rotation",
 	}
 	for k, v := range want {
 		if tags[k] != v {
@@ -190,7 +192,7 @@ func TestChecks(t *testing.T) {
 			if f.dd.count() != 1 {
 				t.Error("a key was created")
 			}
-			lastErr := f.store.tags()[TagLastError]
+			lastErr := f.store.tags()[secretkind.TagLastError]
 			switch {
 			case tt.want == ErrForeignSecret || tt.want == nil:
 				if lastErr != "" || len(f.pub.events) != 0 {
@@ -209,12 +211,12 @@ func TestChecks(t *testing.T) {
 func TestCreateSecretReplacesAnUnstoredKey(t *testing.T) {
 	f := newFixture(t, nil)
 	f.dd.mu.Lock()
-	left := f.dd.addLocked(KeyName("prod", token), nil) // an earlier attempt's key, never stored
+	left := f.dd.addLocked(secretkind.ConnectionName("prod").DatadogKeyName(token), nil) // an earlier attempt's key, never stored
 	f.dd.mu.Unlock()
 	if err := f.step(StepCreate); err != nil {
 		t.Fatal(err)
 	}
-	if f.dd.has(left.ID) || f.pending(t).ApplicationKeyID == left.ID || f.dd.count() != 2 {
+	if f.dd.has(left.ID) || f.pending(t).KeyID == left.ID || f.dd.count() != 2 {
 		t.Error("the earlier attempt's key was not replaced")
 	}
 }
@@ -253,17 +255,17 @@ func TestCreateSecretRefusals(t *testing.T) {
 	}{
 		{"unknown id and scopes", func(f *fixture) {
 			d := f.doc
-			d.ApplicationKeyID, d.Scopes = "", nil
+			d.KeyID, d.Scopes = "", nil
 			f.setVersion("v1", d, secretstore.Current)
 		}, ErrScopesUnknown},
 		{"current key gone from the listing", func(f *fixture) {
 			d := f.doc
-			d.ApplicationKeyID = "id-999"
+			d.KeyID = "id-999"
 			f.setVersion("v1", d, secretstore.Current)
 		}, ErrCurrentKeyMissing},
 		{"too many pending retirements", func(f *fixture) {
-			for i := range MaxPendingRetirements {
-				f.store.sec.Tags[TagRetirePrefix+string(rune('a'+i))] = untilUnreferenced
+			for i := range rotationstate.MaxPendingRetirements {
+				f.store.sec.Tags[secretkind.TagRetirePrefix+string(rune('a'+i))] = "next-rotation"
 			}
 		}, ErrTooManyRetirements},
 	}
@@ -284,13 +286,13 @@ func TestCreateSecretRefusals(t *testing.T) {
 func TestUnknownIDWithRecordedScopes(t *testing.T) {
 	f := newFixture(t, []string{"user_app_keys"})
 	d := f.doc
-	d.ApplicationKeyID = ""
+	d.KeyID = ""
 	f.setVersion("v1", d, secretstore.Current)
 	f.rotate(t)
-	if got := f.dd.keys[f.pending(t).ApplicationKeyID].Scopes; !slices.Equal(got, []string{"user_app_keys"}) {
+	if got := f.dd.keys[f.pending(t).KeyID].Scopes; !slices.Equal(got, []string{"user_app_keys"}) {
 		t.Errorf("new key scopes %v", got)
 	}
-	if _, ok := f.store.tags()[TagRetirePrefix+unidentifiedKey]; !ok {
+	if _, ok := f.store.tags()[rotationstate.Retirement{}.TagKey()]; !ok {
 		t.Error("the unidentified key's retirement was not recorded")
 	}
 }
@@ -298,12 +300,12 @@ func TestUnknownIDWithRecordedScopes(t *testing.T) {
 func TestSetSecretConfusedDeputy(t *testing.T) {
 	tests := []struct {
 		name   string
-		change func(d *connection.Document)
+		change func(d *secretkind.Document)
 	}{
-		{"another owner", func(d *connection.Document) { d.OwnerID = "intruder" }},
-		{"another site", func(d *connection.Document) { d.URL = "https://api.datadoghq.eu" }},
-		{"the same key", func(d *connection.Document) {}},
-		{"owner type", func(d *connection.Document) { d.OwnerIsServiceAccount = true }},
+		{"another owner", func(d *secretkind.Document) { d.OwnerID = "intruder" }},
+		{"another site", func(d *secretkind.Document) { d.URL = "https://api.datadoghq.eu" }},
+		{"the same key", func(d *secretkind.Document) {}},
+		{"owner type", func(d *secretkind.Document) { d.OwnerIsServiceAccount = true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,7 +326,7 @@ func TestTestSecretGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.dd.mu.Lock()
-	delete(f.dd.keys, f.pending(t).ApplicationKeyID) // the new key never works
+	delete(f.dd.keys, f.pending(t).KeyID) // the new key never works
 	f.dd.mu.Unlock()
 	start := time.Now()
 	err := f.step(StepTest)
@@ -357,18 +359,18 @@ func TestFinishSecretFailsBeforeThePromotion(t *testing.T) {
 	if err := f.step(StepFinish); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := f.store.tags()[TagLastError]; ok {
+	if _, ok := f.store.tags()[secretkind.TagLastError]; ok {
 		t.Error("the completed rotation kept its last error")
 	}
 }
 
 func TestFailedRevocationIsAWarning(t *testing.T) {
 	f := newFixture(t, nil)
-	f.store.sec.Tags[TagRevokePrevious] = "immediately"
+	f.store.sec.Tags[secretkind.TagRevokePrevious] = "immediately"
 	f.dd.failOp["DeleteAppKey"] = datadog.ErrUnavailable
 	f.rotate(t) // the promotion succeeds although the revocation fails
 	tags := f.store.tags()
-	if !f.dd.has(f.orig.ID) || tags[TagRetirePrefix+f.orig.ID] == "" || !strings.Contains(tags[TagLastWarning], f.orig.ID) {
+	if !f.dd.has(f.orig.ID) || tags[secretkind.TagRetirePrefix+f.orig.ID] == "" || !strings.Contains(tags[secretkind.TagLastWarning], f.orig.ID) {
 		t.Fatalf("want the key kept, its record and a warning; tags %v", tags)
 	}
 
@@ -382,7 +384,7 @@ func TestFailedRevocationIsAWarning(t *testing.T) {
 		t.Fatalf("Reconcile = %+v, %v", res, err)
 	}
 	tags = f.store.tags()
-	if f.dd.has(f.orig.ID) || tags[TagRetirePrefix+f.orig.ID] != "" || tags[TagLastWarning] != "" {
+	if f.dd.has(f.orig.ID) || tags[secretkind.TagRetirePrefix+f.orig.ID] != "" || tags[secretkind.TagLastWarning] != "" {
 		t.Errorf("after a successful retry: key kept %v, tags %v", f.dd.has(f.orig.ID), tags)
 	}
 }

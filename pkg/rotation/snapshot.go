@@ -3,7 +3,8 @@ package rotation
 import (
 	"slices"
 
-	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -16,14 +17,14 @@ type Snapshot struct {
 	Secret secretstore.Secret
 	// Docs maps each labelled version that has a value to its document.
 	// The value-less AWSPENDING version RotateSecret creates is absent.
-	Docs map[string]connection.Document
+	Docs map[string]secretkind.Document
 }
 
 // Current returns the AWSCURRENT document.
-func (s Snapshot) Current() (connection.Document, bool) {
+func (s Snapshot) Current() (secretkind.Document, bool) {
 	id, ok := s.Secret.CurrentVersion()
 	if !ok {
-		return connection.Document{}, false
+		return secretkind.Document{}, false
 	}
 	d, ok := s.Docs[id]
 	return d, ok
@@ -34,7 +35,7 @@ func (s Snapshot) Current() (connection.Document, bool) {
 func (s Snapshot) Labels(keyID string) []string {
 	var out []string
 	for id, d := range s.Docs {
-		if d.ApplicationKeyID == keyID {
+		if d.KeyID == keyID {
 			out = append(out, s.Secret.Versions[id]...)
 		}
 	}
@@ -45,15 +46,10 @@ func (s Snapshot) Labels(keyID string) []string {
 // Referenced reports whether a labelled version holds the key keyID.
 func (s Snapshot) Referenced(keyID string) bool { return len(s.Labels(keyID)) > 0 }
 
-// live reports whether AWSCURRENT or AWSPENDING holds the key: the two
-// versions a consumer or a rotation may be about to use.
-func (s Snapshot) live(keyID string) bool {
-	labels := s.Labels(keyID)
-	return slices.Contains(labels, secretstore.Current) || slices.Contains(labels, secretstore.Pending)
-}
-
 // Retirements returns the retired keys awaiting revocation.
-func (s Snapshot) Retirements() []Retirement { return Retirements(s.Secret.Tags) }
+func (s Snapshot) Retirements() []rotationstate.Retirement {
+	return rotationstate.Retirements(s.Secret.Tags)
+}
 
 // Retiring reports whether a retirement is recorded for the key: its
 // revocation belongs to Reconcile, which honours its grace period, so the

@@ -4,11 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,10 +16,9 @@ import (
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
-	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -121,7 +120,11 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 
 	st.org = sim.CreateOrg("test org")
 	st.apiKey, _ = sim.AddAPIKey(st.org, "test api key")
-	t.Cleanup(func() { st.assertNoKeyMaterialLogged() })
+	// Neither the API key nor any application key the rotator sent to
+	// Datadog may appear in the logs or metrics.
+	t.Cleanup(func() {
+		testkit.AssertNoKeyMaterial(t, st.logs.String()+st.metrics.String(), append([]string{st.apiKey}, st.rec.secretsSeen()...)...)
+	})
 	return st
 }
 
@@ -192,23 +195,23 @@ func (st *stack) newConnection(name string, o connOptions) conn {
 	}
 	owner := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " owner", ServiceAccount: o.serviceAcc, Permissions: ownerPermissions})
 	appKey, keyID := st.sim.AddAppKey(owner, "supplied by the user", o.scopes)
-	doc := connection.Document{
-		URL: siteURL, APIKey: st.apiKey, ApplicationKey: appKey, ApplicationKeyID: keyID,
+	doc := secretkind.Document{
+		URL: siteURL, APIKey: st.apiKey, Key: appKey, KeyID: keyID,
 		OwnerID: owner, OwnerIsServiceAccount: o.serviceAcc, Scopes: o.scopes,
 	}
 	if o.unknownID {
-		doc.ApplicationKeyID = ""
+		doc.KeyID = ""
 		if !o.docScopes {
 			doc.Scopes = nil
 		}
 	}
-	value, err := doc.Marshal()
+	value, err := secretkind.Connection.Marshal(doc)
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	tags := map[string]string{connection.TagManagedBy: connection.ManagedBy, rotation.TagApplicationKeyID: doc.ApplicationKeyID}
+	tags := map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy, secretkind.TagKeyID: doc.KeyID}
 	if o.policy != "" {
-		tags[rotation.TagRevokePrevious] = o.policy
+		tags[secretkind.TagRevokePrevious] = o.policy
 	}
 	sec, err := st.admin.Create(context.Background(), secretstore.CreateInput{Name: prefix + name, Value: value, Tags: tags})
 	if err != nil {
@@ -261,7 +264,7 @@ func (st *stack) describe(c conn) secretstore.Secret {
 }
 
 // doc reads the document of the version labelled stage.
-func (st *stack) doc(c conn, stage string) connection.Document {
+func (st *stack) doc(c conn, stage string) secretkind.Document {
 	st.t.Helper()
 	d, ok := st.tryDoc(c.arn, stage)
 	if !ok {
@@ -273,23 +276,23 @@ func (st *stack) doc(c conn, stage string) connection.Document {
 // tryDoc reads a version of a connection or of a managed key; a managed
 // key's document reads as a connection document owned by its service
 // account, with the connection's API key when it holds no copy.
-func (st *stack) tryDoc(arn, stage string) (connection.Document, bool) {
+func (st *stack) tryDoc(arn, stage string) (secretkind.Document, bool) {
 	v, err := st.admin.Get(context.Background(), arn, "", stage)
 	if err != nil {
-		return connection.Document{}, false
+		return secretkind.Document{}, false
 	}
-	if d, err := connection.ParseDocument(v.Value); err == nil {
+	if d, err := secretkind.Connection.Parse(v.Value); err == nil {
 		return d, true
 	}
-	if a, err := managedsecret.ParseAPIKeyDocument(v.Value); err == nil {
-		return connection.Document{URL: a.URL, APIKey: a.APIKey, ApplicationKeyID: a.APIKeyID}, true
+	if a, err := secretkind.APIKey.Parse(v.Value); err == nil {
+		return a, true
 	}
-	m, err := managedsecret.ParseAppKeyDocument(v.Value)
+	m, err := secretkind.AppKey.Parse(v.Value)
 	if err != nil {
-		return connection.Document{}, false
+		return secretkind.Document{}, false
 	}
-	return connection.Document{URL: m.URL, APIKey: cmp.Or(m.APIKey, st.apiKey), ApplicationKey: m.ApplicationKey,
-		ApplicationKeyID: m.ApplicationKeyID, OwnerID: m.ServiceAccountID, OwnerIsServiceAccount: true, Scopes: m.Scopes}, true
+	m.APIKey = cmp.Or(m.APIKey, st.apiKey)
+	return m, true
 }
 
 // newManagedKey creates a connection "<name>-conn" whose unscoped key may
@@ -301,34 +304,34 @@ func (st *stack) newManagedKey(name string, o connOptions) conn {
 	ctx := context.Background()
 	manager := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " manager", Permissions: append([]string{"service_account_write"}, ownerPermissions...)})
 	connKey, connKeyID := st.sim.AddAppKey(manager, "connection key", nil)
-	cdoc := connection.Document{URL: siteURL, APIKey: st.apiKey, ApplicationKey: connKey, ApplicationKeyID: connKeyID, OwnerID: manager}
-	value, err := cdoc.Marshal()
+	cdoc := secretkind.Document{URL: siteURL, APIKey: st.apiKey, Key: connKey, KeyID: connKeyID, OwnerID: manager}
+	value, err := secretkind.Connection.Marshal(cdoc)
 	if err != nil {
 		st.t.Fatal(err)
 	}
 	connName := name + "-conn"
 	if _, err := st.admin.Create(ctx, secretstore.CreateInput{Name: prefix + connName, Value: value,
-		Tags: map[string]string{connection.TagManagedBy: connection.ManagedBy}}); err != nil {
+		Tags: map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy}}); err != nil {
 		st.t.Fatal(err)
 	}
 	sa := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " service account", ServiceAccount: true, Permissions: ownerPermissions})
 	appKey, keyID := st.sim.AddAppKey(sa, "minted", o.scopes)
-	mdoc := managedsecret.AppKeyDocument{URL: siteURL, ApplicationKey: appKey, ApplicationKeyID: keyID, ServiceAccountID: sa, Scopes: o.scopes}
-	value, err = mdoc.Marshal()
+	mdoc := secretkind.Document{URL: siteURL, Key: appKey, KeyID: keyID, OwnerID: sa, OwnerIsServiceAccount: true, Scopes: o.scopes}
+	value, err = secretkind.AppKey.Marshal(mdoc)
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	sec := st.createManaged(managedsecret.Name{Kind: managedsecret.AppKey, Connection: connName, Key: name}, value, keyID, o.policy)
+	sec := st.createManaged(secretkind.Name{Kind: secretkind.AppKey, Connection: connName, Key: name}, value, keyID, o.policy)
 	return conn{name: name, arn: sec.ARN, owner: sa, origKeyID: keyID}
 }
 
 // createManaged stores a managed key's secret as package managedkey would:
 // its document, the managed-by and key-id tags, and the revocation policy.
-func (st *stack) createManaged(n managedsecret.Name, value, keyID, policy string) secretstore.Secret {
+func (st *stack) createManaged(n secretkind.Name, value, keyID, policy string) secretstore.Secret {
 	st.t.Helper()
-	tags := map[string]string{connection.TagManagedBy: connection.ManagedBy, rotation.TagApplicationKeyID: keyID}
+	tags := map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy, secretkind.TagKeyID: keyID}
 	if policy != "" {
-		tags[rotation.TagRevokePrevious] = policy
+		tags[secretkind.TagRevokePrevious] = policy
 	}
 	sec, err := st.admin.Create(context.Background(), secretstore.CreateInput{Name: n.SecretName(prefix), Value: value, Tags: tags})
 	if err != nil {
@@ -338,13 +341,13 @@ func (st *stack) createManaged(n managedsecret.Name, value, keyID, policy string
 }
 
 // authenticates reports whether the document's keys work; a document
-// without an application key is a managed API key's, checked with
+// without an API key to pair with is a managed API key's, checked with
 // /api/v1/validate.
-func (st *stack) authenticates(d connection.Document) bool {
-	if d.ApplicationKey == "" {
-		return st.plainDD.ValidateAPIKey(context.Background(), datadog.Credentials{Site: mustSite(d.URL), APIKey: d.APIKey}) == nil
+func (st *stack) authenticates(d secretkind.Document) bool {
+	if d.APIKey == "" {
+		return st.plainDD.ValidateAPIKey(context.Background(), datadog.Credentials{Site: mustSite(d.URL), APIKey: d.Key}) == nil
 	}
-	return st.sim.Authenticates(d.APIKey, d.ApplicationKey)
+	return st.sim.Authenticates(d.APIKey, d.Key)
 }
 
 func mustSite(url string) site.Site {
@@ -363,22 +366,22 @@ func (st *stack) newManagedAPIKey(name string, o connOptions) conn {
 	ctx := context.Background()
 	manager := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " manager", Permissions: []string{"api_keys_read", "api_keys_write", "api_keys_delete"}})
 	connKey, connKeyID := st.sim.AddAppKey(manager, "connection key", nil)
-	cdoc := connection.Document{URL: siteURL, APIKey: st.apiKey, ApplicationKey: connKey, ApplicationKeyID: connKeyID, OwnerID: manager}
-	value, err := cdoc.Marshal()
+	cdoc := secretkind.Document{URL: siteURL, APIKey: st.apiKey, Key: connKey, KeyID: connKeyID, OwnerID: manager}
+	value, err := secretkind.Connection.Marshal(cdoc)
 	if err != nil {
 		st.t.Fatal(err)
 	}
 	connName := name + "-conn"
 	if _, err := st.admin.Create(ctx, secretstore.CreateInput{Name: prefix + connName, Value: value,
-		Tags: map[string]string{connection.TagManagedBy: connection.ManagedBy}}); err != nil {
+		Tags: map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy}}); err != nil {
 		st.t.Fatal(err)
 	}
 	apiKey, keyID := st.sim.AddAPIKey(st.org, "minted for "+name)
-	value, err = managedsecret.APIKeyDocument{URL: siteURL, APIKey: apiKey, APIKeyID: keyID}.Marshal()
+	value, err = secretkind.APIKey.Marshal(secretkind.Document{URL: siteURL, Key: apiKey, KeyID: keyID})
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	sec := st.createManaged(managedsecret.Name{Kind: managedsecret.APIKey, Connection: connName, Key: name}, value, keyID, o.policy)
+	sec := st.createManaged(secretkind.Name{Kind: secretkind.APIKey, Connection: connName, Key: name}, value, keyID, o.policy)
 	cr := datadog.Credentials{Site: mustSite(siteURL), APIKey: st.apiKey, AppKey: connKey}
 	return conn{name: name, arn: sec.ARN, origKeyID: keyID, manager: &cr}
 }
@@ -435,27 +438,12 @@ func (st *stack) labelledKeyIDs(c conn) []string {
 	}
 	var ids []string
 	for _, d := range snap.Docs {
-		if !slices.Contains(ids, d.ApplicationKeyID) {
-			ids = append(ids, d.ApplicationKeyID)
+		if !slices.Contains(ids, d.KeyID) {
+			ids = append(ids, d.KeyID)
 		}
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// assertNoKeyMaterialLogged fails the test if the API key, or any
-// application key the rotator sent to Datadog, appears in the logs or
-// metrics.
-func (st *stack) assertNoKeyMaterialLogged() {
-	out := st.logs.String() + st.metrics.String()
-	if strings.Contains(out, st.apiKey) {
-		st.t.Error("the API key appears in the logs")
-	}
-	for _, secret := range st.rec.secretsSeen() {
-		if strings.Contains(out, secret) {
-			st.t.Error("an application key appears in the logs or metrics")
-		}
-	}
 }
 
 // managedAPIKeyIDs lists the org's API keys other than the test's own: the

@@ -5,55 +5,46 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// testSecret proves the pending keys work before anything depends on them:
-// validate_keys must pass (retried while Datadog activates the new key), and
-// the new key must be able to do the next rotation, which starts by listing
-// its owner's keys. On failure AWSCURRENT is untouched.
-func (r *Rotator) testSecret(ctx context.Context, sec secretstore.Secret, ev Event) (report, error) {
-	sub, _ := subjectOf(r.prefix, sec.Name) // check accepted the name
-	pend, err := r.document(ctx, sub, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
+// testSecret proves the pending key works before anything depends on it:
+// the kind's validation must pass (retried while Datadog activates the new
+// key), and the pending document's manager must list the key, as the next
+// rotation and the revocation will need to. For a connection, that manager
+// is the new key itself: the next rotation authenticates with it. On
+// failure AWSCURRENT is untouched.
+func (r *Rotator) testSecret(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error) {
+	pend, err := r.document(ctx, n, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}
-	cr, err := credentials(pend)
+	if _, err := docSite(pend); err != nil {
+		return report{}, err
+	}
+	mgr, err := r.manager(ctx, n, pend)
 	if err != nil {
 		return report{}, err
 	}
-	// The pending document's manager: for a connection, the new key itself
-	// (the next rotation authenticates with it); for a managed key, the
-	// connection's current key on the service account's routes.
-	mgr, err := r.manager(ctx, sub, pend)
-	if err != nil {
-		return report{}, err
-	}
-	if sub.apiKey() {
-		return r.testAPIKey(ctx, cr, mgr, pend.ApplicationKeyID)
-	}
-	if cr.APIKey == "" {
-		// A managed key stored without an API key copy is used with the
-		// connection's API key.
-		cr.APIKey = mgr.cr.APIKey
-	}
-	rep := report{attrs: []slog.Attr{slog.String("new_key_id", pend.ApplicationKeyID)}}
-	attempts, err := r.waitActive(ctx, func() error { return r.dd.ValidateKeys(ctx, cr) })
+	rep := report{attrs: []slog.Attr{slog.String("new_key_id", pend.KeyID)}}
+	attempts, err := r.waitActive(ctx, func() error { return n.Kind.ValidateKey(ctx, r.dd, pend, mgr) })
 	rep.attrs = append(rep.attrs, slog.Int("validate_attempts", attempts))
 	if err != nil {
 		return rep, err
 	}
-	keys, err := r.dd.ListAppKeys(ctx, mgr.cr, mgr.owner)
+	keys, err := n.Kind.ListKeys(ctx, r.dd, mgr)
 	if err != nil {
-		return rep, fmt.Errorf("listing application keys with the new key's manager: %w", err)
+		return rep, fmt.Errorf("with the new key's manager: %w", err)
 	}
 	// A key of unknown id (RotateImmediately=false tests a copy of the
 	// current document) cannot be looked for.
-	if pend.ApplicationKeyID != "" && !hasKey(keys, pend.ApplicationKeyID) {
-		return rep, fmt.Errorf("%w: %s", ErrKeyNotListed, pend.ApplicationKeyID)
+	if pend.KeyID != "" && !slices.ContainsFunc(keys, func(k secretkind.Key) bool { return k.ID == pend.KeyID }) {
+		return rep, fmt.Errorf("%w: %s %s", ErrKeyNotListed, n.Kind.Noun(), pend.KeyID)
 	}
 	rep.outcome = "tested"
 	return rep, nil
@@ -99,13 +90,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-func hasKey(keys []datadog.AppKey, id string) bool {
-	for _, k := range keys {
-		if k.ID == id {
-			return true
-		}
-	}
-	return false
 }

@@ -14,7 +14,7 @@
 //     "after:<duration>" revocations, and any revocation that failed when
 //     the rotation promoted its new key.
 //   - finishes the abandoned mints of managed keys: a mint records its
-//     intent on the connection's secret (managedsecret.Mint) before
+//     intent on the connection's secret (secretkind.Mint) before
 //     creating a key and removes it once the key is stored; an intent
 //     older than MinAge means the mint stopped, and unless the managed
 //     key's secret exists, its keys (named after it) are deleted before

@@ -7,25 +7,24 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
 // finishMints follows the mints recorded on a connection's secret
-// (managedsecret.Mint) that are older than the minimum age, so no longer
+// (secretkind.Mint) that are older than the minimum age, so no longer
 // in flight: a mint whose key was stored is done, and its tag goes; a mint
 // that stopped before storing its key left that key with no secret to be
 // found by, so the keys named after the managed key are deleted first.
 func (s *Sweeper) finishMints(ctx context.Context, sec secretstore.Secret, rep *Report) error {
 	conn := strings.TrimPrefix(sec.Name, s.prefix)
-	if !connection.ValidName(conn) {
+	if !secretkind.ValidName(conn) {
 		return nil
 	}
 	c := &connectionMints{s: s, connARN: sec.ARN}
 	var errs []error
-	for _, m := range managedsecret.Mints(conn, sec.Tags) {
+	for _, m := range secretkind.Mints(conn, sec.Tags) {
 		if s.now().Sub(m.Started) < s.minAge {
 			continue
 		}
@@ -33,7 +32,7 @@ func (s *Sweeper) finishMints(ctx context.Context, sec secretstore.Secret, rep *
 		rep.Swept += len(swept)
 		if len(swept) > 0 {
 			s.log.InfoContext(ctx, "deleted the keys of an abandoned mint", slog.String("connection", conn),
-				slog.String("managed_key", string(m.Name.Kind)+"/"+m.Name.Key), slog.Any("swept_key_ids", swept))
+				slog.String("managed_key", m.Name.String()), slog.Any("swept_key_ids", swept))
 		}
 		errs = append(errs, err)
 	}
@@ -47,7 +46,7 @@ type connectionMints struct {
 	cr      *datadog.Credentials // the connection's keys, read when first needed
 }
 
-func (c *connectionMints) finish(ctx context.Context, m managedsecret.Mint) ([]string, error) {
+func (c *connectionMints) finish(ctx context.Context, m secretkind.Mint) ([]string, error) {
 	managed, err := c.s.secrets.Describe(ctx, m.Name.SecretName(c.s.prefix))
 	var swept []string
 	switch {
@@ -69,17 +68,16 @@ func (c *connectionMints) finish(ctx context.Context, m managedsecret.Mint) ([]s
 
 // deleteKeys deletes the keys named after m's managed key that are old
 // enough not to belong to a mint in flight.
-func (c *connectionMints) deleteKeys(ctx context.Context, m managedsecret.Mint) ([]string, error) {
+func (c *connectionMints) deleteKeys(ctx context.Context, m secretkind.Mint) ([]string, error) {
 	if c.cr == nil {
-		cr, _, err := c.s.rot.Manager(ctx, c.connARN)
+		_, mgr, err := c.s.rot.Manager(ctx, c.connARN)
 		if err != nil {
 			return nil, fmt.Errorf("reading the connection's keys: %w", err)
 		}
-		c.cr = &cr
+		c.cr = &mgr.Credentials
 	}
-	routes := keyRoutes{dd: c.s.dd, cr: *c.cr, owner: datadog.KeyOwner{ServiceAccountID: m.ServiceAccountID},
-		apiKeys: m.Name.Kind == managedsecret.APIKey}
-	keys, err := routes.list(ctx)
+	mgr := secretkind.Manager{Credentials: *c.cr, Owner: datadog.KeyOwner{ServiceAccountID: m.ServiceAccountID}}
+	keys, err := m.Name.Kind.ListKeys(ctx, c.s.dd, mgr)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +87,8 @@ func (c *connectionMints) deleteKeys(ctx context.Context, m managedsecret.Mint) 
 		if !strings.HasPrefix(k.Name, prefix) || k.CreatedAt.IsZero() || now.Sub(k.CreatedAt) < c.s.minAge {
 			continue
 		}
-		if err := routes.delete(ctx, k.ID); err != nil {
-			return swept, fmt.Errorf("deleting key %s of an abandoned mint: %w", k.ID, err)
+		if err := m.Name.Kind.RevokeKey(ctx, c.s.dd, mgr, k.ID); err != nil {
+			return swept, fmt.Errorf("a key of an abandoned mint: %w", err)
 		}
 		swept = append(swept, k.ID)
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"io"
 	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -32,26 +32,20 @@ type SecretStore interface {
 	Untag(ctx context.Context, id string, keys []string) error
 }
 
-// Datadog is what the sweeper needs from Datadog; *datadog.Client
-// implements it.
-type Datadog interface {
-	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
-	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
-	ListAPIKeys(ctx context.Context, cr datadog.Credentials) ([]datadog.APIKey, error)
-	DeleteAPIKey(ctx context.Context, cr datadog.Credentials, id string) error
-}
+// Datadog is what the sweeper lists and deletes keys with: every kind's
+// key operations.
+type Datadog = secretkind.Datadog
 
 // Reconciler reads snapshots of rotated secrets, tells who manages their
 // keys, and carries out due retirements; *rotation.Rotator implements it.
 type Reconciler interface {
 	Snapshot(ctx context.Context, secretID string) (rotation.Snapshot, error)
 	Reconcile(ctx context.Context, snap rotation.Snapshot) (rotation.Reconciled, error)
-	Manager(ctx context.Context, secretID string) (datadog.Credentials, datadog.KeyOwner, error)
+	Manager(ctx context.Context, secretID string) (secretkind.Name, secretkind.Manager, error)
 }
 
 var (
 	_ SecretStore = (*secretstore.Store)(nil)
-	_ Datadog     = (*datadog.Client)(nil)
 	_ Reconciler  = (*rotation.Rotator)(nil)
 )
 
@@ -154,13 +148,13 @@ func (s *Sweeper) visit(ctx context.Context, sec secretstore.Secret, rep *Report
 
 // visitKeys sweeps the keys of one rotated secret.
 func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, rep *Report) error {
-	names, ok := rotation.KeyNamesOf(s.prefix, sec.Name)
+	n, ok := secretkind.ParseName(s.prefix, sec.Name)
 	if !ok || !mayHaveKeys(sec) {
 		return nil
 	}
-	conn := strings.TrimPrefix(sec.Name, s.prefix)
+	conn := n.String()
 	rep.Connections++
-	swept, res, err := s.sweep(ctx, sec.ARN, names)
+	swept, res, err := s.sweep(ctx, sec.ARN)
 	rep.Swept += len(swept)
 	rep.Revoked += len(res.Revoked)
 	level := slog.LevelInfo
@@ -184,7 +178,7 @@ func mayHaveKeys(sec secretstore.Secret) bool {
 		return true
 	}
 	for k := range sec.Tags {
-		if strings.HasPrefix(k, rotation.TagRetirePrefix) {
+		if strings.HasPrefix(k, secretkind.TagRetirePrefix) {
 			return true
 		}
 	}
@@ -194,13 +188,12 @@ func mayHaveKeys(sec secretstore.Secret) bool {
 // sweep lists the owner's keys, then reads the secret, then deletes the
 // orphans and reconciles. The order is what makes it safe (see the package
 // documentation).
-func (s *Sweeper) sweep(ctx context.Context, secretID string, names rotation.KeyNames) ([]string, rotation.Reconciled, error) {
-	cr, owner, err := s.rot.Manager(ctx, secretID)
+func (s *Sweeper) sweep(ctx context.Context, secretID string) ([]string, rotation.Reconciled, error) {
+	n, m, err := s.rot.Manager(ctx, secretID)
 	if err != nil {
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading who manages the keys: %w", err)
 	}
-	k := keyRoutes{dd: s.dd, cr: cr, owner: owner, apiKeys: names.APIKeys}
-	keys, err := k.list(ctx)
+	keys, err := n.Kind.ListKeys(ctx, s.dd, m)
 	if err != nil {
 		return nil, rotation.Reconciled{}, err
 	}
@@ -208,21 +201,21 @@ func (s *Sweeper) sweep(ctx context.Context, secretID string, names rotation.Key
 	if err != nil {
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading the secret: %w", err)
 	}
-	swept, sweepErr := s.deleteOrphans(ctx, k, names.Prefix, keys, snap)
+	swept, sweepErr := s.deleteOrphans(ctx, n, m, keys, snap)
 	res, err := s.rot.Reconcile(ctx, snap)
 	return swept, res, errors.Join(sweepErr, err)
 }
 
-func (s *Sweeper) deleteOrphans(ctx context.Context, routes keyRoutes, keyPrefix string, keys []listedKey, snap rotation.Snapshot) ([]string, error) {
+func (s *Sweeper) deleteOrphans(ctx context.Context, n secretkind.Name, m secretkind.Manager, keys []secretkind.Key, snap rotation.Snapshot) ([]string, error) {
 	now := s.now()
 	var swept []string
 	var errs []error
 	for _, k := range keys {
-		if !s.orphan(keyPrefix, k, snap, now) {
+		if !s.orphan(n.DatadogKeyNamePrefix(), k, snap, now) {
 			continue
 		}
-		if err := routes.delete(ctx, k.ID); err != nil {
-			errs = append(errs, fmt.Errorf("deleting orphaned key %s: %w", k.ID, err))
+		if err := n.Kind.RevokeKey(ctx, s.dd, m, k.ID); err != nil {
+			errs = append(errs, fmt.Errorf("deleting orphaned key: %w", err))
 			continue
 		}
 		swept = append(swept, k.ID)
@@ -235,53 +228,9 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, routes keyRoutes, keyPrefix
 // refers to, old enough that no rotation is about to store it, and not
 // retired (a retired key is Reconcile's, which honours its grace period). A
 // key whose creation time is unknown is never an orphan.
-func (s *Sweeper) orphan(keyPrefix string, k listedKey, snap rotation.Snapshot, now time.Time) bool {
+func (s *Sweeper) orphan(keyPrefix string, k secretkind.Key, snap rotation.Snapshot, now time.Time) bool {
 	return strings.HasPrefix(k.Name, keyPrefix) &&
 		!k.CreatedAt.IsZero() && now.Sub(k.CreatedAt) >= s.minAge &&
 		!snap.Referenced(k.ID) &&
 		!snap.Retiring(k.ID)
-}
-
-// listedKey is what the sweeper reads of an application or API key.
-type listedKey struct {
-	ID, Name  string
-	CreatedAt time.Time
-}
-
-// keyRoutes lists and deletes one secret's keys: application keys on the
-// owner's routes, or the organisation's API keys.
-type keyRoutes struct {
-	dd      Datadog
-	cr      datadog.Credentials
-	owner   datadog.KeyOwner
-	apiKeys bool
-}
-
-func (k keyRoutes) list(ctx context.Context) ([]listedKey, error) {
-	var out []listedKey
-	if k.apiKeys {
-		keys, err := k.dd.ListAPIKeys(ctx, k.cr)
-		if err != nil {
-			return nil, fmt.Errorf("listing API keys: %w", err)
-		}
-		for _, a := range keys {
-			out = append(out, listedKey{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt})
-		}
-		return out, nil
-	}
-	keys, err := k.dd.ListAppKeys(ctx, k.cr, k.owner)
-	if err != nil {
-		return nil, fmt.Errorf("listing application keys: %w", err)
-	}
-	for _, a := range keys {
-		out = append(out, listedKey{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt})
-	}
-	return out, nil
-}
-
-func (k keyRoutes) delete(ctx context.Context, id string) error {
-	if k.apiKeys {
-		return k.dd.DeleteAPIKey(ctx, k.cr, id)
-	}
-	return k.dd.DeleteAppKey(ctx, k.cr, k.owner, id)
 }

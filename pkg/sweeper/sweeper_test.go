@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
@@ -82,19 +82,30 @@ func (w *world) Get(_ context.Context, id, _, _ string) (secretstore.Version, er
 	if !ok {
 		return secretstore.Version{}, secretstore.ErrNotFound
 	}
-	v, _ := cur.Marshal()
+	v, _ := secretkind.Connection.Marshal(cur)
 	return secretstore.Version{Value: v}, nil
 }
 
 // Manager reads the current document as the rotator does; a managed key's
 // document (owner set) is managed on its owner's service-account routes.
-func (w *world) Manager(ctx context.Context, id string) (datadog.Credentials, datadog.KeyOwner, error) {
+func (w *world) Manager(ctx context.Context, id string) (secretkind.Name, secretkind.Manager, error) {
 	if _, err := w.Get(ctx, id, "", secretstore.Current); err != nil {
-		return datadog.Credentials{}, datadog.KeyOwner{}, err
+		return secretkind.Name{}, secretkind.Manager{}, err
 	}
-	cur, _ := w.snaps[id].Current()
-	cr, err := cur.Credentials()
-	return cr, datadog.KeyOwner{ServiceAccountID: cur.OwnerID}, err
+	snap := w.snaps[id]
+	n, _ := secretkind.ParseName(prefix, snap.Secret.Name)
+	cur, _ := snap.Current()
+	cr, err := secretkind.Connection.Credentials(cur, secretkind.Manager{})
+	return n, secretkind.Manager{Credentials: cr, Owner: datadog.KeyOwner{ServiceAccountID: cur.OwnerID}}, err
+}
+
+func (w *world) ValidateKeys(context.Context, datadog.Credentials) error   { return nil }
+func (w *world) ValidateAPIKey(context.Context, datadog.Credentials) error { return nil }
+func (w *world) CreateAppKey(context.Context, datadog.Credentials, datadog.KeyOwner, string, []string) (datadog.AppKey, error) {
+	return datadog.AppKey{}, errors.New("the sweeper creates no key")
+}
+func (w *world) CreateAPIKey(context.Context, datadog.Credentials, string) (datadog.APIKey, error) {
+	return datadog.APIKey{}, errors.New("the sweeper creates no key")
 }
 
 func (w *world) ListAppKeys(_ context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error) {
@@ -153,10 +164,10 @@ func (w *world) addSecret(name, owner string, tags map[string]string, keys ...da
 	if w.snaps == nil {
 		w.snaps, w.keys = map[string]rotation.Snapshot{}, map[string][]datadog.AppKey{}
 	}
-	doc := func(id string) connection.Document {
-		return connection.Document{URL: "https://api.datadoghq.com", APIKey: "api", ApplicationKey: appKey, ApplicationKeyID: id, OwnerID: owner}
+	doc := func(id string) secretkind.Document {
+		return secretkind.Document{URL: "https://api.datadoghq.com", APIKey: "api", Key: appKey, KeyID: id, OwnerID: owner}
 	}
-	w.snaps[arn] = rotation.Snapshot{Secret: sec, Docs: map[string]connection.Document{"v2": doc("cur-" + name), "v1": doc("prev-" + name)}}
+	w.snaps[arn] = rotation.Snapshot{Secret: sec, Docs: map[string]secretkind.Document{"v2": doc("cur-" + name), "v1": doc("prev-" + name)}}
 	w.keys[appKey] = keys
 }
 
@@ -169,7 +180,7 @@ func newSweeper(w *world, out *bytes.Buffer) *Sweeper {
 }
 
 func TestOrphanRules(t *testing.T) {
-	grace := map[string]string{rotation.TagRetirePrefix + "graced": now.Add(time.Hour).Format(time.RFC3339)}
+	grace := map[string]string{secretkind.TagRetirePrefix + "graced": now.Add(time.Hour).Format(time.RFC3339)}
 	tests := []struct {
 		name  string
 		key   datadog.AppKey
@@ -227,7 +238,7 @@ func TestVisitsEveryPageAndSkipsUnrotatedSecrets(t *testing.T) {
 	}
 	w.secrets[1].RotationLambdaARN = "" // never rotated: skipped without a Datadog call
 	w.secrets[3].RotationLambdaARN = "" // never rotated, but a retirement is recorded: visited
-	w.secrets[3].Tags = map[string]string{rotation.TagRetirePrefix + "x": "next-rotation"}
+	w.secrets[3].Tags = map[string]string{secretkind.TagRetirePrefix + "x": "next-rotation"}
 	w.secrets = append(w.secrets, secretstore.Secret{ARN: "arn:other", Name: "other/secret", RotationLambdaARN: "arn:fn"})
 
 	rep, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background())

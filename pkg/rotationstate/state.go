@@ -1,6 +1,7 @@
-package rotation
+package rotationstate
 
 import (
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -54,15 +55,15 @@ func StateOf(sec secretstore.Secret) State {
 		Enabled:        sec.RotationEnabled,
 		Schedule:       Schedule(sec.Rules),
 		Window:         sec.Rules.Duration,
-		RevokePrevious: policyOf(t).String(),
+		RevokePrevious: PolicyOf(t).String(),
 		LastRotatedAt:  sec.LastRotatedAt,
 		NextRotationAt: sec.NextRotationAt,
 		InProgress:     rotationInProgress(sec),
-		LastError:      t[TagLastError],
-		LastWarning:    t[TagLastWarning],
-		CurrentKeyID:   t[TagApplicationKeyID],
-		PreviousKeyID:  t[TagPreviousApplicationKeyID],
-		RevokeByHand:   t[TagRevokeByHand],
+		LastError:      t[secretkind.TagLastError],
+		LastWarning:    t[secretkind.TagLastWarning],
+		CurrentKeyID:   t[secretkind.TagKeyID],
+		PreviousKeyID:  t[secretkind.TagPreviousKeyID],
+		RevokeByHand:   t[secretkind.TagRevokeByHand],
 	}
 	if !sec.RotationEnabled {
 		// Secrets Manager keeps the last rotation date of a cancelled

@@ -1,8 +1,9 @@
-package rotation
+package rotationstate
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"os"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestStateOfVariants(t *testing.T) {
 		},
 		{
 			name: "revoke by hand",
-			sec: secretstore.Secret{Tags: map[string]string{TagRevokeByHand: "revoke it by hand"},
+			sec: secretstore.Secret{Tags: map[string]string{secretkind.TagRevokeByHand: "revoke it by hand"},
 				Versions: map[string][]string{"v1": {secretstore.Current}}},
 			check: func(t *testing.T, st State) {
 				if st.RevokeByHand != "revoke it by hand" {

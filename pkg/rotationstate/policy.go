@@ -1,6 +1,7 @@
-package rotation
+package rotationstate
 
 import (
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strconv"
 	"strings"
 	"time"
@@ -96,19 +97,19 @@ func shortDuration(d time.Duration) string {
 	return d.String()
 }
 
-// policyOf reads the connection's policy from its tags. A missing or
+// PolicyOf reads the connection's policy from its tags. A missing or
 // unreadable tag means the default: revoking too late is safer than too soon.
-func policyOf(tags map[string]string) RevokePolicy {
-	p, err := ParseRevokePolicy(tags[TagRevokePrevious])
+func PolicyOf(tags map[string]string) RevokePolicy {
+	p, err := ParseRevokePolicy(tags[secretkind.TagRevokePrevious])
 	if err != nil {
 		return RevokePolicy{Mode: RevokeNextRotation}
 	}
 	return p
 }
 
-// retirementFor is the record that retires the key being demoted at now
+// RetirementFor is the record that retires the key being demoted at now
 // under policy p.
-func (p RevokePolicy) retirementFor(keyID string, now time.Time) Retirement {
+func (p RevokePolicy) RetirementFor(keyID string, now time.Time) Retirement {
 	switch p.Mode {
 	case RevokeImmediately:
 		return Retirement{KeyID: keyID, Due: now.UTC()}

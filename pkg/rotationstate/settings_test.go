@@ -1,7 +1,8 @@
-package rotation
+package rotationstate
 
 import (
 	"errors"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"testing"
 	"time"
 
@@ -141,10 +142,10 @@ func TestPolicyOfTags(t *testing.T) {
 		t.Run(tt.tag, func(t *testing.T) {
 			tags := map[string]string{}
 			if tt.tag != "" {
-				tags[TagRevokePrevious] = tt.tag
+				tags[secretkind.TagRevokePrevious] = tt.tag
 			}
-			if got := policyOf(tags).String(); got != tt.want {
-				t.Errorf("policyOf = %q, want %q", got, tt.want)
+			if got := PolicyOf(tags).String(); got != tt.want {
+				t.Errorf("PolicyOf = %q, want %q", got, tt.want)
 			}
 		})
 	}

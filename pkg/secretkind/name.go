@@ -1,0 +1,103 @@
+package secretkind
+
+import "strings"
+
+// Name identifies a ddconn secret: its kind, its connection and, for a
+// managed key, the key's own name.
+type Name struct {
+	Kind       Kind
+	Connection string
+	// Key is the managed key's name; "" for a connection.
+	Key string
+}
+
+// ConnectionName is the Name of connection conn's own secret.
+func ConnectionName(conn string) Name { return Name{Kind: Connection, Connection: conn} }
+
+// Managed reports whether n names a managed key rather than a connection.
+func (n Name) Managed() bool { return n.Kind != Connection }
+
+// SecretName returns the name of n's secret.
+func (n Name) SecretName(prefix string) string {
+	if !n.Managed() {
+		return prefix + n.Connection
+	}
+	return Prefix(prefix, n.Kind, n.Connection) + n.Key
+}
+
+// Prefix returns the name prefix shared by the secrets of every managed key
+// of kind k of connection conn.
+func Prefix(prefix string, k Kind, conn string) string {
+	return prefix + k.Segment() + "/" + conn + "/"
+}
+
+// ParseName tells which secret secretName is; ok is false for a name that
+// is not a ddconn secret under prefix.
+func ParseName(prefix, secretName string) (n Name, ok bool) {
+	rest, ok := strings.CutPrefix(secretName, prefix)
+	if !ok {
+		return Name{}, false
+	}
+	if ValidName(rest) {
+		return ConnectionName(rest), true
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || !ValidName(parts[1]) || !ValidName(parts[2]) {
+		return Name{}, false
+	}
+	k, ok := managedKind(parts[0])
+	if !ok {
+		return Name{}, false
+	}
+	return Name{Kind: k, Connection: parts[1], Key: parts[2]}, true
+}
+
+// ValidName reports whether name is a valid connection or managed key
+// name: NameRule.
+func ValidName(name string) bool {
+	if len(name) == 0 || len(name) > MaxNameLength || name[0] == '-' || name[len(name)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxNameLength is the longest connection or managed key name.
+const MaxNameLength = 64
+
+// NameRule says what ValidName accepts, for error messages.
+const NameRule = "must be 1–64 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
+
+// Prefixes of the names of the Datadog keys ddconn creates. A managed key's
+// differs from a connection's, so that a connection whose owner is the same
+// service account never takes a managed key's key for one of its orphans.
+const (
+	connectionKeyPrefix = "ddconn:"
+	managedKeyPrefix    = "ddconn-managed:"
+)
+
+// DatadogKeyName is the name of the Datadog key created for n under token:
+// "ddconn:<connection>:<token>" for a connection,
+// "ddconn-managed:<kind>/<connection>/<name>:<token>" for a managed key.
+// Deriving it from the token makes Datadog itself record the intent, so a
+// retried step (or the sweeper) finds a key whose secret was never stored.
+func (n Name) DatadogKeyName(token string) string {
+	return n.DatadogKeyNamePrefix() + token
+}
+
+// DatadogKeyNamePrefix starts the name of every Datadog key created for n.
+// The trailing colon keeps "prod" from matching the keys of "prod-eu".
+func (n Name) DatadogKeyNamePrefix() string {
+	if !n.Managed() {
+		return connectionKeyPrefix + n.Connection + ":"
+	}
+	return managedKeyPrefix + n.Kind.Segment() + "/" + n.Connection + "/" + n.Key + ":"
+}
+
+// String is the secret's name without prefix, for logs and messages.
+func (n Name) String() string { return n.SecretName("") }
