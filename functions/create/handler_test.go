@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 type fakeRequests struct {

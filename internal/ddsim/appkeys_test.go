@@ -10,6 +10,8 @@ import (
 
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadog"
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadogV2"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 var (
@@ -154,9 +156,7 @@ func TestShowKeyOnRead(t *testing.T) {
 			if !strings.Contains(body, saRes.Data.GetId()) {
 				t.Fatal("service-account GET did not return the key")
 			}
-			if strings.Contains(body, saRes.Data.Attributes.GetKey()) {
-				t.Error("service-account GET returned the key secret")
-			}
+			testkit.AssertNoKeyMaterial(t, body, saRes.Data.Attributes.GetKey())
 		})
 	}
 }

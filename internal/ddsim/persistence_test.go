@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 func TestDataFileRoundTrip(t *testing.T) {
@@ -124,9 +126,7 @@ func TestDataFileErrors(t *testing.T) {
 		if !strings.Contains(logs.String(), `"msg":"saving simulator state"`) {
 			t.Errorf("no error logged: %s", logs.String())
 		}
-		if strings.Contains(logs.String(), DemoAppKey) || strings.Contains(logs.String(), DemoAPIKey) {
-			t.Error("log contains key material")
-		}
+		testkit.AssertNoKeyMaterial(t, logs.String(), DemoAppKey, DemoAPIKey)
 		if !sim.Authenticates(DemoAPIKey, DemoAppKey) {
 			t.Error("in-memory state lost after a failed save")
 		}

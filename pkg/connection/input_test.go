@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 const (
@@ -136,9 +138,7 @@ func TestInputErrorsNeverRepeatKeys(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	msg := err.Error() + fmt.Sprintf("%v %+v %#v", in, in, *in.Credentials)
-	if strings.Contains(msg, apiKey) || strings.Contains(msg, appKey) {
-		t.Fatalf("error or formatting repeats a key: %s", msg)
-	}
+	testkit.AssertNoKeyMaterial(t, msg, apiKey, appKey)
 }
 
 // ids is an AllowedServiceAccounts value.

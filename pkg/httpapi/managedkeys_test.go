@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
 	"github.com/ddconn/ddconn/pkg/managedkey"
@@ -70,15 +71,13 @@ func (k *keysEnv) secretValue(name string) string {
 }
 
 // noKeyMaterial fails if any recorded response holds one of the org's keys
-// or one of minted. Only the offending response's index is reported.
+// or one of minted.
 func (k *keysEnv) noKeyMaterial(minted ...string) {
 	k.t.Helper()
 	keys := append(append(k.secrets(), k.managerKey), minted...)
 	for i, body := range k.bodies {
-		for _, key := range keys {
-			if key != "" && strings.Contains(body, key) {
-				k.t.Errorf("response %d holds key material", i)
-			}
+		if !testkit.AssertNoKeyMaterial(k.t, body, keys...) {
+			k.t.Errorf("response %d holds key material", i)
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 const (
@@ -34,11 +36,7 @@ func TestRedaction(t *testing.T) {
 			var buf bytes.Buffer
 			tt.log(New(&buf, slog.LevelDebug))
 			out := buf.String()
-			for _, secret := range []string{apiKey, appKey, "short", `{\"k\":1}`} {
-				if strings.Contains(out, secret) {
-					t.Fatalf("log line leaks %q: %s", secret[:4], out)
-				}
-			}
+			testkit.AssertNoKeyMaterial(t, out, apiKey, appKey, "short", `{\"k\":1}`)
 			if !strings.Contains(out, Redacted) {
 				t.Fatalf("expected %s in %s", Redacted, out)
 			}

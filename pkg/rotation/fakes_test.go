@@ -1,8 +1,8 @@
 package rotation
 
 import (
-	"crypto/sha1"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"maps"
