@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/site"
 )
 
@@ -20,6 +22,9 @@ const (
 	MaxNameLength        = 64
 	MaxDescriptionLength = 256
 )
+
+// LimitRule says which page sizes List accepts, for error messages.
+var LimitRule = fmt.Sprintf("must be between 1 and %d", MaxPageSize)
 
 // CredentialsInput is the credentials part of a request, as the user sent it.
 type CredentialsInput struct {
@@ -162,7 +167,39 @@ func checkDescription(errs *fieldErrors, d string) {
 		errs.add("description", "must be valid UTF-8")
 	case utf8.RuneCountInString(d) > MaxDescriptionLength:
 		errs.add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLength))
+	case !PlainText(d):
+		errs.add("description", PlainTextRule)
 	}
+}
+
+// PlainTextRule says what PlainText refuses, for error messages.
+const PlainTextRule = "must not contain control characters (such as newlines or NUL) or bidirectional formatting characters"
+
+// PlainText reports whether s, valid UTF-8, is free of control characters
+// (C0, DEL and C1) and of the Unicode bidirectional formatting characters,
+// which make text display differently from what it holds. Names are
+// narrower still (ValidName); descriptions must pass PlainText.
+func PlainText(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) || isBidiControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// isBidiControl reports whether r is one of Unicode's bidirectional
+// formatting characters (UAX #9): marks, embeddings, overrides, isolates.
+func isBidiControl(r rune) bool {
+	switch {
+	case r == '\u061C', r == '\u200E', r == '\u200F':
+		return true
+	case r >= '\u202A' && r <= '\u202E':
+		return true
+	case r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
 
 // checkCredentials validates the credentials and returns them normalised
@@ -240,14 +277,26 @@ func (in UpdateInput) validate(name string) (validUpdate, error) {
 	return out, errs.err()
 }
 
+// ServiceAccountIDRule says what ServiceAccountID accepts, for error
+// messages.
+const ServiceAccountIDRule = "must be a service account id (a UUID)"
+
+// ServiceAccountID returns id in the one form ddconn compares and stores
+// service account ids in: lower case, as Datadog writes them. ok is false
+// when id is not a UUID.
+func ServiceAccountID(id string) (canonical string, ok bool) {
+	canonical = strings.ToLower(id)
+	return canonical, validUUID(canonical)
+}
+
 // checkAllowedServiceAccounts checks a list of service account ids and
-// returns it lower-cased (Datadog's ids are) without duplicates.
+// returns it in ServiceAccountID's form without duplicates.
 func checkAllowedServiceAccounts(errs *fieldErrors, ids []string) []string {
 	out := make([]string, 0, len(ids))
 	for i, id := range ids {
-		id = strings.ToLower(id)
-		if !validUUID(id) {
-			errs.add(fmt.Sprintf("allowedServiceAccounts[%d]", i), "must be a service account id (a UUID)")
+		id, ok := ServiceAccountID(id)
+		if !ok {
+			errs.add(fmt.Sprintf("allowedServiceAccounts[%d]", i), ServiceAccountIDRule)
 			continue
 		}
 		if !slices.Contains(out, id) {
@@ -256,6 +305,20 @@ func checkAllowedServiceAccounts(errs *fieldErrors, ids []string) []string {
 	}
 	if len(out) > MaxAllowedServiceAccounts {
 		errs.add("allowedServiceAccounts", fmt.Sprintf("lists at most %d service accounts", MaxAllowedServiceAccounts))
+	}
+	return out
+}
+
+// ScrubDetails returns details with every key-shaped string replaced
+// (logging.Scrub), for answers and events: a detail may quote Datadog, and
+// Datadog may quote the request.
+func ScrubDetails(details []FieldError) []FieldError {
+	if len(details) == 0 {
+		return details
+	}
+	out := make([]FieldError, len(details))
+	for i, d := range details {
+		out[i] = FieldError{Field: logging.Scrub(d.Field), Message: logging.Scrub(d.Message)}
 	}
 	return out
 }
