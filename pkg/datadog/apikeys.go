@@ -23,7 +23,7 @@ func (c *Client) ListAPIKeys(ctx context.Context, cr Credentials) ([]APIKey, err
 			WithPageSize(pageSize).WithPageNumber(page).WithSort(datadogV2.APIKEYSSORT_CREATED_AT_ASCENDING)
 		res, resp, err := c.keys.ListAPIKeys(ctx, *p)
 		if err != nil {
-			return nil, translate(op, cr, resp, err)
+			return nil, translate(op, resp, err)
 		}
 		for _, k := range res.Data {
 			out = append(out, apiKeyFromPartial(k))
@@ -50,7 +50,7 @@ func (c *Client) CreateAPIKey(ctx context.Context, cr Credentials, name string) 
 	}}
 	res, resp, err := c.keys.CreateAPIKey(ctx, body)
 	if err != nil {
-		return APIKey{}, translate(op, cr, resp, err)
+		return APIKey{}, translate(op, resp, err)
 	}
 	key, ok := apiKeyFromFull(res.Data)
 	if !ok {
@@ -72,7 +72,7 @@ func (c *Client) DeleteAPIKey(ctx context.Context, cr Credentials, id string) er
 	if resp != nil && resp.StatusCode == http.StatusNotFound {
 		return nil
 	}
-	return translate(op, cr, resp, err)
+	return translate(op, resp, err)
 }
 
 func apiKeyFromPartial(k datadogV2.PartialAPIKey) APIKey {

@@ -52,7 +52,7 @@ func (c *Client) ListAppKeys(ctx context.Context, cr Credentials, o KeyOwner) ([
 	for page := int64(0); page < maxPages; page++ {
 		res, resp, err := c.appKeyPage(ctx, o, page)
 		if err != nil {
-			return nil, translate(op, cr, resp, err)
+			return nil, translate(op, resp, err)
 		}
 		for _, k := range res.Data {
 			out = append(out, appKeyFromPartial(k))
@@ -99,7 +99,7 @@ func (c *Client) CreateAppKey(ctx context.Context, cr Credentials, o KeyOwner, n
 		res, resp, err = c.keys.CreateCurrentUserApplicationKey(ctx, body)
 	}
 	if err != nil {
-		return AppKey{}, translate(op, cr, resp, err)
+		return AppKey{}, translate(op, resp, err)
 	}
 	key, ok := appKeyFromFull(res.Data)
 	if !ok {
@@ -127,7 +127,7 @@ func (c *Client) DeleteAppKey(ctx context.Context, cr Credentials, o KeyOwner, i
 	if resp != nil && resp.StatusCode == http.StatusNotFound {
 		return nil
 	}
-	return translate(op, cr, resp, err)
+	return translate(op, resp, err)
 }
 
 func appKeyFromPartial(k datadogV2.PartialApplicationKey) AppKey {

@@ -23,6 +23,7 @@ type Options struct {
 	// For dev and tests; "" means the real Datadog site.
 	BaseURL string
 	// HTTPClient carries the requests; nil means a client with DefaultTimeout.
+	// New uses a copy whose CheckRedirect refuses every redirect.
 	HTTPClient *http.Client
 	// Retry configures the client's own retry of 429 and 5xx answers.
 	Retry Retry
@@ -61,10 +62,7 @@ type Client struct {
 // New builds the Datadog API client once; every call reuses it.
 func New(opts Options) *Client {
 	cfg := dd.NewConfiguration()
-	cfg.HTTPClient = opts.HTTPClient
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: DefaultTimeout}
-	}
+	cfg.HTTPClient = noRedirects(opts.HTTPClient)
 	cfg.RetryConfiguration.EnableRetry = opts.Retry.Enabled
 	if opts.Retry.MaxRetries > 0 {
 		cfg.RetryConfiguration.MaxRetries = opts.Retry.MaxRetries
@@ -84,6 +82,20 @@ func New(opts Options) *Client {
 		c.base, c.configErr = parseBaseURL(opts.BaseURL)
 	}
 	return c
+}
+
+// noRedirects returns a copy of hc (or of a client with DefaultTimeout when
+// hc is nil) that never follows a redirect: every request carries
+// DD-API-KEY and DD-APPLICATION-KEY, which must reach no host but the one
+// chosen from the allow-list. The 3xx answer itself comes back to the
+// caller, and translate turns it into an error.
+func noRedirects(hc *http.Client) *http.Client {
+	c := http.Client{Timeout: DefaultTimeout}
+	if hc != nil {
+		c = *hc
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {

@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/site"
 )
 
@@ -307,8 +310,56 @@ func TestErrorsNeverEchoKeys(t *testing.T) {
 	if !errors.Is(err, datadog.ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrUnauthorized", err)
 	}
-	if msg := err.Error(); strings.Contains(msg, cr.APIKey) || strings.Contains(msg, cr.AppKey) || !strings.Contains(msg, "[redacted]") {
+	if msg := err.Error(); strings.Contains(msg, cr.APIKey) || strings.Contains(msg, cr.AppKey) || !strings.Contains(msg, logging.Redacted) {
 		t.Fatalf("error text leaks or lost the messages: %s", msg)
+	}
+}
+
+// TestRedirectsAreNeverFollowed points the client at a server that
+// redirects every request to a second server, which records what reaches
+// it: the keys must never travel there, and the 3xx is an error naming its
+// status.
+func TestRedirectsAreNeverFollowed(t *testing.T) {
+	cr := datadog.Credentials{Site: us5, APIKey: strings.Repeat("c", 32), AppKey: strings.Repeat("d", 40)}
+	var reached []http.Header
+	var mu sync.Mutex
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached = append(reached, r.Header.Clone())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"valid":true}`)
+	}))
+	defer other.Close()
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, other.URL+r.URL.RequestURI(), status)
+			}))
+			defer srv.Close()
+			for _, c := range []*datadog.Client{
+				datadog.New(datadog.Options{BaseURL: srv.URL}),
+				datadog.New(datadog.Options{BaseURL: srv.URL, HTTPClient: &http.Client{}}),
+			} {
+				err := c.ValidateAPIKey(context.Background(), cr)
+				var ae *datadog.APIError
+				if !errors.Is(err, datadog.ErrUnavailable) || !errors.As(err, &ae) || ae.Status != status {
+					t.Fatalf("err = %v, want ErrUnavailable with status %d", err, status)
+				}
+				if !strings.Contains(err.Error(), strconv.Itoa(status)) {
+					t.Errorf("error %q does not name the status", err)
+				}
+				if _, err := c.CurrentUser(context.Background(), cr); !errors.Is(err, datadog.ErrUnavailable) {
+					t.Fatalf("CurrentUser err = %v, want ErrUnavailable", err)
+				}
+			}
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reached) > 0 {
+		t.Fatalf("%d requests followed a redirect to another host", len(reached))
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	dd "github.com/DataDog/datadog-api-client-go/v2/api/datadog"
+
+	"github.com/ddconn/ddconn/pkg/logging"
 )
 
 // Sentinel outcomes; every *APIError wraps exactly one of them.
@@ -23,7 +25,8 @@ var (
 	// ErrBadRequest means Datadog refused the request itself (400, 409, 422…).
 	ErrBadRequest = errors.New("datadog refused the request")
 	// ErrUnavailable means Datadog could not be reached, or answered 429 or
-	// 5xx after the client's retries.
+	// 5xx after the client's retries, or answered with a redirect (3xx),
+	// which is never followed.
 	ErrUnavailable = errors.New("datadog is unavailable")
 )
 
@@ -72,8 +75,9 @@ func (e *APIError) Unwrap() []error {
 }
 
 // translate turns the (response, error) pair of a client call into an
-// *APIError. The keys of cr are scrubbed from any message Datadog echoes.
-func translate(op string, cr Credentials, resp *http.Response, err error) error {
+// *APIError. Anything shaped like a key is scrubbed from the messages
+// Datadog sends back.
+func translate(op string, resp *http.Response, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -83,8 +87,12 @@ func translate(op string, cr Credentials, resp *http.Response, err error) error 
 	}
 	var oe dd.GenericOpenAPIError
 	switch {
+	case status >= 300 && status < 400:
+		// Redirects are never followed (see noRedirects): the keys would
+		// travel to wherever the Location points.
+		return &APIError{Op: op, Status: status, Messages: []string{"Datadog answered with a redirect, which ddconn never follows"}, kind: ErrUnavailable}
 	case status >= 300 && errors.As(err, &oe):
-		return &APIError{Op: op, Status: status, Messages: bodyMessages(oe.Body(), cr), kind: kindOf(status)}
+		return &APIError{Op: op, Status: status, Messages: bodyMessages(oe.Body()), kind: kindOf(status)}
 	case status >= 200 && status < 300:
 		// The call succeeded but the body did not decode: Datadog (or
 		// whatever answered) is not behaving like Datadog.
@@ -126,7 +134,7 @@ func isTransport(err error) bool {
 // bodyMessages extracts the messages of Datadog's two error shapes,
 // {"errors":["…"]} and JSON:API {"errors":[{"title","detail"}]}. Anything
 // else (an HTML page from a proxy, say) yields no messages.
-func bodyMessages(body []byte, cr Credentials) []string {
+func bodyMessages(body []byte) []string {
 	var doc struct {
 		Errors []json.RawMessage `json:"errors"`
 	}
@@ -139,7 +147,7 @@ func bodyMessages(body []byte, cr Credentials) []string {
 			break
 		}
 		if m := errorItem(raw); m != "" {
-			out = append(out, scrub(m, cr))
+			out = append(out, scrub(m))
 		}
 	}
 	return out
@@ -164,16 +172,14 @@ func errorItem(raw json.RawMessage) string {
 	}
 }
 
-// scrub removes the caller's keys from a message and bounds its length.
-// Datadog has no reason to echo a key, but an error must never carry one.
-func scrub(m string, cr Credentials) string {
-	for _, k := range []string{cr.APIKey, cr.AppKey} {
-		if k != "" {
-			m = strings.ReplaceAll(m, k, "[redacted]")
-		}
-	}
+// scrub removes every key-shaped string from a message (the caller's keys,
+// and any other key a message quotes, such as a scope that was pasted key
+// material), then bounds its length. Scrubbing comes first, so the cut
+// cannot leave part of a key too short to be recognised.
+func scrub(m string) string {
+	m = logging.Scrub(m)
 	if len(m) > maxMessageLength {
-		m = m[:maxMessageLength] + "…"
+		m = strings.ToValidUTF8(m[:maxMessageLength], "") + "…"
 	}
 	return m
 }

@@ -33,7 +33,7 @@ func (c *Client) CurrentUser(ctx context.Context, cr Credentials) (User, error) 
 	}
 	res, resp, err := c.users.GetCurrentUser(ctx)
 	if err != nil {
-		return User{}, translate(op, cr, resp, err)
+		return User{}, translate(op, resp, err)
 	}
 	if res.Data == nil || res.Data.GetId() == "" {
 		return User{}, unexpected(op, http.StatusOK, "the response has no user id")
@@ -56,7 +56,7 @@ func (c *Client) ListServiceAccounts(ctx context.Context, cr Credentials) ([]Use
 		params := datadogV2.NewListUsersOptionalParameters().WithPageSize(pageSize).WithPageNumber(page)
 		res, resp, err := c.users.ListUsers(ctx, *params)
 		if err != nil {
-			return nil, translate(op, cr, resp, err)
+			return nil, translate(op, resp, err)
 		}
 		for _, u := range res.Data {
 			if u.Attributes != nil && u.Attributes.GetServiceAccount() {

@@ -16,7 +16,7 @@ func (c *Client) ValidateAPIKey(ctx context.Context, cr Credentials) error {
 	}
 	res, resp, err := c.auth.Validate(ctx)
 	if err != nil {
-		return translate(op, cr, resp, err)
+		return translate(op, resp, err)
 	}
 	if !res.GetValid() {
 		return &APIError{Op: op, Status: http.StatusOK, Messages: []string{"the API key is not valid"}, kind: ErrUnauthorized}
@@ -33,5 +33,5 @@ func (c *Client) ValidateKeys(ctx context.Context, cr Credentials) error {
 		return err
 	}
 	_, resp, err := c.keys.ValidateAPIKey(ctx)
-	return translate(op, cr, resp, err)
+	return translate(op, resp, err)
 }
