@@ -16,6 +16,8 @@ func (s *Simulator) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_sim/faults", s.adminListFaults)
 	mux.HandleFunc("POST /_sim/faults", s.adminAddFault)
 	mux.HandleFunc("DELETE /_sim/faults", s.adminClearFaults)
+	mux.HandleFunc("GET /_sim/ratelimit", s.adminGetRateLimit)
+	mux.HandleFunc("PUT /_sim/ratelimit", s.adminSetRateLimit)
 }
 
 // adminKeys answers GET /_sim/keys with every application key as a JSON
@@ -38,7 +40,7 @@ func (s *Simulator) adminAddFault(w http.ResponseWriter, r *http.Request) {
 	}
 	var f Fault
 	if err := json.Unmarshal(body, &f); err != nil {
-		badRequest(`body must be {"method","pathPrefix","status","count","delayMs"} with non-negative numbers`).write(w)
+		badRequest(`body must be {"method","pathPrefix","status","count","delayMs","afterChange"} with non-negative numbers`).write(w)
 		return
 	}
 	s.AddFault(f)
@@ -48,5 +50,27 @@ func (s *Simulator) adminAddFault(w http.ResponseWriter, r *http.Request) {
 // adminClearFaults removes every queued fault and answers 204.
 func (s *Simulator) adminClearFaults(w http.ResponseWriter, _ *http.Request) {
 	s.ClearFaults()
+	noContent().write(w)
+}
+
+// adminGetRateLimit answers GET /_sim/ratelimit with the RateLimit in force.
+func (s *Simulator) adminGetRateLimit(w http.ResponseWriter, _ *http.Request) {
+	ok(s.CurrentRateLimit()).write(w)
+}
+
+// adminSetRateLimit replaces the rate limit with the RateLimit in the body
+// and answers 204.
+func (s *Simulator) adminSetRateLimit(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		badRequest("request body too large or unreadable").write(w)
+		return
+	}
+	var rl RateLimit
+	if err := json.Unmarshal(body, &rl); err != nil {
+		badRequest(`body must be {"limit","periodSeconds"} with non-negative numbers`).write(w)
+		return
+	}
+	s.SetRateLimit(rl)
 	noContent().write(w)
 }

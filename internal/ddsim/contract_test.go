@@ -214,10 +214,11 @@ func TestOpenAPIContract(t *testing.T) {
 	}
 	t.Logf("OpenAPI documents loaded in %v", time.Since(start).Round(time.Millisecond))
 
-	main, limited := &recorder{}, &recorder{}
+	main, limited, faulted := &recorder{}, &recorder{}, &recorder{}
 	exerciseEveryRoute(t, newWrappedFixture(t, Options{MaxKeysPerUser: 4}, main.wrap))
 	exerciseRateLimit(t, newWrappedFixture(t, Options{RateLimit: 1}, limited.wrap))
-	exchanges := append(main.exchanges(), limited.exchanges()...)
+	exerciseRateLimitFaults(t, newWrappedFixture(t, Options{}, faulted.wrap))
+	exchanges := append(append(main.exchanges(), limited.exchanges()...), faulted.exchanges()...)
 
 	seen := map[string]map[string]bool{} // operation → "2xx"/"4xx"
 	for _, ex := range exchanges {
@@ -436,6 +437,27 @@ func exerciseEveryRoute(t *testing.T, f *fixture) {
 	want("delete API key", 204, resp, err)
 	resp, err = km.DeleteAPIKey(admin, apiKeyID)
 	want("delete API key again", 404, resp, err)
+}
+
+// exerciseRateLimitFaults produces 429 responses from faults, before and
+// after the change, on operations of both API versions.
+func exerciseRateLimitFaults(t *testing.T, f *fixture) {
+	t.Helper()
+	f.sim.AddFault(Fault{Method: "POST", PathPrefix: "/api/v2/service_accounts/", Status: http.StatusTooManyRequests})
+	f.sim.AddFault(Fault{Method: "POST", PathPrefix: "/api/v2/api_keys", Status: http.StatusTooManyRequests, AfterChange: true})
+	f.sim.AddFault(Fault{PathPrefix: "/api/v1/validate", Status: http.StatusTooManyRequests})
+	_, resp, err := f.serviceAccounts().CreateServiceAccountApplicationKey(f.as(f.adminKey), f.robotID, createKeyBody("limited", nil))
+	if got := statusOf(t, resp, err); got != http.StatusTooManyRequests {
+		t.Errorf("faulted service-account key create: status %d, want 429", got)
+	}
+	_, resp, err = f.keys().CreateAPIKey(f.as(f.adminKey), createAPIKeyBody("limited-after-change"))
+	if got := statusOf(t, resp, err); got != http.StatusTooManyRequests {
+		t.Errorf("faulted API key create: status %d, want 429", got)
+	}
+	_, resp, err = f.auth().Validate(f.ctx(f.apiKey, ""))
+	if got := statusOf(t, resp, err); got != http.StatusTooManyRequests {
+		t.Errorf("faulted v1 validate: status %d, want 429", got)
+	}
 }
 
 // exerciseRateLimit produces declared 429 responses on a limit of one

@@ -65,17 +65,24 @@
 // per-owner application-key limit (default 50; one more answers 400 with an
 // errors body), a rate limit per API key per clock-aligned window (429 with
 // X-RateLimit-Limit, -Period, -Remaining, -Reset in seconds and -Name on
-// every response to a valid API key once enabled), One-Time-Read, a JSON data file for persistence
+// every response to a valid API key once enabled; SetRateLimit changes it at
+// run time), One-Time-Read, a JSON data file for persistence
 // across restarts (written atomically, mode 0600, after each mutation) and a
 // slog logger. Faults (AddFault, ClearFaults) make requests matching a method
-// and path prefix wait and/or fail with a status, a given number of times.
+// and path prefix wait and/or fail with a status, a given number of times;
+// a fault with AfterChange carries the request out and then loses its
+// answer (a reset connection, a status, or a timeout with a long delay);
+// a 429 fault carries the X-RateLimit-* headers.
 //
 // Admin paths (no credentials, never faulted, not counted by APIRequests):
 //
 //	GET    /_sim/keys    every application key: [{"id","owner","name","last4","scopes","created_at"}], never the secret
 //	GET    /_sim/faults  the queued faults
 //	POST   /_sim/faults  {"method":"DELETE","pathPrefix":"/api/v2/service_accounts/","status":500,"count":1,"delayMs":0} → 204
+//	POST   /_sim/faults  {"method":"POST","pathPrefix":"/api/v2/api_keys","afterChange":true} → 204: the key is created, the connection reset
 //	DELETE /_sim/faults  clear every fault → 204
+//	GET    /_sim/ratelimit  the rate limit in force: {"limit":0,"periodSeconds":10} (limit 0: off)
+//	PUT    /_sim/ratelimit  {"limit":2,"periodSeconds":10} → 204; every key's count starts afresh
 //
 // # Demo organisation
 //
@@ -99,6 +106,10 @@
 //   - A missing application key answers 403, never 401.
 //   - Over the key limit: 400. Scopes must be known permission names held by
 //     the key's owner, and not an empty list; otherwise 400 "Invalid scopes".
+//   - Duplicate scopes are accepted and folded into one: the spec declares
+//     scopes a plain array of names (no uniqueItems, no 400 for repeats),
+//     and a key's scopes are a set of permissions. The answer lists each
+//     scope once, in the order first given.
 //   - PATCH whose body id differs from the path id: 400.
 //   - Application-key names may repeat; API-key names are unique per org (400).
 //     At most 50 API keys per org (400).

@@ -1,6 +1,8 @@
 package ddsim
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -200,5 +202,125 @@ func TestAPIRequestsCountsOnlyAPIPaths(t *testing.T) {
 	f.raw(http.MethodGet, "/healthz", nil, "")                 // not under /api/
 	if got := f.sim.APIRequests(); got != 3 {
 		t.Errorf("APIRequests = %d, want 3", got)
+	}
+}
+
+// TestFaultsAfterChange loses the answer of a request the simulator has
+// carried out: the key exists, and the client sees a reset connection, a
+// 5xx or a timeout.
+func TestFaultsAfterChange(t *testing.T) {
+	tests := []struct {
+		name      string
+		fault     string // POST /_sim/faults body
+		timeout   time.Duration
+		wantState int // HTTP status the client sees; 0: no answer at all
+	}{
+		{"connection reset", `{"method":"POST","pathPrefix":"/api/v2/current_user/application_keys","afterChange":true}`, 0, 0},
+		{"5xx after the change", `{"method":"POST","pathPrefix":"/api/v2/current_user/application_keys","status":503,"afterChange":true}`, 0, http.StatusServiceUnavailable},
+		{"timeout", `{"method":"POST","pathPrefix":"/api/v2/current_user/application_keys","delayMs":5000,"afterChange":true}`, 200 * time.Millisecond, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Options{})
+			if resp, _ := f.raw(http.MethodPost, "/_sim/faults", nil, tt.fault); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("POST /_sim/faults: status %d", resp.StatusCode)
+			}
+			ctx := f.as(f.adminKey)
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			_, resp, err := f.keys().CreateCurrentUserApplicationKey(ctx, createKeyBody("lost-answer", []string{"metrics_read"}))
+			switch {
+			case tt.wantState == 0 && (err == nil || resp != nil):
+				t.Fatalf("got an answer (err %v), want none", err)
+			case tt.wantState != 0 && statusOf(t, resp, err) != tt.wantState:
+				t.Fatalf("status %d, want %d", statusOf(t, resp, err), tt.wantState)
+			}
+			if tt.timeout > 0 && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v, want a timeout", err)
+			}
+			if n := countKeysNamed(f.sim, "lost-answer"); n != 1 {
+				t.Errorf("%d keys named lost-answer, want 1: the change must be made", n)
+			}
+			if len(f.sim.Faults()) != 0 {
+				t.Errorf("faults left: %+v", f.sim.Faults())
+			}
+		})
+	}
+}
+
+func countKeysNamed(sim *Simulator, name string) int {
+	n := 0
+	for _, k := range sim.Keys() {
+		if k.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRateLimitOverHTTP sets the rate limit through the admin API and
+// checks the 429 and its X-RateLimit-* headers, and that a 429 fault
+// carries them too.
+func TestRateLimitOverHTTP(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.clock.Advance(4 * time.Second) // 6 s left in a 10 s window
+	if resp, _ := f.raw(http.MethodPut, "/_sim/ratelimit", nil, `{"limit":1,"periodSeconds":10}`); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT /_sim/ratelimit: status %d", resp.StatusCode)
+	}
+	if resp, body := f.raw(http.MethodGet, "/_sim/ratelimit", nil, ""); resp.StatusCode != http.StatusOK || string(body) != `{"limit":1,"periodSeconds":10}` {
+		t.Fatalf("GET /_sim/ratelimit: %d %s", resp.StatusCode, body)
+	}
+	wantHeaders := func(t *testing.T, resp *http.Response, limit, remaining string) {
+		t.Helper()
+		want := map[string]string{"X-RateLimit-Limit": limit, "X-RateLimit-Period": "10",
+			"X-RateLimit-Remaining": remaining, "X-RateLimit-Reset": "6", "X-RateLimit-Name": rateLimitName}
+		for name, value := range want {
+			if got := resp.Header.Get(name); got != value {
+				t.Errorf("%s = %q, want %q", name, got, value)
+			}
+		}
+	}
+	steps := []struct {
+		name       string
+		wantStatus int
+		remaining  string
+	}{
+		{"within the limit", http.StatusOK, "0"},
+		{"over the limit", http.StatusTooManyRequests, "0"},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			_, resp, err := f.auth().Validate(f.ctx(f.apiKey, ""))
+			if code := statusOf(t, resp, err); code != step.wantStatus {
+				t.Fatalf("status %d, want %d", code, step.wantStatus)
+			}
+			wantHeaders(t, resp, "1", step.remaining)
+		})
+	}
+
+	t.Run("limit 0 turns it off", func(t *testing.T) {
+		f.raw(http.MethodPut, "/_sim/ratelimit", nil, `{"limit":0}`)
+		_, resp, err := f.auth().Validate(f.ctx(f.apiKey, ""))
+		if statusOf(t, resp, err) != http.StatusOK || resp.Header.Get("X-RateLimit-Limit") != "" {
+			t.Errorf("status %d, X-RateLimit-Limit %q", resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"))
+		}
+	})
+
+	t.Run("a 429 fault carries the headers", func(t *testing.T) {
+		f.raw(http.MethodPost, "/_sim/faults", nil, `{"pathPrefix":"/api/v1/validate","status":429}`)
+		_, resp, err := f.auth().Validate(f.ctx(f.apiKey, ""))
+		if code := statusOf(t, resp, err); code != http.StatusTooManyRequests {
+			t.Fatalf("status %d, want 429", code)
+		}
+		wantHeaders(t, resp, "1", "0")
+	})
+
+	for _, bad := range []string{`{"limit":-1}`, `{"periodSeconds":-5}`, `not json`, `{"limit":"many"}`} {
+		if resp, _ := f.raw(http.MethodPut, "/_sim/ratelimit", nil, bad); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("PUT %s: status %d, want 400", bad, resp.StatusCode)
+		}
 	}
 }

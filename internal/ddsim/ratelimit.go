@@ -1,6 +1,8 @@
 package ddsim
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -9,6 +11,58 @@ import (
 
 // rateLimitName is the X-RateLimit-Name every simulated limit reports.
 const rateLimitName = "ddsim_api"
+
+// RateLimit is the rate limit per API key: Limit requests per Period, in
+// clock-aligned windows; Limit 0 turns rate limiting off.
+//
+// JSON form (GET and PUT /_sim/ratelimit): {"limit":2,"periodSeconds":10}
+type RateLimit struct {
+	Limit  int
+	Period time.Duration
+}
+
+// rateLimitJSON is RateLimit's wire form, with the period in seconds.
+type rateLimitJSON struct {
+	Limit         int   `json:"limit"`
+	PeriodSeconds int64 `json:"periodSeconds"`
+}
+
+// MarshalJSON encodes rl in its admin-API form.
+func (rl RateLimit) MarshalJSON() ([]byte, error) {
+	return json.Marshal(rateLimitJSON{Limit: rl.Limit, PeriodSeconds: int64(rl.Period / time.Second)})
+}
+
+// UnmarshalJSON decodes the admin-API form and rejects negative values.
+func (rl *RateLimit) UnmarshalJSON(data []byte) error {
+	var j rateLimitJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	if j.Limit < 0 || j.PeriodSeconds < 0 {
+		return fmt.Errorf("decoding rate limit: limit and periodSeconds must not be negative")
+	}
+	*rl = RateLimit{Limit: j.Limit, Period: time.Duration(j.PeriodSeconds) * time.Second}
+	return nil
+}
+
+// SetRateLimit replaces the rate limit (Options.RateLimit and RatePeriod; a
+// zero Period is DefaultRatePeriod) and starts every key's count afresh.
+func (s *Simulator) SetRateLimit(rl RateLimit) {
+	if rl.Period <= 0 {
+		rl.Period = DefaultRatePeriod
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.RateLimit, s.opts.RatePeriod = rl.Limit, rl.Period
+	s.windows = map[string]*rateWindow{}
+}
+
+// CurrentRateLimit returns the rate limit in force.
+func (s *Simulator) CurrentRateLimit() RateLimit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return RateLimit{Limit: s.opts.RateLimit, Period: s.opts.RatePeriod}
+}
 
 // rateWindow counts one API key's requests in the current window.
 type rateWindow struct {
@@ -49,6 +103,21 @@ func (s *Simulator) takeRate(keyID string, now time.Time) rateStatus {
 		period:    period,
 		reset:     start.Add(period).Sub(now),
 	}
+}
+
+// tooManyRequests is Datadog's 429 body (TooManyRequestsResponse).
+func tooManyRequests() reply { return errorReply(http.StatusTooManyRequests, "Too many requests") }
+
+// rateLimited is the 429 of a fault: the current window's X-RateLimit-*
+// headers with nothing remaining. Limit is the configured limit, or 1 when
+// rate limiting is off (the fault stands for a limit already used up).
+func (s *Simulator) rateLimited() reply {
+	s.mu.Lock()
+	limit, period, now := s.opts.RateLimit, s.opts.RatePeriod, s.now()
+	s.mu.Unlock()
+	start := now.Truncate(period)
+	st := rateStatus{enabled: true, exceeded: true, limit: max(limit, 1), period: period, reset: start.Add(period).Sub(now)}
+	return st.apply(tooManyRequests())
 }
 
 // apply adds the X-RateLimit headers to rep when rate limiting is on.

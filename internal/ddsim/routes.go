@@ -111,7 +111,7 @@ func (s *Simulator) dispatch(rt route, in request) reply {
 	}
 	limit := s.takeRate(key.ID, now)
 	if limit.exceeded {
-		return limit.apply(errorReply(http.StatusTooManyRequests, "Too many requests"))
+		return limit.apply(tooManyRequests())
 	}
 	return limit.apply(s.serveAuthenticated(rt, key, in, now))
 }

@@ -112,7 +112,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.apiHit.Add(1)
 	}
-	if s.applyFault(w, r) {
+	if f, ok := s.takeFault(r.Method, r.URL.Path); ok {
+		s.serveFaulted(f, w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
