@@ -91,12 +91,21 @@ func awsEndpoint(sm, bus http.Handler) http.Handler {
 //	     {"id", "outcomes"}: what ddconn published about it.
 //	GET  lists what ddconn published (source "ddconn"), oldest first;
 //	     ?requestId= keeps the outcomes of one request.
+//
+// Every other path reaches the API exactly as sent: a ServeMux in front of
+// it would answer paths it cleans ("/connections/../x") with its own
+// redirect before the API could refuse them.
 func (st *Stack) withDevEvents(api http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", api)
-	mux.HandleFunc("POST "+DevEventsPath, st.postDevEvent)
-	mux.HandleFunc("GET "+DevEventsPath, st.listDevEvents)
-	return mux
+	dev := http.NewServeMux()
+	dev.HandleFunc("POST "+DevEventsPath, st.postDevEvent)
+	dev.HandleFunc("GET "+DevEventsPath, st.listDevEvents)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == DevEventsPath {
+			dev.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // devEventsAnswer is the body of both /_dev/events answers.

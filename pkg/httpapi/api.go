@@ -10,11 +10,14 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 )
 
 // Creator serves the create function.
@@ -154,7 +157,7 @@ func (a *api) mount(function string, hs handlers) http.Handler {
 		if !ok {
 			panic(fmt.Sprintf("httpapi: no handler for route %q of function %q", rt.Key(), rt.Function))
 		}
-		mux.Handle(rt.Key(), h)
+		mux.Handle(rt.Key(), a.checkPath(rt.Pattern, h))
 		delete(left, rt.Key())
 	}
 	if len(left) > 0 {
@@ -182,6 +185,12 @@ func (a *api) middleware(mux *http.ServeMux) http.Handler {
 			}
 			a.access(r, rec, start)
 		}()
+		if p := r.URL.Path; cleanPath(p) != p {
+			// The mux would answer with a redirect to the cleaned path.
+			a.writeError(rec, r, badRequest(CodeInvalidRequest,
+				"the path must not hold '.', '..' or empty segments"))
+			return
+		}
 		if _, pattern := mux.Handler(r); pattern == "" {
 			a.noRoute(rec, r, mux)
 			return
@@ -209,11 +218,74 @@ func (a *api) noRoute(w http.ResponseWriter, r *http.Request, mux *http.ServeMux
 	if probe.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", probe.header.Get("Allow"))
 		a.writeError(w, r, &requestError{status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed,
-			message: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, probe.header.Get("Allow"))})
+			message: "the method is not allowed on this path; allowed: " + probe.header.Get("Allow")})
 		return
 	}
 	a.writeError(w, r, &requestError{status: http.StatusNotFound, code: CodeNotFound,
-		message: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+		message: "no route has this method and path"})
+}
+
+// cleanPath is the path net/http's ServeMux redirects p to: p without
+// '.', '..' and empty segments, keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
+}
+
+// pathRule is what a path wildcard must hold.
+type pathRule struct {
+	valid func(string) bool
+	rule  string
+}
+
+// pathRules are the rules of every wildcard of Routes, by wildcard name:
+// {name} is a connection name and {key} a managed key name, both held to
+// the rule the services apply to the names they create.
+var pathRules = map[string]pathRule{
+	"name": {secretkind.ValidName, secretkind.NameRule},
+	"key":  {secretkind.ValidName, secretkind.NameRule},
+}
+
+// checkPath answers 400 when a wildcard of pattern holds something its
+// rule refuses, before h runs, so every route refuses a bad name the same
+// way. The error names the wildcard, never its value. A wildcard without a
+// rule is a programming error and panics at start-up.
+func (a *api) checkPath(pattern string, h http.Handler) http.Handler {
+	var names []string
+	for seg := range strings.SplitSeq(pattern, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			name = strings.TrimSuffix(name, "}")
+			if _, ok := pathRules[name]; !ok {
+				panic(fmt.Sprintf("httpapi: no rule for wildcard {%s} of %q", name, pattern))
+			}
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var details []connection.FieldError
+		for _, name := range names {
+			if rule := pathRules[name]; !rule.valid(r.PathValue(name)) {
+				details = append(details, connection.FieldError{Field: name, Message: rule.rule})
+			}
+		}
+		if len(details) > 0 {
+			a.writeError(w, r, badRequest(CodeInvalidRequest, "the request is invalid", details...))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (a *api) idOf(r *http.Request) string {

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/ddconn/ddconn/pkg/connection"
@@ -62,11 +66,17 @@ func jsonBody(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
 	return http.MaxBytesReader(w, r.Body, MaxBodyBytes), nil
 }
 
+// checkMediaType accepts JSON media types in UTF-8, the only encoding JSON
+// allows between systems (RFC 8259); a charset parameter must say so.
 func checkMediaType(contentType string) error {
-	mt, _, err := mime.ParseMediaType(contentType)
+	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return &requestError{status: http.StatusUnsupportedMediaType, code: CodeUnsupportedMediaType,
 			message: "send the body as JSON with Content-Type: application/json"}
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return &requestError{status: http.StatusUnsupportedMediaType, code: CodeUnsupportedMediaType,
+			message: "send the body as UTF-8 JSON: the only charset accepted is utf-8"}
 	}
 	return nil
 }
@@ -76,22 +86,31 @@ func tooLarge() error {
 		message: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
 }
 
-// maxFieldName bounds the unknown field names echoed back in errors.
-const maxFieldName = 64
-
-// decodeJSON decodes exactly one JSON value from body into v. Its errors name
-// the offending field but never quote the input, which may hold keys.
+// decodeJSON decodes exactly one JSON object from body into v, a pointer to
+// a struct. Field names must match v's json names exactly (encoding/json
+// alone would match them case-insensitively) and appear at most once
+// (encoding/json alone would keep the last). Errors name our own fields but
+// never quote the input, which may hold keys.
 func decodeJSON(body io.Reader, v any) error {
-	dec := json.NewDecoder(body)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge()
+		}
+		return badRequest(CodeInvalidJSON, "the body could not be read")
+	}
+	if json.Valid(data) {
+		if fe := checkFields(json.NewDecoder(bytes.NewReader(data)), reflect.TypeOf(v), ""); fe != nil {
+			return badRequest(CodeInvalidRequest, "the request is invalid", *fe)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge()
-		}
 		return badRequest(CodeInvalidJSON, "the body must hold exactly one JSON object")
 	}
 	return nil
@@ -115,18 +134,131 @@ func decodeError(err error) error {
 	case errors.As(err, &typ) && typ.Field == "":
 		return badRequest(CodeInvalidJSON, "the body must be a JSON object")
 	case errors.As(err, &typ):
+		// typ.Field is the path of one of our own fields: a type error
+		// needs a field the target type knows.
 		return badRequest(CodeInvalidRequest, "the request is invalid",
 			connection.FieldError{Field: typ.Field, Message: "must be " + jsonKind(typ.Type.Kind().String())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if len(field) > maxFieldName {
-			field = field[:maxFieldName] + "…"
-		}
+		// checkFields reports unknown fields first; this is a second
+		// guard, and the field's name, which is input, is not repeated.
 		return badRequest(CodeInvalidRequest, "the request is invalid",
-			connection.FieldError{Field: field, Message: "is not a known field"})
+			connection.FieldError{Field: bodyField, Message: "has a field that is not a known field"})
 	default:
 		return badRequest(CodeInvalidJSON, "the body could not be decoded")
 	}
+}
+
+// bodyField names the body as a whole in a FieldError.
+const bodyField = "body"
+
+// checkFields walks the next JSON value of dec, valid JSON that decodes
+// into a value of type t, and reports the first object member whose name is not exactly
+// one of t's json field names, or that repeats one. Unknown names are
+// reported by the object that holds them (bodyField at the top), never by
+// themselves: a name is input, and input may be a pasted key.
+func checkFields(dec *json.Decoder, t reflect.Type, path string) *connection.FieldError {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil
+	}
+	switch tok {
+	case json.Delim('{'):
+		return checkObject(dec, t, path)
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if fe := checkFields(dec, elem, fmt.Sprintf("%s[%d]", path, i)); fe != nil {
+				return fe
+			}
+		}
+		_, _ = dec.Token() // ']'
+	}
+	return nil
+}
+
+// checkObject checks the members of an object whose '{' was just read.
+// Objects that do not decode into a struct (a type error caught before
+// the walk) are skipped.
+func checkObject(dec *json.Decoder, t reflect.Type, path string) *connection.FieldError {
+	var fields map[string]reflect.Type
+	if t != nil && t.Kind() == reflect.Struct {
+		fields = jsonFields(t)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		name, _ := tok.(string)
+		var ft reflect.Type
+		if fields != nil {
+			var ok bool
+			if ft, ok = fields[name]; !ok {
+				return unknownField(fields, name, path)
+			}
+			if seen[name] {
+				return &connection.FieldError{Field: join(path, name), Message: "appears more than once"}
+			}
+			seen[name] = true
+		}
+		if fe := checkFields(dec, ft, join(path, name)); fe != nil {
+			return fe
+		}
+	}
+	_, _ = dec.Token() // '}'
+	return nil
+}
+
+// unknownField reports a member name that is not one of fields: as a
+// misspelling of a known field when it differs only in case, otherwise
+// by the object that holds it.
+func unknownField(fields map[string]reflect.Type, name, path string) *connection.FieldError {
+	known := slices.Sorted(maps.Keys(fields))
+	for _, k := range known {
+		if strings.EqualFold(k, name) {
+			return &connection.FieldError{Field: join(path, k),
+				Message: fmt.Sprintf("must be spelled exactly %q: field names are case-sensitive", k)}
+		}
+	}
+	field := path
+	if field == "" {
+		field = bodyField
+	}
+	return &connection.FieldError{Field: field,
+		Message: "has a field that is not a known field; the known fields are " + strings.Join(known, ", ")}
+}
+
+// jsonFields maps the json names of struct type t's fields to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
 }
 
 // jsonKind names a Go kind as a JSON type.

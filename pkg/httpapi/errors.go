@@ -117,8 +117,12 @@ func classify(err error) (int, errorBody) {
 }
 
 // writeError answers with the envelope and logs what the user cannot see.
+// Every error answer leaves through here, so this is where its text is
+// scrubbed: messages may quote Datadog, which may quote the request, and
+// anything shaped like a key (logging.Scrub) is replaced.
 func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := classify(err)
+	body = scrubbed(body)
 	ctx := r.Context()
 	switch {
 	case status == http.StatusInternalServerError:
@@ -141,6 +145,7 @@ var managedKeyKinds = []kindStatus{
 	{managedkey.ErrConnectionNotFound, http.StatusNotFound, CodeNotFound},
 	{managedkey.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{managedkey.ErrExists, http.StatusConflict, CodeNameTaken},
+	{managedkey.ErrDeleted, http.StatusConflict, CodeNameTaken},
 	{managedkey.ErrNotAllowed, http.StatusForbidden, CodeServiceAccountNotAllowed},
 	{managedkey.ErrServiceAccount, http.StatusUnprocessableEntity, CodeServiceAccountInvalid},
 	{managedkey.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},
@@ -167,4 +172,12 @@ func classifyManagedKey(e *managedkey.Error) (int, errorBody) {
 	default:
 		return http.StatusServiceUnavailable, errorBody{Code: CodeStoreUnavailable, Message: e.Message}
 	}
+}
+
+// scrubbed returns b with every key-shaped string removed from its message
+// and details.
+func scrubbed(b errorBody) errorBody {
+	b.Message = logging.Scrub(b.Message)
+	b.Details = connection.ScrubDetails(b.Details)
+	return b
 }

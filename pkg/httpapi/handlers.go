@@ -80,6 +80,13 @@ func (a *api) list(m Manager) http.HandlerFunc {
 					connection.FieldError{Field: "limit", Message: "must be a whole number"}))
 				return
 			}
+			if n == 0 {
+				// The service reads 0 as "no limit given"; a limit
+				// given as 0 is out of range like any other.
+				a.writeError(w, r, badRequest(CodeInvalidRequest, "the request is invalid",
+					connection.FieldError{Field: "limit", Message: connection.LimitRule}))
+				return
+			}
 			limit = n
 		}
 		a.respond(w, r, http.StatusOK)(m.List(r.Context(), limit, q.Get("cursor")))
