@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -108,7 +109,7 @@ func (p *Processor) Handle(ctx context.Context, ev events.EventBridgeEvent) erro
 		f = failureOf(err)
 		out = outcome{detailType: ProvisioningFailed, detail: Failed{
 			RequestID: echo(ev.ID, validEventID), Request: echo(ev.DetailType, isRequestType), Reason: f.reason,
-			Message: f.message, Details: f.details, Retryable: f.reason == ReasonUnavailable,
+			Message: logging.Scrub(f.message), Details: connection.ScrubDetails(f.details), Retryable: f.reason == ReasonUnavailable,
 		}}
 		log.WarnContext(ctx, "provisioning request failed", slog.String("reason", f.reason), slog.Any("error", f))
 	} else {
