@@ -180,7 +180,7 @@ func TestMintRefusals(t *testing.T) {
 		{"bad schedule", "/connections/keys/application-keys", `{"name":"w","serviceAccountId":"` + k.saID + `","scopes":["metrics_read"],"rotation":{"schedule":"often"}}`,
 			400, "invalid_request", "rotation.schedule"},
 		{"unknown field", "/connections/keys/application-keys", `{"name":"w","serviceAccountId":"` + k.saID + `","scopes":["metrics_read"],"owner":"x"}`,
-			400, "invalid_request", "owner"},
+			400, "invalid_request", "body"},
 		{"human user", "/connections/keys/application-keys", mintBody("w", k.adminID, []string{"metrics_read"}),
 			422, "service_account_invalid", ""},
 		{"scope the service account lacks", "/connections/keys/application-keys", mintBody("w", k.otherSAID, []string{"dashboards_read"}),
@@ -190,7 +190,7 @@ func TestMintRefusals(t *testing.T) {
 		{"api key with revokePrevious", "/connections/keys/api-keys", `{"name":"agent","rotation":{"revokePrevious":"immediately"}}`,
 			400, "invalid_request", "rotation.revokePrevious"},
 		{"api key unknown field", "/connections/keys/api-keys", `{"name":"agent","scopes":[]}`,
-			400, "invalid_request", "scopes"},
+			400, "invalid_request", "body"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
