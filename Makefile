@@ -42,8 +42,19 @@ dev: ## Run ddconn locally: API :3000, Secrets Manager emulator :4566, Datadog s
 	$(GO) build -o $(BIN)/ddconn-dev ./cmd/ddconn-dev
 	exec $(BIN)/ddconn-dev $(DEV_FLAGS)
 
-dev-reset: ## Wipe the data `make dev` keeps between runs.
-	rm -rf .ddconn-dev
+# DEV_DATA is where `make dev` keeps its data (ddconn-dev's -data-dir default).
+DEV_DATA ?= .ddconn-dev
+
+# dev-reset refuses while a dev stack serves DEV_DATA (its pid file names a
+# live ddconn-dev): both stand-ins would keep what they hold in memory and
+# write it back, out of step with each other.
+dev-reset: ## Wipe the data `make dev` keeps between runs (stop `make dev` first).
+	@pid=$$(cat $(DEV_DATA)/ddconn-dev.pid 2>/dev/null); \
+	  if [ -n "$$pid" ] && ps -p "$$pid" -o comm= 2>/dev/null | grep -q ddconn-dev; then \
+	    echo "make dev-reset: make dev is running (pid $$pid) on $(DEV_DATA)/: stop it with Ctrl-C, then run make dev-reset again" >&2; \
+	    exit 1; \
+	  fi
+	rm -rf $(DEV_DATA)
 
 test: lint unit e2e ## Every check CI runs: lint, go test -race, the binaries under the Lambda RIE.
 

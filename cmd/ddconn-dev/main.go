@@ -104,6 +104,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if opts.DataDir != "" {
+		remove, err := writePIDFile(opts.DataDir)
+		if err != nil {
+			return errors.Join(err, st.Close())
+		}
+		defer remove()
+	}
 	printBanner(stdout, st, opts)
 
 	select {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -100,6 +101,10 @@ func TestRunServesAndPersists(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT rotation against the dev stack: %d", resp.StatusCode)
 	}
+	// make dev-reset refuses to wipe the data of a running stack.
+	if out, err := devReset(t, dir); err == nil || !strings.Contains(out, "make dev is running") {
+		t.Errorf("make dev-reset while the stack runs: err = %v, output:\n%s", err, out)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -114,6 +119,25 @@ func TestRunServesAndPersists(t *testing.T) {
 			t.Errorf("%s not written: %v", f, err)
 		}
 	}
+	if _, err := os.Stat(filepath.Join(dir, pidFile)); !os.IsNotExist(err) {
+		t.Errorf("%s left behind after the stack stopped: %v", pidFile, err)
+	}
+	if out, err := devReset(t, dir); err != nil {
+		t.Errorf("make dev-reset after the stack stopped: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("make dev-reset left %s: %v", dir, err)
+	}
+}
+
+// devReset runs `make dev-reset` on dir, or skips the test without make.
+func devReset(t *testing.T, dir string) (string, error) {
+	t.Helper()
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not on PATH: the make dev-reset check is skipped")
+	}
+	out, err := exec.Command("make", "-s", "-C", "../..", "dev-reset", "DEV_DATA="+dir).CombinedOutput()
+	return string(out), err
 }
 
 func waitFor(t *testing.T, out *lockedBuffer, re *regexp.Regexp) string {
