@@ -29,6 +29,7 @@ var secretScopes = map[string]any{
 	"staging":     secretsUnder(provisioning.StagingPrefix),
 	"keys":        secretsUnder(secretkind.AppKey.Segment() + "/"),
 	"api-keys":    secretsUnder(secretkind.APIKey.Segment() + "/"),
+	"tombstones":  secretsUnder(secretkind.TombstonePrefix("")),
 }
 
 // secretsUnder is the ARN pattern of the secrets named <SecretPrefix><rest>….
@@ -205,9 +206,9 @@ var wantActions = map[string][]string{
 		"secretsmanager:DeleteSecret", // staging secrets, "Delete Managed Key"
 		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecrets",
 		"secretsmanager:RotateSecret",
-		"secretsmanager:TagResource",   // CreateSecret with Tags; a mint's intent on the connection
-		"secretsmanager:UntagResource", // removing that intent
-		"sqs:SendMessage",              // its dead-letter queue
+		"secretsmanager:PutSecretValue", // a mint's commit
+		"secretsmanager:TagResource",    // CreateSecret with Tags; a minted key's id
+		"sqs:SendMessage",               // its dead-letter queue
 	},
 	"ValidateFunction": {
 		"kms:Decrypt",
@@ -227,6 +228,7 @@ var wantActions = map[string][]string{
 	"RotateFunction": {
 		"events:PutEvents", // "Rotation Failed"
 		"kms:Decrypt", "kms:GenerateDataKey",
+		"secretsmanager:DeleteSecret", // abandoned mints, expired tombstones
 		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecrets",
 		"secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:UntagResource",
 		"secretsmanager:UpdateSecretVersionStage",
@@ -306,12 +308,22 @@ var wantSecretScopes = map[string]map[string][]string{
 	"CreateFunction": {
 		"secretsmanager:CreateSecret":   {"connections"}, // connections and managed keys alike
 		"secretsmanager:TagResource":    {"connections"},
-		"secretsmanager:UntagResource":  {"connections"},
+		"secretsmanager:PutSecretValue": {"api-keys", "keys"}, // a mint's commit, never a connection's
 		"secretsmanager:DescribeSecret": {"connections", "staging"},
 		"secretsmanager:GetSecretValue": {"connections", "staging"},
 		"secretsmanager:DeleteSecret":   {"api-keys", "keys", "staging"}, // never a connection's secret
 		"secretsmanager:RotateSecret":   {"api-keys", "keys"},
 		listSecrets:                     {"*"},
+	},
+	"RotateFunction": {
+		"secretsmanager:DeleteSecret":             {"api-keys", "keys", "tombstones"}, // never a connection's secret
+		"secretsmanager:DescribeSecret":           {"connections"},
+		"secretsmanager:GetSecretValue":           {"connections"},
+		"secretsmanager:PutSecretValue":           {"connections"},
+		"secretsmanager:TagResource":              {"connections"},
+		"secretsmanager:UntagResource":            {"connections"},
+		"secretsmanager:UpdateSecretVersionStage": {"connections"},
+		listSecrets: {"*"},
 	},
 }
 

@@ -2,92 +2,36 @@ package managedkey_test
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/secretkind"
+	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// TestMintDeletesKeysOfAbandonedMints plays a mint that crashed after
-// creating its key: the next mint of the same name deletes that key once it
-// is older than the minimum age, and leaves a younger one (a concurrent
-// mint's) and other names' keys alone.
-func TestMintDeletesKeysOfAbandonedMints(t *testing.T) {
-	tests := []struct {
-		kind string
-		mint func(st *stack, name string) error
-		add  func(st *stack, name string) string // a key named name; its id
-		gone func(st *stack, id string) bool
-	}{
-		{"application key",
-			func(st *stack, name string) error {
-				_, err := st.svc.Mint(context.Background(), connName, managedkey.MintInput{Name: name, ServiceAccountID: st.sa, Scopes: requested})
-				return err
-			},
-			func(st *stack, name string) string { _, id := st.sim.AddAppKey(st.sa, name, requested); return id },
-			func(st *stack, id string) bool { _, ok := st.keysOf(st.sa)[id]; return !ok },
-		},
-		{"API key",
-			func(st *stack, name string) error {
-				_, err := st.svc.MintAPIKey(context.Background(), connName, managedkey.APIKeyInput{Name: name})
-				return err
-			},
-			func(st *stack, name string) string { _, id := st.sim.AddAPIKey(st.org, name); return id },
-			func(st *stack, id string) bool {
-				for _, k := range st.apiKeyIDs() {
-					if k == id {
-						return false
-					}
-				}
-				return true
-			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.kind, func(t *testing.T) {
-			st := newStack(t)
-			kind := "keys"
-			if tt.kind == "API key" {
-				kind = "api-keys"
-			}
-			prefix := "ddconn-managed:" + kind + "/" + connName + "/checkout:"
-			old := tt.add(st, prefix+"crashed-token")
-			other := tt.add(st, "ddconn-managed:"+kind+"/"+connName+"/checkout-eu:x")
-			st.emu.Advance(managedkey.DefaultMinAge + time.Minute)
-			young := tt.add(st, prefix+"in-flight-token")
-
-			if err := tt.mint(st, "checkout"); err != nil {
-				t.Fatal(err)
-			}
-			st.waitIdle()
-			if !tt.gone(st, old) {
-				t.Error("the abandoned mint's key survived")
-			}
-			if tt.gone(st, young) || tt.gone(st, other) {
-				t.Error("a young key, or another managed key's, was deleted")
-			}
-		})
-	}
+// abandonCase is one kind of managed key whose mint is made to stop after
+// creating its key and before storing it, with nothing able to delete the
+// key (the store fails, then so does the deletion, as when the process
+// dies): what a crash leaves.
+type abandonCase struct {
+	kind       string
+	name       secretkind.Name
+	mint       func(st *stack) error
+	deletePath string // the Datadog route that deletes the key
+	keys       func(st *stack) []string
 }
 
-// TestSweeperFinishesAbandonedMints plays a mint that stops after creating
-// its key and before storing it, with nothing left to delete the key (the
-// store fails, then so does the deletion, as when the process dies): the
-// intent recorded on the connection leads the sweeper to the key once it
-// is older than the minimum age. A mint that completes leaves no intent.
-func TestSweeperFinishesAbandonedMints(t *testing.T) {
-	tests := []struct {
-		kind       string
-		mint       func(st *stack) error
-		deletePath string // the Datadog route that deletes the key
-		keys       func(st *stack) []string
-	}{
-		{"application key",
+func abandonCases() []abandonCase {
+	return []abandonCase{
+		{"application key", secretkind.Name{Kind: secretkind.AppKey, Connection: connName, Key: "checkout"},
 			func(st *stack) error {
 				_, err := st.svc.Mint(context.Background(), connName, managedkey.MintInput{Name: "checkout", ServiceAccountID: st.sa, Scopes: requested})
 				return err
@@ -95,64 +39,147 @@ func TestSweeperFinishesAbandonedMints(t *testing.T) {
 			"/api/v2/service_accounts/",
 			func(st *stack) []string { return slices.Collect(maps.Keys(st.keysOf(st.sa))) },
 		},
-		{"API key",
+		{"API key", secretkind.Name{Kind: secretkind.APIKey, Connection: connName, Key: "checkout"},
 			func(st *stack) error {
-				_, err := st.svc.MintAPIKey(context.Background(), connName, managedkey.APIKeyInput{Name: "agent"})
+				_, err := st.svc.MintAPIKey(context.Background(), connName, managedkey.APIKeyInput{Name: "checkout"})
 				return err
 			},
 			"/api/v2/api_keys/",
 			func(st *stack) []string { return st.apiKeyIDs() },
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.kind, func(t *testing.T) {
+}
+
+// abandon runs the mint with PutSecretValue and the key deletion failing,
+// and checks what it leaves: one more key, and the managed key's secret
+// without a value.
+func (c abandonCase) abandon(t *testing.T, st *stack, before []string) {
+	t.Helper()
+	st.emu.AddFault(smemu.Fault{Operation: "PutSecretValue", Error: "InternalServiceError", Count: 100})
+	st.sim.AddFault(ddsim.Fault{Method: "DELETE", PathPrefix: c.deletePath, Status: 500, Count: 100})
+	if err := c.mint(st); err == nil {
+		t.Fatal("the mint succeeded with Secrets Manager failing")
+	}
+	st.emu.ClearFaults()
+	st.sim.ClearFaults()
+	if left := c.keys(st); len(left) != len(before)+1 {
+		t.Fatalf("after the failed mint: %d keys (%d before); want the abandoned key", len(left), len(before))
+	}
+	if _, ok := st.describe(c.name.SecretName(prefix)).CurrentVersion(); ok {
+		t.Fatal("the failed mint committed")
+	}
+}
+
+// TestMintRollsBackAnAbandonedMint: a mint whose name is held by an
+// abandoned mint answers 409 while that mint may still be in flight, and
+// once it is older than the minimum age rolls it back (its key revoked)
+// and mints. Keys of other managed keys, and keys kept from an earlier
+// incarnation of the name, are left alone.
+func TestMintRollsBackAnAbandonedMint(t *testing.T) {
+	for _, c := range abandonCases() {
+		t.Run(c.kind, func(t *testing.T) {
 			st := newStack(t)
-			before := tt.keys(st)
-			st.emu.AddFault(smemu.Fault{Operation: "CreateSecret", Error: "InternalServiceError", Count: 100})
-			st.sim.AddFault(ddsim.Fault{Method: "DELETE", PathPrefix: tt.deletePath, Status: 500, Count: 100})
-			if err := tt.mint(st); err == nil {
-				t.Fatal("the mint succeeded with Secrets Manager failing")
+			other := secretkind.Name{Kind: c.name.Kind, Connection: connName, Key: "checkout-eu"}
+			kept := st.addNamedKey(c.name.Kind, other.DatadogKeyName("x"))
+			keptSame := st.addNamedKey(c.name.Kind, c.name.DatadogKeyName("earlier-token"))
+			before := c.keys(st)
+			c.abandon(t, st, before)
+
+			if err := c.mint(st); !errors.Is(err, managedkey.ErrExists) {
+				t.Fatalf("mint over a young abandoned mint = %v, want ErrExists", err)
 			}
-			st.emu.ClearFaults()
-			st.sim.ClearFaults()
-			left := tt.keys(st)
-			if len(left) != len(before)+1 || len(mintTags(st)) != 1 {
-				t.Fatalf("after the failed mint: %d keys (%d before), mint tags %v; want the abandoned key and its intent",
-					len(left), len(before), mintTags(st))
+			st.emu.Advance(managedkey.DefaultMinAge + time.Minute)
+			if err := c.mint(st); err != nil {
+				t.Fatal(err)
 			}
+			st.waitIdle()
+			after := c.keys(st)
+			if len(after) != len(before)+1 || !slices.Contains(after, kept) || !slices.Contains(after, keptSame) {
+				t.Fatalf("keys after the second mint: %v (before the first %v); want the abandoned key revoked, one new key, the others kept", after, before)
+			}
+		})
+	}
+}
+
+// TestSweeperRollsBackAbandonedMints: the sweeper leaves an abandoned mint
+// alone while it may be in flight, then revokes its key and deletes its
+// secret; the name can be minted again, and a completed mint leaves
+// nothing for the sweeper.
+func TestSweeperRollsBackAbandonedMints(t *testing.T) {
+	for _, c := range abandonCases() {
+		t.Run(c.kind, func(t *testing.T) {
+			st := newStack(t)
+			before := c.keys(st)
+			c.abandon(t, st, before)
 
 			if _, err := st.sweep.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if len(tt.keys(st)) != len(before)+1 {
-				t.Fatal("the sweeper deleted a key younger than the minimum age")
+			if len(c.keys(st)) != len(before)+1 {
+				t.Fatal("the sweeper rolled back a mint younger than the minimum age")
 			}
 			st.emu.Advance(managedkey.DefaultMinAge + time.Minute)
 			rep, err := st.sweep.Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := tt.keys(st); len(got) != len(before) || rep.Swept != 1 || len(mintTags(st)) != 0 {
-				t.Fatalf("after the sweep: %d keys (%d before), swept %d, mint tags %v", len(got), len(before), rep.Swept, mintTags(st))
+			if got := c.keys(st); len(got) != len(before) || rep.Swept != 1 {
+				t.Fatalf("after the sweep: %d keys (%d before), swept %d", len(got), len(before), rep.Swept)
 			}
-
-			if err := tt.mint(st); err != nil {
+			if _, err := st.store.Describe(context.Background(), c.name.SecretName(prefix)); !errors.Is(err, secretstore.ErrNotFound) {
+				t.Fatalf("the abandoned mint's secret is still there: %v", err)
+			}
+			if err := c.mint(st); err != nil {
 				t.Fatal(err)
 			}
-			if tags := mintTags(st); len(tags) != 0 {
-				t.Fatalf("a completed mint left its intent: %v", tags)
+			st.emu.Advance(managedkey.DefaultMinAge + time.Minute)
+			if rep, err := st.sweep.Run(context.Background()); err != nil || rep.Swept != 0 {
+				t.Fatalf("a completed mint left work for the sweeper: swept %d, %v", rep.Swept, err)
 			}
 		})
 	}
 }
 
-// mintTags are the mint intents recorded on the connection's secret.
-func mintTags(st *stack) []string {
-	var out []string
-	for k := range st.describe(st.conn).Tags {
-		if strings.HasPrefix(k, "ddconn:mint:") {
-			out = append(out, k)
+// TestBurstOfMintsLeavesTheConnectionAlone: many concurrent mints on one
+// connection all succeed, and none writes to the connection's secret: a
+// mint's intent is its own secret, not a tag among the connection's 50.
+func TestBurstOfMintsLeavesTheConnectionAlone(t *testing.T) {
+	st := newStack(t)
+	tagsBefore := st.describe(prefix + connName).Tags
+	const n = 40 // with the connection's own tags, over 50 if each mint tagged the connection; under Datadog's 50 keys per owner
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, err := st.svc.Mint(context.Background(), connName, managedkey.MintInput{
+				Name:             "burst-" + strings.Repeat("k", 1+i%3) + "-" + string(rune('a'+i%26)) + string(rune('a'+i/26)),
+				ServiceAccountID: st.sa, Scopes: requested})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a mint of the burst failed: %v", err)
 		}
 	}
-	return out
+	if got := st.describe(prefix + connName).Tags; !maps.Equal(got, tagsBefore) {
+		t.Fatalf("the burst changed the connection's tags: %d before, %d after", len(tagsBefore), len(got))
+	}
+	keys, err := st.svc.List(context.Background(), connName)
+	if err != nil || len(keys) != n {
+		t.Fatalf("List = %d keys, %v; want %d", len(keys), err, n)
+	}
+}
+
+// addNamedKey adds a key of kind k named name, as if minted earlier, and
+// returns its id.
+func (st *stack) addNamedKey(k secretkind.Kind, name string) string {
+	if k == secretkind.APIKey {
+		_, id := st.sim.AddAPIKey(st.org, name)
+		return id
+	}
+	_, id := st.sim.AddAppKey(st.sa, name, requested)
+	return id
 }

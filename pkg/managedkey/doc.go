@@ -1,7 +1,7 @@
 // Package managedkey mints, reads and deletes managed application keys: one
 // narrowly scoped key per consuming service, minted for a service account
 // with the connection's current key, stored in a secret of its own
-// ("<prefix>keys/<connection>/<name>", see package managedsecret) and
+// ("<prefix>keys/<connection>/<name>", see package secretkind) and
 // rotated by the same rotate function as connections (package rotation).
 //
 // # Guards
@@ -16,18 +16,24 @@
 //
 // # Order of a mint, and what a crash leaves
 //
-// The mint first records its intent on the connection's secret (a tag,
-// secretkind.Mint). The Datadog key is then named from a fresh token
+// A mint first records its intent in the store it commits to: the managed
+// key's own secret, created without a value and tagged with the mint's
+// token (see intent.go). The Datadog key is then named from the token
 // ("ddconn-managed:keys/<connection>/<name>:<token>"; derived from the
 // request id for event-driven requests), created on the service account's
-// routes with exactly the requested scopes, then stored by CreateSecret
-// with the same token, then rotation is enabled and the intent removed. If
-// storing fails and the secret is known not to exist, the key is deleted
-// at once. A crash between the key and the secret leaves a key whose name
-// says which managed key it was for, and the intent: the sweeper follows
-// the intent once it is older than MinAge and deletes the key (younger
-// keys may be a concurrent mint's); the next mint of the same name also
-// deletes such keys.
+// routes with exactly the requested scopes, and stored as the secret's
+// first version: the commit. Rotation is enabled last. A failure after the
+// intent rolls the mint back at once (the key named after the token is
+// revoked, the secret deleted); a crash leaves a secret without a value,
+// which the sweeper rolls back once it is older than MinAge, and which a
+// later mint of the same name rolls back itself. A mint's intent never
+// touches the connection's secret, so a burst of mints cannot run into
+// its 50-tag limit, and a connection with a mint in flight counts it as a
+// managed key: deleting the connection answers connection_in_use.
+//
+// Deleting a managed key minted by a request (an event) leaves a tombstone
+// (secretkind.TombstoneName), so a late redelivery of that request is
+// answered with ErrDeleted instead of minting the key again.
 //
 // The same order applies to managed API keys (MintAPIKey and friends),
 // whose keys are the organisation's API keys, minted and deleted with the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/ddconn/ddconn/pkg/connection"
@@ -164,13 +163,17 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 }
 
 // mint carries out a checked request of either kind. The order is what
-// makes it crash safe:
-//  1. the mint's intent is tagged on the connection (secretkind.Mint) and
-//     the key's name is derived from the token, so a key created and never
-//     stored is found again by the retry or the sweeper;
-//  2. creating the secret commits; a key whose secret is known not to exist
-//     is deleted at once;
-//  3. the intent tag goes, and rotation is enabled.
+// makes it crash safe (see intent.go):
+//  1. begin records the intent: the managed key's secret, without a value;
+//  2. the connection is read again, so a mint racing a delete of its
+//     connection loses (the delete either counted this secret and answered
+//     connection_in_use, or came first and this mint stops here);
+//  3. the key is created, named after the token;
+//  4. storing it as the secret's first version commits; then rotation is
+//     enabled.
+//
+// Any failure after 1 rolls the mint back on the spot (abort); a failed
+// rollback, or a crash, leaves the intent to the sweeper.
 func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 	mgr, err := s.connection(ctx, v.name.Connection)
 	if err != nil {
@@ -181,35 +184,30 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 			return record{}, err
 		}
 	}
-	secretName := v.name.SecretName(s.opts.Prefix)
-	if err := s.checkFree(ctx, secretName); err != nil {
-		if s.repeat(ctx, secretName, v.requestID, v.rules) {
-			return s.get(ctx, v.name)
-		}
-		return record{}, err
-	}
-	m := mgr.manager(v.serviceAccountID)
-	if err := s.dropAbandoned(ctx, v.name, m); err != nil {
-		return record{}, err
-	}
-	intent := secretkind.Mint{Name: v.name, Started: s.now(), ServiceAccountID: v.serviceAccountID}
-	if err := s.recordMint(ctx, mgr, intent); err != nil {
+	if err := s.checkTombstone(ctx, v); err != nil {
 		return record{}, err
 	}
 	token := s.tokenFor(v.requestID)
-	keyName := v.name.DatadogKeyName(token)
-	if v.name.Kind == secretkind.APIKey && v.requestID != "" {
-		// API key names are unique in an organisation: concurrent
-		// deliveries of one request each need a name of their own.
-		keyName += "/" + s.token()[:8]
+	sec, repeated, err := s.begin(ctx, v, mgr, token)
+	if err != nil || repeated != nil {
+		return deref(repeated), err
 	}
-	kind := v.name.Kind
-	key, err := kind.CreateKey(ctx, s.dd, m, keyName, v.scopes)
+	if _, err := s.connection(ctx, v.name.Connection); err != nil {
+		s.abort(ctx, v.name, sec, mgr)
+		return record{}, err
+	}
+	kind, m := v.name.Kind, mgr.manager(v.serviceAccountID)
+	key, err := kind.CreateKey(ctx, s.dd, m, v.name.DatadogKeyName(token), v.scopes)
 	if err != nil {
+		if refused(err) {
+			s.dropIntent(ctx, sec) // Datadog created nothing
+		} else {
+			s.abort(ctx, v.name, sec, mgr) // a lost answer may hide a key
+		}
 		return record{}, datadogFailure("minting the "+kind.Noun(), err)
 	}
 	if kind.Scoped() && !slices.Equal(key.Scopes, v.scopes) {
-		s.discard(ctx, kind, m, key.ID)
+		s.abort(ctx, v.name, sec, mgr)
 		return record{}, fail(ErrUnavailable, fmt.Sprintf("Datadog minted the key with scopes %v, not the requested ones; it was deleted", key.Scopes),
 			fmt.Errorf("unexpected answer from Datadog: %w", datadog.ErrUnavailable))
 	}
@@ -218,15 +216,9 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 	if v.includeAPIKey {
 		doc.APIKey = mgr.cr.APIKey
 	}
-	sec, err := s.save(ctx, v, token, doc, func() { s.discard(ctx, kind, m, key.ID) })
-	if err != nil {
-		if s.repeat(ctx, secretName, v.requestID, v.rules) {
-			s.endMint(ctx, mgr, intent)
-			return s.get(ctx, v.name)
-		}
+	if err := s.commit(ctx, v.name, sec, token, doc, mgr); err != nil {
 		return record{}, err
 	}
-	s.endMint(ctx, mgr, intent)
 	s.log.InfoContext(ctx, "managed key minted", slog.String("kind", kind.Segment()),
 		slog.String("connection", v.name.Connection), slog.String("name", v.name.Key),
 		slog.String("service_account_id", v.serviceAccountID), slog.String("key_id", key.ID),
@@ -234,12 +226,25 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 	if err := s.enableRotation(ctx, sec.ARN, v.rules); err != nil {
 		return record{}, err
 	}
-	// The secret's rotation fields changed: describe it again, but answer
+	// Versions and rotation changed: describe the secret again, but answer
 	// from the document just written rather than reading it back.
 	if sec, err = s.store.Describe(ctx, sec.ARN); err != nil {
 		return record{}, storeFailure("the key was minted and stored, but reading it back", err)
 	}
 	return record{name: v.name, secret: sec, doc: &doc}, nil
+}
+
+// refused reports whether Datadog refused a request outright (401/403 or
+// another 4xx): nothing was created.
+func refused(err error) bool {
+	return errors.Is(err, datadog.ErrUnauthorized) || errors.Is(err, datadog.ErrBadRequest)
+}
+
+func deref(r *record) record {
+	if r == nil {
+		return record{}
+	}
+	return *r
 }
 
 // checkServiceAccount applies the connection's allowed list, then checks
@@ -262,60 +267,27 @@ func (s *Service) checkServiceAccount(ctx context.Context, mgr managerOf, id str
 	return nil
 }
 
-// checkFree fails with ErrExists when the managed key's secret exists,
-// even scheduled for deletion (its name is not free until it is gone).
-func (s *Service) checkFree(ctx context.Context, secretName string) error {
-	_, err := s.store.Describe(ctx, secretName)
-	switch {
-	case err == nil:
-		return fail(ErrExists, "a managed key of that name exists", nil)
-	case !errors.Is(err, secretstore.ErrNotFound):
-		return storeFailure("checking the managed key's name", err)
+// commit stores the new key as the secret's first version, then tags the
+// key id for listings. A failed store that is known to have stored nothing
+// rolls the mint back; a lost answer may hide a stored value, so the key
+// then stays, and the sweeper decides once the mint is old enough.
+func (s *Service) commit(ctx context.Context, n secretkind.Name, sec secretstore.Secret, token string, doc secretkind.Document, mgr managerOf) error {
+	value, err := n.Kind.Marshal(doc)
+	if err != nil {
+		s.abort(ctx, n, sec, mgr)
+		return fail(ErrUnavailable, "encoding the managed key's secret failed", err)
+	}
+	if _, err := s.store.Put(ctx, sec.ARN, token, value, nil, ""); err != nil {
+		if _, gerr := s.store.Get(ctx, sec.ARN, "", secretstore.Current); errors.Is(gerr, secretstore.ErrNotFound) {
+			s.abort(ctx, n, sec, mgr)
+		}
+		return storeFailure("storing the managed key", err)
+	}
+	if err := s.store.Tag(ctx, sec.ARN, map[string]string{secretkind.TagKeyID: doc.KeyID}); err != nil {
+		s.log.WarnContext(ctx, "tagging the managed key's key id failed; the rotate function's sweep sets it",
+			slog.String("secret_arn", sec.ARN), slog.Any("error", err))
 	}
 	return nil
-}
-
-// save stores a new managed key's secret: the commit of a mint. drop
-// deletes the new key; it runs when the secret is known not to exist.
-func (s *Service) save(ctx context.Context, v spec, token string, doc secretkind.Document, drop func()) (secretstore.Secret, error) {
-	value, err := v.name.Kind.Marshal(doc)
-	if err != nil {
-		drop()
-		return secretstore.Secret{}, fail(ErrUnavailable, "encoding the managed key's secret failed", err)
-	}
-	tags := map[string]string{
-		secretkind.TagManagedBy:  secretkind.ManagedBy,
-		secretkind.TagKind:       v.name.Kind.Segment(),
-		secretkind.TagConnection: v.name.Connection,
-		secretkind.TagKeyID:      doc.KeyID,
-	}
-	if v.name.Kind == secretkind.AppKey {
-		tags[secretkind.TagServiceAccountID] = doc.OwnerID
-		tags[secretkind.TagRevokePrevious] = v.policy
-		tags[secretkind.TagIncludeAPIKey] = strconv.FormatBool(doc.APIKey != "")
-	}
-	return s.commit(ctx, withRequest(secretstore.CreateInput{
-		Name:        v.name.SecretName(s.opts.Prefix),
-		Description: fmt.Sprintf("ddconn managed %s %s of connection %s", v.name.Kind.Noun(), v.name.Key, v.name.Connection),
-		KMSKeyID:    s.opts.KMSKeyID, Value: value, Token: token, Tags: tags,
-	}, v.requestID), drop)
-}
-
-// commit creates a managed key's secret. On failure the new key is dropped
-// only when the secret is known not to exist: a lost answer may hide a
-// secret that was created, and deleting its key would leave it dead.
-func (s *Service) commit(ctx context.Context, in secretstore.CreateInput, drop func()) (secretstore.Secret, error) {
-	sec, err := s.store.Create(ctx, in)
-	if err == nil {
-		return sec, nil
-	}
-	if _, derr := s.store.Describe(ctx, in.Name); errors.Is(derr, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrExists) {
-		drop()
-	}
-	if errors.Is(err, secretstore.ErrExists) {
-		return secretstore.Secret{}, fail(ErrExists, "a managed key of that name exists", err)
-	}
-	return secretstore.Secret{}, storeFailure("storing the managed key", err)
 }
 
 // enableRotation turns on the secret's rotation without rotating now: the

@@ -56,6 +56,9 @@ func (s *Service) get(ctx context.Context, n secretkind.Name) (record, error) {
 		return record{}, err
 	}
 	v, err := s.store.Get(ctx, sec.ARN, "", secretstore.Current)
+	if errors.Is(err, secretstore.ErrNotFound) {
+		return record{}, notFound(n) // a mint in flight, or abandoned
+	}
 	if err != nil {
 		return record{}, storeFailure("reading the managed key", err)
 	}
@@ -66,16 +69,22 @@ func (s *Service) get(ctx context.Context, n secretkind.Name) (record, error) {
 	return record{name: n, secret: sec, doc: &doc}, nil
 }
 
-// each calls visit for every live managed key of kind k of connection conn.
+// each calls visit for every live managed key of kind k of connection conn
+// whose mint committed.
 func (s *Service) each(ctx context.Context, k secretkind.Kind, conn string, visit func(record)) error {
 	if _, err := s.connection(ctx, conn); err != nil {
 		return err
 	}
-	return s.walk(ctx, k, conn, visit)
+	return s.walk(ctx, k, conn, func(r record) {
+		if _, committed := r.secret.CurrentVersion(); committed {
+			visit(r)
+		}
+	})
 }
 
 // CountManagedKeys counts the managed keys of both kinds of connection
-// conn, from metadata only; the connection itself is not read.
+// conn, mints in flight included, from metadata only; the connection
+// itself is not read.
 func (s *Service) CountManagedKeys(ctx context.Context, conn string) (int, error) {
 	n := 0
 	for _, k := range secretkind.Managed {
@@ -124,6 +133,9 @@ func (s *Service) DeleteAPIKey(ctx context.Context, conn, name string, keepKeys 
 func (s *Service) remove(ctx context.Context, n secretkind.Name, keepKeys bool) error {
 	sec, err := s.describe(ctx, n)
 	if err != nil {
+		return err
+	}
+	if err := s.bury(ctx, n, sec); err != nil {
 		return err
 	}
 	var revoked []string
@@ -202,16 +214,19 @@ func (s *Service) heldKeys(ctx context.Context, n secretkind.Name, sec secretsto
 
 // describe finds the managed key's live secret.
 func (s *Service) describe(ctx context.Context, n secretkind.Name) (secretstore.Secret, error) {
-	notFound := fail(ErrNotFound, fmt.Sprintf("managed key %s/%s of connection %q not found", n.Kind.Segment(), n.Key, n.Connection), nil)
 	if !secretkind.ValidName(n.Key) || !secretkind.ValidName(n.Connection) {
-		return secretstore.Secret{}, notFound
+		return secretstore.Secret{}, notFound(n)
 	}
 	sec, err := s.store.Describe(ctx, n.SecretName(s.opts.Prefix))
 	switch {
 	case errors.Is(err, secretstore.ErrNotFound) || err == nil && sec.DeletedAt != nil:
-		return secretstore.Secret{}, notFound
+		return secretstore.Secret{}, notFound(n)
 	case err != nil:
 		return secretstore.Secret{}, storeFailure("reading the managed key", err)
 	}
 	return sec, nil
+}
+
+func notFound(n secretkind.Name) error {
+	return fail(ErrNotFound, fmt.Sprintf("managed key %s/%s of connection %q not found", n.Kind.Segment(), n.Key, n.Connection), nil)
 }

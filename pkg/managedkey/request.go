@@ -12,33 +12,10 @@ import (
 // A mint with a request id (an EventBridge event id) is idempotent in it,
 // for deliveries that repeat: its ClientRequestToken, and so the name of the
 // key it mints in Datadog, are derived from the id, and its secret is
-// tagged with the id. A repeated mint then finds its secret before minting
-// anything, or - when the deliveries run concurrently - mints a key, loses
-// the race for the secret's name, deletes its key and finds the winner's
-// secret: one key and one secret, whatever the number of deliveries.
-
-// recordMint tags the connection's secret with the mint about to create a
-// key in Datadog (secretkind.Mint): the intent the sweeper follows if
-// this mint stops before the key is stored and the key has no secret to be
-// found by. Nothing has been created yet, so a failure here is plain.
-func (s *Service) recordMint(ctx context.Context, mgr managerOf, m secretkind.Mint) error {
-	k, v := m.Tag()
-	if err := s.store.Tag(ctx, mgr.secret.ARN, map[string]string{k: v}); err != nil {
-		return storeFailure("recording the mint on the connection", err)
-	}
-	return nil
-}
-
-// endMint removes the intent once the key is stored. It is best effort: a
-// tag left behind is cleared by the sweeper, which finds the secret. Mints
-// that fail after creating a key keep their tag on purpose: the sweeper
-// then deletes whatever key they left.
-func (s *Service) endMint(ctx context.Context, mgr managerOf, m secretkind.Mint) {
-	k, _ := m.Tag()
-	if err := s.store.Untag(ctx, mgr.secret.ARN, []string{k}); err != nil {
-		s.log.WarnContext(ctx, "removing the mint's tag from the connection failed; the sweeper will", "error", err)
-	}
-}
+// tagged with the id. A repeated mint finds that secret before creating
+// anything: a finished one is answered from it, one in flight is waited
+// for (see begin), and one whose key was since deleted is answered from its
+// tombstone. One key and one secret, whatever the number of deliveries.
 
 // tokenFor is the ClientRequestToken of a mint: derived from the request id
 // when there is one, fresh otherwise.
@@ -57,20 +34,16 @@ func withRequest(in secretstore.CreateInput, requestID string) secretstore.Creat
 	return in
 }
 
-// repeat reports whether the secret secretName exists because of an
-// earlier mint with the same request id: the request was carried out. A
-// first attempt that stopped between storing the secret and enabling its
-// rotation is completed here (best effort; a failure leaves rotation off,
-// as the key's rotation state then shows).
-func (s *Service) repeat(ctx context.Context, secretName, requestID string, rules secretstore.RotationRules) bool {
-	if requestID == "" {
+// repeat reports whether sec, found under the name of a new mint, was
+// created by the same request: the request was carried out. A first
+// attempt that stopped between storing the key and enabling its rotation is
+// completed here (best effort; a failure leaves rotation off, as the key's
+// rotation state then shows).
+func (s *Service) repeat(ctx context.Context, sec secretstore.Secret, requestID string, rules secretstore.RotationRules) bool {
+	if requestID == "" || sec.DeletedAt != nil || sec.Tags[secretkind.TagRequestID] != requestID {
 		return false
 	}
-	sec, err := s.store.Describe(ctx, secretName)
-	if err != nil || sec.DeletedAt != nil || sec.Tags[secretkind.TagRequestID] != requestID {
-		return false
-	}
-	if !sec.RotationEnabled {
+	if _, committed := sec.CurrentVersion(); committed && !sec.RotationEnabled {
 		if err := s.enableRotation(ctx, sec.ARN, rules); err != nil {
 			s.log.WarnContext(ctx, "enabling the rotation of a repeated mint failed", "secret_arn", sec.ARN, "error", err)
 		}

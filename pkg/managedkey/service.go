@@ -8,7 +8,6 @@ import (
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -21,6 +20,7 @@ type SecretStore interface {
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Create(ctx context.Context, in secretstore.CreateInput) (secretstore.Secret, error)
+	Put(ctx context.Context, id, token, value string, stages []string, rotationToken string) (string, error)
 	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
 	Rotate(ctx context.Context, id string, in secretstore.RotateInput) (string, error)
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
@@ -112,8 +112,12 @@ type managerOf struct {
 
 // manager is the connection's keys managing the keys of service account
 // owner ("" for API keys, which have no owner).
-func (m managerOf) manager(owner string) secretkind.Manager {
-	return secretkind.Manager{Credentials: m.cr, Owner: datadog.KeyOwner{ServiceAccountID: owner}}
+func (m managerOf) manager(owner string) secretkind.Manager { return managerFor(m.cr, owner) }
+
+// managerFor is the manager of service account owner's keys (or of API
+// keys, with owner "") with the connection's credentials cr.
+func managerFor(cr datadog.Credentials, owner string) secretkind.Manager {
+	return secretkind.Manager{Credentials: cr, Owner: datadog.KeyOwner{ServiceAccountID: owner}}
 }
 
 // connection reads the connection's current keys.
@@ -153,24 +157,4 @@ func datadogFailure(op string, err error) *Error {
 		return fail(ErrRejected, op+": Datadog rejected the connection's key (it needs service_account_write and user_access_read, or api_keys_read, api_keys_write and api_keys_delete)", err)
 	}
 	return fail(ErrUnavailable, op+": Datadog is unavailable", err)
-}
-
-// dropAbandoned deletes the keys named after n that are old enough not to
-// belong to a mint in flight: an earlier mint of the same name that stopped
-// between creating its key and storing it.
-func (s *Service) dropAbandoned(ctx context.Context, n secretkind.Name, m secretkind.Manager) error {
-	keys, err := n.Kind.ListKeys(ctx, s.dd, m)
-	if err != nil {
-		return datadogFailure("listing existing keys", err)
-	}
-	for _, k := range keys {
-		if !strings.HasPrefix(k.Name, n.DatadogKeyNamePrefix()) || k.CreatedAt.IsZero() || s.now().Sub(k.CreatedAt) < s.opts.MinAge {
-			continue
-		}
-		if err := n.Kind.RevokeKey(ctx, s.dd, m, k.ID); err != nil {
-			return datadogFailure("deleting a key left by an abandoned mint", err)
-		}
-		s.log.InfoContext(ctx, "deleted a key an abandoned mint left", slog.String("key_id", k.ID))
-	}
-	return nil
 }

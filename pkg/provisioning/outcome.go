@@ -21,6 +21,9 @@ const (
 	ReasonPermissionDenied         = "permission-denied"
 	ReasonServiceAccountUnusable   = "service-account-unusable"
 	ReasonServiceAccountNotAllowed = "service-account-not-allowed"
+	// ReasonDeleted: the request was carried out before, and the key it
+	// minted was deleted since; it is not carried out again.
+	ReasonDeleted = "deleted"
 	// ReasonUnavailable is the one retryable reason: Datadog or Secrets
 	// Manager kept failing, and the create function fails the invocation
 	// so that Lambda retries it.
@@ -96,6 +99,7 @@ var reasonsByKind = []struct {
 	{managedkey.ErrNotAllowed, ReasonServiceAccountNotAllowed},
 	{managedkey.ErrRejected, ReasonPermissionDenied},
 	{managedkey.ErrUnavailable, ReasonUnavailable},
+	{managedkey.ErrDeleted, ReasonDeleted},
 }
 
 // failureOf turns a service error into a failure with the service's own

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-lambda-go/events"
 	"testing"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
@@ -248,6 +249,67 @@ func TestFailuresLeaveNothingBehind(t *testing.T) {
 			}
 			if tt.secret != "" && e.secretExists(prefix+tt.secret) {
 				t.Fatalf("the failure left the secret %s", tt.secret)
+			}
+		})
+	}
+}
+
+// TestReplayAfterDeleteIsAnswered delivers a Provision request, deletes
+// the key it minted with a Delete Managed Key request, then delivers the
+// Provision request again (a late retry, a dead-letter replay): the replay
+// is answered from the tombstone the delete left - Provisioning Failed,
+// reason deleted, not retryable - and mints nothing. A new request for the
+// same name still mints.
+func TestReplayAfterDeleteIsAnswered(t *testing.T) {
+	kinds := []struct {
+		kind    string
+		mint    events.EventBridgeEvent
+		del     provisioning.DeleteManagedKeyDetail
+		keys    func(e *env) int
+		another events.EventBridgeEvent
+	}{
+		{"application key",
+			request("0e8f7a1c-0000-4000-8000-00000000a001", provisioning.ProvisionApplicationKey, provisioning.ProvisionApplicationKeyDetail{
+				Connection: platform, MintInput: managedkey.MintInput{Name: "replayed", ServiceAccountID: ddsim.DemoMetricsWriterID, Scopes: []string{"metrics_read"}}}),
+			provisioning.DeleteManagedKeyDetail{Connection: platform, Kind: provisioning.KindApplicationKey, Name: "replayed"},
+			func(e *env) int { return e.appKeysNamed(platform, "replayed") },
+			request("0e8f7a1c-0000-4000-8000-00000000a002", provisioning.ProvisionApplicationKey, provisioning.ProvisionApplicationKeyDetail{
+				Connection: platform, MintInput: managedkey.MintInput{Name: "replayed", ServiceAccountID: ddsim.DemoMetricsWriterID, Scopes: []string{"metrics_read"}}}),
+		},
+		{"API key",
+			request("0e8f7a1c-0000-4000-8000-00000000b001", provisioning.ProvisionAPIKey, provisioning.ProvisionAPIKeyDetail{
+				Connection: keysConn, APIKeyInput: managedkey.APIKeyInput{Name: "replayed"}}),
+			provisioning.DeleteManagedKeyDetail{Connection: keysConn, Kind: provisioning.KindAPIKey, Name: "replayed"},
+			func(e *env) int { return e.apiKeysNamed(keysConn, "replayed") },
+			request("0e8f7a1c-0000-4000-8000-00000000b002", provisioning.ProvisionAPIKey, provisioning.ProvisionAPIKeyDetail{
+				Connection: keysConn, APIKeyInput: managedkey.APIKeyInput{Name: "replayed"}}),
+		},
+	}
+	for _, k := range kinds {
+		t.Run(k.kind, func(t *testing.T) {
+			e := newEnv(t)
+			mustSucceed(t, e.deliver(k.mint, 1))
+			mustSucceed(t, e.deliver(request("0e8f7a1c-0000-4000-8000-0000000000de", provisioning.DeleteManagedKey, k.del), 1))
+			if got := k.keys(e); got != 0 {
+				t.Fatalf("%d keys after the delete, want 0", got)
+			}
+
+			if errs := e.deliver(k.mint, 1); errs[0] != nil {
+				t.Fatalf("the replay asked to be delivered again: %v", errs[0])
+			}
+			if got := k.keys(e); got != 0 {
+				t.Fatalf("the replay minted again: %d keys", got)
+			}
+			out := e.outcomes(k.mint.ID)
+			var f provisioning.Failed
+			if len(out) != 2 || out[1].DetailType != provisioning.ProvisioningFailed || json.Unmarshal(out[1].Detail, &f) != nil ||
+				f.Reason != provisioning.ReasonDeleted || f.Retryable {
+				t.Fatalf("outcomes %s; want the replay answered Provisioning Failed, reason %q, not retryable", describe(out), provisioning.ReasonDeleted)
+			}
+
+			mustSucceed(t, e.deliver(k.another, 1))
+			if got := k.keys(e); got != 1 {
+				t.Fatalf("a new request for the name minted %d keys, want 1", got)
 			}
 		})
 	}

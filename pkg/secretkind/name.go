@@ -1,6 +1,9 @@
 package secretkind
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Name identifies a ddconn secret: its kind, its connection and, for a
 // managed key, the key's own name.
@@ -101,3 +104,16 @@ func (n Name) DatadogKeyNamePrefix() string {
 
 // String is the secret's name without prefix, for logs and messages.
 func (n Name) String() string { return n.SecretName("") }
+
+// TombstoneName is the name of the tombstone of the request requestToken
+// (secretstore.TokenFor of its id): "<prefix>tombstones/<token>". ParseName
+// never takes it for a connection or a managed key.
+func TombstoneName(prefix, requestToken string) string { return TombstonePrefix(prefix) + requestToken }
+
+// TombstonePrefix starts the name of every tombstone.
+func TombstonePrefix(prefix string) string { return prefix + "tombstones/" }
+
+// TombstoneTTL is how long a tombstone is kept: longer than any redelivery
+// of an event (EventBridge retries for 24 hours; a dead-letter queue keeps
+// a message at most 14 days).
+const TombstoneTTL = 15 * 24 * time.Hour

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 const prefix = "ddconn/connections/"
@@ -121,27 +120,6 @@ func TestDocuments(t *testing.T) {
 	noAPIKey.APIKey = ""
 	if out, _ := AppKey.Marshal(noAPIKey); strings.Contains(out, "apiKey") {
 		t.Error("a document without includeApiKey still has an apiKey field")
-	}
-}
-
-func TestMintTags(t *testing.T) {
-	started := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	mints := []Mint{
-		{Name: Name{Kind: AppKey, Connection: "prod", Key: "checkout"}, Started: started, ServiceAccountID: "00000000-0000-4000-8000-0000000000b2"},
-		{Name: Name{Kind: APIKey, Connection: "prod", Key: "agent"}, Started: started},
-	}
-	tags := map[string]string{"ddconn:site": "US1", "ddconn:mint:nope/x": "2026-11-25T10:00:00Z", "ddconn:mint:keys/bad": "yesterday"}
-	for _, m := range mints {
-		k, v := m.Tag()
-		if len(k) > 128 || len(v) > MaxTagValue {
-			t.Fatalf("tag %q=%q is over AWS's lengths", k, v)
-		}
-		tags[k] = v
-	}
-	got := Mints("prod", tags)
-	slices.SortFunc(got, func(a, b Mint) int { return strings.Compare(b.Name.Kind.Segment(), a.Name.Kind.Segment()) })
-	if len(got) != 2 || got[0] != mints[0] || got[1] != mints[1] {
-		t.Fatalf("Mints() = %+v, want %+v", got, mints)
 	}
 }
 

@@ -69,9 +69,13 @@ const (
 	// TagIncludeAPIKey is "true" when a managed application key's document
 	// carries a copy of the connection's API key.
 	TagIncludeAPIKey = "ddconn:include-api-key"
-	// TagMintPrefix starts the intent tags a mint writes on its connection
-	// before it creates a Datadog key (see Mint).
-	TagMintPrefix = "ddconn:mint:"
+	// TagMintToken holds, on a managed key's secret, the token of the mint
+	// that created it: the Datadog key it creates is named after it, so a
+	// mint that never committed can be rolled back exactly.
+	TagMintToken = "ddconn:mint-token"
+	// TagTombstoneOf holds, on a tombstone, the managed key whose deletion
+	// it records ("<kind>/<connection>/<name>").
+	TagTombstoneOf = "ddconn:tombstone-of"
 )
 
 // ManagedBy is TagManagedBy's value.

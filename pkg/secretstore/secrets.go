@@ -63,22 +63,24 @@ type CreateInput struct {
 	Name, Description string
 	// KMSKeyID encrypts the secret; "" means Secrets Manager's default key.
 	KMSKeyID string
-	// Value is the SecretString.
+	// Value is the SecretString; "" creates the secret without a version
+	// (ddconn's record of a mint in progress).
 	Value string
 	// Token is the ClientRequestToken (the first version's id); "" lets the
-	// SDK generate one.
+	// SDK generate one. Without a Value no version records it.
 	Token string
 	Tags  map[string]string
 }
 
-// Create creates a secret whose first version (AWSCURRENT) holds in.Value.
+// Create creates a secret whose first version (AWSCURRENT) holds in.Value,
+// or a secret without a version when in.Value is "".
 // The returned Secret has ARN and Name set.
 func (s *Store) Create(ctx context.Context, in CreateInput) (Secret, error) {
 	out, err := s.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:               aws.String(in.Name),
 		Description:        optional(in.Description),
 		KmsKeyId:           optional(in.KMSKeyID),
-		SecretString:       aws.String(in.Value),
+		SecretString:       optional(in.Value),
 		ClientRequestToken: optional(in.Token),
 		Tags:               tagList(in.Tags),
 	})

@@ -4,7 +4,7 @@
 //
 //   - deletes the orphans: keys named "ddconn:<connection>:*", or
 //     "ddconn-managed:<kind>/<connection>/<name>:*" for a managed key (the
-//     names rotations give the keys they create; rotation.KeyNamesOf), that
+//     names rotations give the keys they create; secretkind.Name.DatadogKeyNamePrefix), that
 //     are older than MinAge, that
 //     no labelled version (AWSCURRENT, AWSPREVIOUS, AWSPENDING) refers to,
 //     and that no retirement record covers (those are Reconcile's, which
@@ -13,12 +13,14 @@
 //   - carries out the retirements that are due (rotation.Reconcile): the
 //     "after:<duration>" revocations, and any revocation that failed when
 //     the rotation promoted its new key.
-//   - finishes the abandoned mints of managed keys: a mint records its
-//     intent on the connection's secret (secretkind.Mint) before
-//     creating a key and removes it once the key is stored; an intent
-//     older than MinAge means the mint stopped, and unless the managed
-//     key's secret exists, its keys (named after it) are deleted before
-//     the intent is.
+//   - rolls back the abandoned mints of managed keys: a mint records its
+//     intent as the managed key's own secret, without a value, before it
+//     creates a key; such a secret older than MinAge means the mint
+//     stopped, so the key named after its token is revoked and the secret
+//     deleted (secretkind.RollBackMint);
+//   - deletes tombstones older than secretkind.TombstoneTTL.
+//
+// intents.go holds the table of every intent and its recovery.
 //
 // # Why it is safe to run during a rotation
 //

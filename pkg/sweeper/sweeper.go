@@ -30,6 +30,7 @@ type SecretStore interface {
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
 	Untag(ctx context.Context, id string, keys []string) error
+	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
 }
 
 // Datadog is what the sweeper lists and deletes keys with: every kind's
@@ -140,18 +141,9 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	return rep, errors.Join(errs...)
 }
 
-// visit sweeps one rotated secret (a connection's, or a managed key's), if
-// it may have ddconn keys.
-func (s *Sweeper) visit(ctx context.Context, sec secretstore.Secret, rep *Report) error {
-	return errors.Join(s.finishMints(ctx, sec, rep), s.visitKeys(ctx, sec, rep))
-}
-
 // visitKeys sweeps the keys of one rotated secret.
 func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, rep *Report) error {
-	n, ok := secretkind.ParseName(s.prefix, sec.Name)
-	if !ok || !mayHaveKeys(sec) {
-		return nil
-	}
+	n, _ := secretkind.ParseName(s.prefix, sec.Name)
 	conn := n.String()
 	rep.Connections++
 	swept, res, err := s.sweep(ctx, sec.ARN)
@@ -168,21 +160,6 @@ func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, rep *Re
 	attrs = append(attrs, slog.Any("swept_key_ids", swept), slog.Any("revoked_key_ids", res.Revoked), slog.Bool("revoke_by_hand", res.ByHand))
 	s.log.LogAttrs(ctx, level, "connection swept", attrs...)
 	return err
-}
-
-// mayHaveKeys reports whether a rotation was ever configured (only
-// rotations create ddconn keys; Secrets Manager keeps the function ARN after
-// a cancellation) or retirements are recorded.
-func mayHaveKeys(sec secretstore.Secret) bool {
-	if sec.RotationLambdaARN != "" {
-		return true
-	}
-	for k := range sec.Tags {
-		if strings.HasPrefix(k, secretkind.TagRetirePrefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // sweep lists the owner's keys, then reads the secret, then deletes the

@@ -99,6 +99,11 @@ func (w *world) Manager(ctx context.Context, id string) (secretkind.Name, secret
 	return n, secretkind.Manager{Credentials: cr, Owner: datadog.KeyOwner{ServiceAccountID: cur.OwnerID}}, err
 }
 
+func (w *world) Delete(_ context.Context, id string, _ int, _ bool) (time.Time, error) {
+	w.calls = append(w.calls, "DeleteSecret "+id)
+	return time.Time{}, nil
+}
+
 func (w *world) ValidateKeys(context.Context, datadog.Credentials) error   { return nil }
 func (w *world) ValidateAPIKey(context.Context, datadog.Credentials) error { return nil }
 func (w *world) CreateAppKey(context.Context, datadog.Credentials, datadog.KeyOwner, string, []string) (datadog.AppKey, error) {
