@@ -40,7 +40,7 @@ Try it:
 Rotation (the rotate function runs in-process as {{.RotationARN}};
 the sweeper runs {{.Sweep}}). A connection's second rotation revokes the key it
 started with, so try it on a connection made with a freshly minted key, not on
-"demo" (README.md, section Rotation, walks through it):
+"demo" (docs/rotation.md walks through it):
   curl -s -X PUT {{.API}}/connections/NAME/rotation -H 'Content-Type: application/json' \
     -d '{"schedule":"rate(30 days)","window":"2h","rotateImmediately":false}'
   curl -s -X POST {{.API}}/connections/NAME/rotate
@@ -57,7 +57,7 @@ with what ddconn published about it; GET lists everything ddconn published:
     "source": "ddconn.requests", "detail-type": "Provision Application Key",
     "detail": {"connection": "demo", "name": "checkout", "serviceAccountId": "{{.MetricsWriterID}}", "scopes": ["metrics_read"]}}'
   curl -s {{.API}}/_dev/events
-  README.md, section "Provisioning from events", walks through all four requests.
+  docs/provisioning.md walks through all four requests.
 
 Ctrl-C stops everything.
 `))
