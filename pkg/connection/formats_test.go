@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strings"
 	"testing"
 )
@@ -12,16 +13,16 @@ func TestFormats(t *testing.T) {
 		in    string
 		want  bool
 	}{
-		{"name", ValidName, "prod-us5", true},
-		{"name one char", ValidName, "a", true},
-		{"name 64", ValidName, strings.Repeat("a", 64), true},
-		{"name 65", ValidName, strings.Repeat("a", 65), false},
-		{"name empty", ValidName, "", false},
-		{"name leading dash", ValidName, "-a", false},
-		{"name trailing dash", ValidName, "a-", false},
-		{"name upper", ValidName, "Prod", false},
-		{"name slash", ValidName, "a/b", false},
-		{"name non-ASCII", ValidName, "prød", false},
+		{"name", secretkind.ValidName, "prod-us5", true},
+		{"name one char", secretkind.ValidName, "a", true},
+		{"name 64", secretkind.ValidName, strings.Repeat("a", 64), true},
+		{"name 65", secretkind.ValidName, strings.Repeat("a", 65), false},
+		{"name empty", secretkind.ValidName, "", false},
+		{"name leading dash", secretkind.ValidName, "-a", false},
+		{"name trailing dash", secretkind.ValidName, "a-", false},
+		{"name upper", secretkind.ValidName, "Prod", false},
+		{"name slash", secretkind.ValidName, "a/b", false},
+		{"name non-ASCII", secretkind.ValidName, "prød", false},
 		{"api key", validAPIKey, strings.Repeat("d0", 16), true},
 		{"api key upper hex", validAPIKey, strings.Repeat("D0", 16), true},
 		{"api key 31", validAPIKey, strings.Repeat("d", 31), false},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/site"
 )
 
@@ -55,7 +56,7 @@ type CreateInput struct {
 	Credentials *CredentialsInput
 	// RequestID, when set, makes Create idempotent in it: the secret's
 	// ClientRequestToken is derived from it and the secret is tagged with
-	// it (TagRequestID), so a repeated Create with the same RequestID
+	// it (secretkind.TagRequestID), so a repeated Create with the same RequestID
 	// returns the connection the first one created instead of ErrExists.
 	// Event-driven requests set it to the event id.
 	RequestID string
@@ -77,15 +78,6 @@ type UpdateInput struct {
 // space-separated tag value, and AWS tag values hold at most 256
 // characters (six UUIDs and their separators take 221).
 const MaxAllowedServiceAccounts = 6
-
-// ValidName reports whether name is a valid connection name: 1–64 of
-// a-z, 0-9 and '-', starting and ending with a letter or digit.
-func ValidName(name string) bool {
-	if len(name) == 0 || len(name) > 64 || name[0] == '-' || name[len(name)-1] == '-' {
-		return false
-	}
-	return all(name, func(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' || c == '-' })
-}
 
 // The key and id formats are checked by hand rather than with package-level
 // regular expressions, which every function would compile at cold start.
@@ -132,12 +124,10 @@ func validUUID(s string) bool {
 	return true
 }
 
-const nameRule = "must be 1–64 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
-
 // checkName validates a name taken from a URL path.
 func checkName(name string) error {
-	if !ValidName(name) {
-		return invalid(FieldError{"name", nameRule})
+	if !secretkind.ValidName(name) {
+		return invalid(FieldError{"name", secretkind.NameRule})
 	}
 	return nil
 }
@@ -150,8 +140,8 @@ type validCreate struct {
 
 func (in CreateInput) validate() (validCreate, error) {
 	var errs fieldErrors
-	if !ValidName(in.Name) {
-		errs.add("name", nameRule)
+	if !secretkind.ValidName(in.Name) {
+		errs.add("name", secretkind.NameRule)
 	}
 	checkDescription(&errs, in.Description)
 	if in.Method != "" && in.Method != MethodAPIKey {

@@ -3,6 +3,7 @@ package connection
 import (
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strings"
 
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -57,7 +58,7 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 	page := Page{Connections: []Connection{}, NextCursor: next}
 	for _, sec := range secrets {
 		name := strings.TrimPrefix(sec.Name, s.prefix)
-		if !managed(sec) || !ValidName(name) || sec.DeletedAt != nil {
+		if !managed(sec) || !secretkind.ValidName(name) || sec.DeletedAt != nil {
 			continue
 		}
 		page.Connections = append(page.Connections, s.connectionFrom(name, sec, nil))
