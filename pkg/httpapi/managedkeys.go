@@ -37,14 +37,17 @@ type ManagedKeys interface {
 
 var _ ManagedKeys = (*managedkey.Service)(nil)
 
-// appKeyList is the body of GET /connections/{name}/application-keys.
-type appKeyList struct {
-	ApplicationKeys []managedkey.AppKey `json:"applicationKeys"`
-}
-
-// apiKeyList is the body of GET /connections/{name}/api-keys.
-type apiKeyList struct {
-	APIKeys []managedkey.APIKey `json:"apiKeys"`
+// keyCollection is one kind of managed key as the API serves it: its path
+// segment, the field its listing is under, and the service's calls. Both
+// kinds' routes are this one set of handlers.
+type keyCollection[In, Out any] struct {
+	path, listField string
+	mint            func(ctx context.Context, conn string, in In) (Out, error)
+	list            func(ctx context.Context, conn string) ([]Out, error)
+	get             func(ctx context.Context, conn, name string) (Out, error)
+	del             func(ctx context.Context, conn, name string, keepKeys bool) error
+	// name is the minted key's name, for its Location.
+	name func(Out) string
 }
 
 // managedKeyRoutes are the manage function's managed-key routes. Without a
@@ -54,95 +57,57 @@ func (a *api) managedKeyRoutes(k ManagedKeys) handlers {
 	if k == nil {
 		k = unconfiguredKeys{}
 	}
-	return handlers{
-		"POST /connections/{name}/application-keys":         a.mintAppKey(k),
-		"GET /connections/{name}/application-keys":          a.listAppKeys(k),
-		"GET /connections/{name}/application-keys/{key}":    a.getAppKey(k),
-		"DELETE /connections/{name}/application-keys/{key}": a.deleteManagedKey(k.Delete),
-
-		"POST /connections/{name}/api-keys":         a.mintAPIKey(k),
-		"GET /connections/{name}/api-keys":          a.listAPIKeys(k),
-		"GET /connections/{name}/api-keys/{key}":    a.getAPIKey(k),
-		"DELETE /connections/{name}/api-keys/{key}": a.deleteManagedKey(k.DeleteAPIKey),
-	}
+	h := handlers{}
+	addKeyRoutes(a, h, keyCollection[managedkey.MintInput, managedkey.AppKey]{
+		path: "application-keys", listField: "applicationKeys",
+		mint: k.Mint, list: k.List, get: k.Get, del: k.Delete,
+		name: func(k managedkey.AppKey) string { return k.Name },
+	})
+	addKeyRoutes(a, h, keyCollection[managedkey.APIKeyInput, managedkey.APIKey]{
+		path: "api-keys", listField: "apiKeys",
+		mint: k.MintAPIKey, list: k.ListAPIKeys, get: k.GetAPIKey, del: k.DeleteAPIKey,
+		name: func(k managedkey.APIKey) string { return k.Name },
+	})
+	return h
 }
 
-// POST /connections/{name}/application-keys
-func (a *api) mintAppKey(k AppKeys) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var in managedkey.MintInput
+// addKeyRoutes adds c's four routes to h:
+//
+//	POST   /connections/{name}/<path>              mint: 201 with Location
+//	GET    /connections/{name}/<path>              list: {"<listField>": [...]}
+//	GET    /connections/{name}/<path>/{key}        get
+//	DELETE /connections/{name}/<path>/{key}        ?keepKeys=true; 204
+func addKeyRoutes[In, Out any](a *api, h handlers, c keyCollection[In, Out]) {
+	base := "/connections/{name}/" + c.path
+	h["POST "+base] = func(w http.ResponseWriter, r *http.Request) {
+		var in In
 		if err := a.decodeInto(w, r, &in); err != nil {
 			a.writeError(w, r, err)
 			return
 		}
-		key, err := k.Mint(r.Context(), r.PathValue("name"), in)
+		conn := r.PathValue("name")
+		key, err := c.mint(r.Context(), conn, in)
 		if err != nil {
 			a.writeError(w, r, err)
 			return
 		}
-		w.Header().Set("Location", keyLocation(key.Connection, "application-keys", key.Name))
+		w.Header().Set("Location", keyLocation(conn, c.path, c.name(key)))
 		a.writeJSON(w, r, http.StatusCreated, key)
 	}
-}
-
-// GET /connections/{name}/application-keys
-func (a *api) listAppKeys(k AppKeys) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		keys, err := k.List(r.Context(), r.PathValue("name"))
-		a.respond(w, r, http.StatusOK)(appKeyList{ApplicationKeys: nonNil(keys)}, err)
+	h["GET "+base] = func(w http.ResponseWriter, r *http.Request) {
+		keys, err := c.list(r.Context(), r.PathValue("name"))
+		a.respond(w, r, http.StatusOK)(map[string][]Out{c.listField: nonNil(keys)}, err)
 	}
-}
-
-// GET /connections/{name}/application-keys/{key}
-func (a *api) getAppKey(k AppKeys) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		a.respond(w, r, http.StatusOK)(k.Get(r.Context(), r.PathValue("name"), r.PathValue("key")))
+	h["GET "+base+"/{key}"] = func(w http.ResponseWriter, r *http.Request) {
+		a.respond(w, r, http.StatusOK)(c.get(r.Context(), r.PathValue("name"), r.PathValue("key")))
 	}
-}
-
-// POST /connections/{name}/api-keys
-func (a *api) mintAPIKey(k APIKeys) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var in managedkey.APIKeyInput
-		if err := a.decodeInto(w, r, &in); err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		key, err := k.MintAPIKey(r.Context(), r.PathValue("name"), in)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		w.Header().Set("Location", keyLocation(key.Connection, "api-keys", key.Name))
-		a.writeJSON(w, r, http.StatusCreated, key)
-	}
-}
-
-// GET /connections/{name}/api-keys
-func (a *api) listAPIKeys(k APIKeys) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		keys, err := k.ListAPIKeys(r.Context(), r.PathValue("name"))
-		a.respond(w, r, http.StatusOK)(apiKeyList{APIKeys: nonNil(keys)}, err)
-	}
-}
-
-// GET /connections/{name}/api-keys/{key}
-func (a *api) getAPIKey(k APIKeys) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		a.respond(w, r, http.StatusOK)(k.GetAPIKey(r.Context(), r.PathValue("name"), r.PathValue("key")))
-	}
-}
-
-// DELETE /connections/{name}/{application-keys|api-keys}/{key}?keepKeys=true
-// answers 204: the key is gone, there is nothing left to show.
-func (a *api) deleteManagedKey(del func(ctx context.Context, conn, name string, keepKeys bool) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	h["DELETE "+base+"/{key}"] = func(w http.ResponseWriter, r *http.Request) {
 		keep, err := boolQuery(r, "keepKeys")
 		if err != nil {
 			a.writeError(w, r, err)
 			return
 		}
-		if err := del(r.Context(), r.PathValue("name"), r.PathValue("key"), keep); err != nil {
+		if err := c.del(r.Context(), r.PathValue("name"), r.PathValue("key"), keep); err != nil {
 			a.writeError(w, r, err)
 			return
 		}
