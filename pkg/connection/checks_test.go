@@ -149,7 +149,6 @@ func TestValidationReport(t *testing.T) {
 	}
 }
 
-
 func mustSite(t *testing.T, raw string) site.Site {
 	t.Helper()
 	s, err := site.Parse(raw)

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
 	"github.com/ddconn/ddconn/pkg/managedkey"
-	"github.com/ddconn/ddconn/pkg/managedsecret"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -113,11 +113,11 @@ func TestManagedApplicationKeyLifecycle(t *testing.T) {
 	if !ok || at.OwnerID != k.saID || !slices.Equal(at.Scopes, []string{"metrics_read"}) {
 		t.Fatalf("simulator key = %+v (found %v), want the service account's with scopes [metrics_read]", at, ok)
 	}
-	doc, err := managedsecret.ParseAppKeyDocument(k.secretValue(minted.SecretName))
+	doc, err := secretkind.AppKey.Parse(k.secretValue(minted.SecretName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !k.Simulator.Authenticates(k.apiKey, doc.ApplicationKey) {
+	if !k.Simulator.Authenticates(k.apiKey, doc.Key) {
 		t.Fatal("the stored key does not authenticate")
 	}
 
@@ -146,7 +146,7 @@ func TestManagedApplicationKeyLifecycle(t *testing.T) {
 	}
 	mustStatus(t, k.do("GET", "/connections/keys/application-keys/metrics-writer", ""), http.StatusNotFound)
 	mustStatus(t, k.do("DELETE", "/connections/keys/application-keys/metrics-writer", ""), http.StatusNotFound)
-	k.noKeyMaterial(doc.ApplicationKey)
+	k.noKeyMaterial(doc.Key)
 }
 
 // TestDeleteKeepKeys leaves the Datadog key when asked to.
@@ -221,8 +221,8 @@ func TestMintRefusals(t *testing.T) {
 // PATCH, mints only for listed accounts, and clears the list.
 func TestAllowedServiceAccounts(t *testing.T) {
 	k := newKeysEnv(t)
-	if managedkey.TagAllowedServiceAccounts != connection.TagAllowedServiceAccounts {
-		t.Fatalf("managedkey and connection disagree on the tag: %q, %q", managedkey.TagAllowedServiceAccounts, connection.TagAllowedServiceAccounts)
+	if secretkind.TagAllowedServiceAccounts != secretkind.TagAllowedServiceAccounts {
+		t.Fatalf("managedkey and connection disagree on the tag: %q, %q", secretkind.TagAllowedServiceAccounts, secretkind.TagAllowedServiceAccounts)
 	}
 	r := k.do("PATCH", "/connections/keys", `{"allowedServiceAccounts":["`+strings.ToUpper(k.otherSAID)+`"]}`)
 	mustStatus(t, r, http.StatusOK)
@@ -297,11 +297,11 @@ func TestManagedAPIKeyLifecycle(t *testing.T) {
 	if minted.Name != "agent" || minted.APIKeyID == "" {
 		t.Fatalf("minted = %+v", minted)
 	}
-	doc, err := managedsecret.ParseAPIKeyDocument(k.secretValue(minted.SecretName))
+	doc, err := secretkind.APIKey.Parse(k.secretValue(minted.SecretName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.APIKeyID != minted.APIKeyID || !k.Simulator.Authenticates(doc.APIKey, k.managerKey) {
+	if doc.KeyID != minted.APIKeyID || !k.Simulator.Authenticates(doc.Key, k.managerKey) {
 		t.Fatal("the stored API key is not the minted one, or does not authenticate")
 	}
 
