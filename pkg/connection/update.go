@@ -3,12 +3,13 @@ package connection
 import (
 	"context"
 	"errors"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"maps"
 	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -91,7 +92,17 @@ func (s *Service) setAllowedServiceAccounts(ctx context.Context, name string, se
 }
 
 // replaceCredentials probes the new keys, writes them as the new AWSCURRENT
-// version and refreshes the tags. sec is updated in place.
+// version and refreshes the identity tags. sec is updated in place.
+//
+// Retired keys awaiting revocation stay recorded whoever owns the new key:
+// each record names the owner of its key, and the rotation function's
+// Reconcile revokes it only through a manager of that owner (the new key
+// itself when it has that owner or manages that service account), or keeps
+// it and says on the secret what to do. A record that names no owner means
+// "the current key's owner", so before the new version is written, such
+// records are given the owner of the key being replaced (see
+// pinRetirementOwners). The replaced key itself stays AWSPREVIOUS and is not
+// retired: the user chose to replace it.
 func (s *Service) replaceCredentials(ctx context.Context, name string, sec *secretstore.Secret, cr datadog.Credentials) (secretkind.Document, error) {
 	// Writing a version during a rotation would make Secrets Manager
 	// abandon that rotation, and the rotation function might then revoke
@@ -103,6 +114,9 @@ func (s *Service) replaceCredentials(ctx context.Context, name string, sec *secr
 	}
 	p := s.probeKeys(ctx, cr)
 	if err := p.verdict(); err != nil {
+		return secretkind.Document{}, err
+	}
+	if err := s.pinRetirementOwners(ctx, name, sec); err != nil {
 		return secretkind.Document{}, err
 	}
 	v := p.validation(cr, s.now())
@@ -118,8 +132,55 @@ func (s *Service) replaceCredentials(ctx context.Context, name string, sec *secr
 	if err := s.writeTags(ctx, name, sec.ARN, tags); err != nil {
 		return secretkind.Document{}, err
 	}
-	sec.Tags = tags
+	kept := maps.Clone(sec.Tags)
+	for _, k := range staleTags(tags) {
+		delete(kept, k)
+	}
+	if kept == nil {
+		kept = map[string]string{}
+	}
+	maps.Copy(kept, tags)
+	sec.Tags = kept
 	return doc, nil
+}
+
+// pinRetirementOwners writes the owner of the AWSCURRENT key into every
+// retirement record of sec that names no owner, and updates sec.Tags. It is
+// the write-ahead step of a credentials change: it runs before the new
+// version, so a record never comes to stand for the new key's owner.
+// Without such records it reads nothing; when the replaced document names
+// no owner there is nothing to write, and the records keep their meaning.
+func (s *Service) pinRetirementOwners(ctx context.Context, name string, sec *secretstore.Secret) error {
+	var unpinned []rotationstate.Retirement
+	for _, r := range rotationstate.Retirements(sec.Tags) {
+		if r.Owner == (rotationstate.Owner{}) {
+			unpinned = append(unpinned, r)
+		}
+	}
+	if len(unpinned) == 0 {
+		return nil
+	}
+	cur, err := s.readDocument(ctx, name, *sec)
+	if err != nil {
+		return err
+	}
+	owner := rotationstate.OwnerOf(cur)
+	if owner.ID == "" {
+		return nil
+	}
+	pinned := map[string]string{}
+	for _, r := range unpinned {
+		r.Owner = owner
+		k, v := r.Tag()
+		pinned[k] = v
+	}
+	if err := s.store.Tag(ctx, sec.ARN, pinned); err != nil {
+		return s.updateFailure(name, err)
+	}
+	tags := maps.Clone(sec.Tags)
+	maps.Copy(tags, pinned)
+	sec.Tags = tags
+	return nil
 }
 
 func (s *Service) updateFailure(name string, err error) error {

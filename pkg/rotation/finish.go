@@ -13,9 +13,11 @@ import (
 // finishSecret promotes the new key and retires the one it replaces.
 //
 // Order, and why it is crash safe:
-//  1. record the retirement of the current key (a tag): the write-ahead log
-//     of the revocation. The key is still AWSCURRENT, and a key is never
-//     revoked while AWSCURRENT refers to it, so an early record is harmless;
+//  1. record the retirement of the current key and its owner (a tag): the
+//     write-ahead log of the revocation. The key is still AWSCURRENT, and a
+//     key is never revoked while AWSCURRENT refers to it, so an early record
+//     is harmless. The owner tells Reconcile which routes can revoke the key
+//     once the connection holds a key of another owner;
 //  2. move AWSCURRENT to the token: the commit. Consumers now read the new
 //     key, which testSecret proved works;
 //  3. remove AWSPENDING, update the key-id tags, clear the last error and
@@ -37,6 +39,7 @@ func (r *Rotator) finishSecret(ctx context.Context, n secretkind.Name, sec secre
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}
 	retired := rotationstate.PolicyOf(sec.Tags).RetirementFor(cur.KeyID, r.now())
+	retired.Owner = rotationstate.OwnerOf(cur)
 	key, value := retired.Tag()
 	if err := r.secrets.Tag(ctx, sec.ARN, map[string]string{key: value}); err != nil {
 		return report{}, fmt.Errorf("recording the retirement of %s %s: %w", n.Kind.Noun(), cur.KeyID, err)

@@ -9,7 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/metrics"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -46,13 +48,43 @@ type Reconciled struct {
 	// ByHand is true when a retired key of unknown id came due: the
 	// connection now says it must be revoked by hand.
 	ByHand bool
+	// Unrevocable are the ids of due retired keys that no key the secret
+	// holds can revoke (see UnrevocableError); their records stay.
+	Unrevocable []string
+}
+
+// UnrevocableError says that a retired key is due but belongs to an owner
+// the AWSCURRENT key can neither act as nor manage: a user other than the
+// current key's owner. Its message names the key and its owner and what to
+// do; it never holds key material.
+type UnrevocableError struct {
+	// Noun names the key's kind ("application key").
+	Noun  string
+	KeyID string
+	Owner rotationstate.Owner
+}
+
+func (e *UnrevocableError) Error() string {
+	return fmt.Sprintf("%s %s of %s is not revocable by the current key of another owner - restore a key of that owner or revoke it by hand in Datadog",
+		e.Noun, e.KeyID, e.Owner)
 }
 
 // Reconcile brings a connection in line with its snapshot: it revokes the
-// retired keys that are due (authenticating with the AWSCURRENT key),
-// reports a due key of unknown id as one to revoke by hand, and updates the
-// key-id tags. finishSecret runs it after each promotion and the sweeper on
-// schedule; it is idempotent (a key already gone counts as revoked).
+// retired keys that are due, reports a due key of unknown id as one to
+// revoke by hand, and updates the key-id tags. finishSecret runs it after
+// each promotion and the sweeper on schedule; it is idempotent (a key
+// already gone counts as revoked).
+//
+// A retired key is revoked only through a manager of its owner (see
+// revoker): the secret's own manager when the key has the AWSCURRENT key's
+// owner, or when its record names no owner; the AWSCURRENT credentials on a
+// service account's routes when another owner is that service account,
+// where Datadog's 404 truly means the key is gone. A key of another user is
+// never sent to the current-user routes, whose 404 would only mean "not this
+// user's key": its record stays, and Reconcile fails with an
+// UnrevocableError until a key of that owner is restored to the secret (the
+// next run then revokes it) or someone revokes the key in Datadog and
+// removes its retirement tag.
 //
 // A retirement record is removed only after its key is revoked, so a
 // failure leaves it for the next run; the failure is recorded on the secret
@@ -86,7 +118,16 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 			unset = append(unset, rt.TagKey())
 			continue
 		}
-		if err := n.Kind.RevokeKey(ctx, r.dd, mgr, rt.KeyID); err != nil {
+		m, err := revoker(n.Kind, mgr, cur, rt)
+		if err != nil {
+			res.Unrevocable = append(res.Unrevocable, rt.KeyID)
+			failures = append(failures, err)
+			continue
+		}
+		if err := n.Kind.RevokeKey(ctx, r.dd, m, rt.KeyID); err != nil {
+			if m.Owner != mgr.Owner {
+				err = fmt.Errorf("as a manager of %s: %w", rt.Owner, err)
+			}
 			failures = append(failures, fmt.Errorf("revoking: %w", err))
 			continue
 		}
@@ -99,6 +140,21 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 		r.countRevoked(len(res.Revoked))
 	}
 	return res, errors.Join(append(failures, r.applyTags(ctx, snap.Secret.ARN, set, unset))...)
+}
+
+// revoker returns the manager that revokes rt's key, given the secret's
+// manager mgr and its AWSCURRENT document cur: mgr when the key has cur's
+// owner or the record names none; mgr's credentials on the service
+// account's routes when the key belongs to another service account; an
+// UnrevocableError when it belongs to another user.
+func revoker(k secretkind.Kind, mgr secretkind.Manager, cur secretkind.Document, rt rotationstate.Retirement) (secretkind.Manager, error) {
+	switch {
+	case rt.Owner.ID == "" || rt.Owner.ID == cur.OwnerID:
+		return mgr, nil
+	case rt.Owner.ServiceAccount:
+		return secretkind.Manager{Credentials: mgr.Credentials, Owner: datadog.KeyOwner{ServiceAccountID: rt.Owner.ID}}, nil
+	}
+	return secretkind.Manager{}, &UnrevocableError{Noun: k.Noun(), KeyID: rt.KeyID, Owner: rt.Owner}
 }
 
 // keyIDTags adds to set the key-id tags that differ from the snapshot's

@@ -133,7 +133,7 @@ func TestFullRotationWithFakes(t *testing.T) {
 	want := map[string]string{
 		secretkind.TagKeyID:                    next.KeyID,
 		secretkind.TagPreviousKeyID:            f.orig.ID,
-		secretkind.TagRetirePrefix + f.orig.ID: "next-rotation",
+		secretkind.TagRetirePrefix + f.orig.ID: "next-rotation user:owner",
 	}
 	for k, v := range want {
 		if tags[k] != v {
