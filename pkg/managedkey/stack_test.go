@@ -2,15 +2,14 @@ package managedkey_test
 
 import (
 	"context"
-	"encoding/json"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"log/slog"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/devstack"
 	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/internal/testkit"
@@ -33,9 +32,10 @@ const (
 // what minting for service accounts needs.
 var managerPermissions = []string{"service_account_write", "user_access_read", "user_app_keys", "api_keys_read", "api_keys_write", "api_keys_delete"}
 
-// stack is the Secrets Manager emulator and the Datadog simulator over real
-// HTTP, the rotation function wired in-process as the emulator's Lambda, a
-// sweeper, and the managed key service under test.
+// stack is the one in-process stack (internal/devstack: the Secrets
+// Manager emulator and the Datadog simulator over real HTTP, the rotation
+// function in-process as the emulator's Lambda, the sweeper) on one test
+// clock, with the managed key service under test and a test organisation.
 type stack struct {
 	t      *testing.T
 	emu    *smemu.Emulator
@@ -60,52 +60,32 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	clock := smemu.NewClock(time.Now)
 	st := &stack{t: t, logs: &logcapture.Buffer{}}
-	sim, err := ddsim.New(ddsim.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.sim = sim
-	ddServer := httptest.NewServer(sim)
-	t.Cleanup(ddServer.Close)
-	dd := datadog.New(datadog.Options{BaseURL: ddServer.URL})
-	st.dd = dd
-	log := logging.New(st.logs, slog.LevelDebug)
-
-	var rot *rotation.Rotator
-	invoke := func(ctx context.Context, _ string, payload []byte) error {
-		var ev rotation.Event
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return err
-		}
-		return rot.Handle(ctx, ev)
-	}
-	emu, err := smemu.New(smemu.Options{Clock: clock, Invoker: smemu.InvokerFunc(invoke),
-		RetryInterval: 5 * time.Millisecond, TickInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.emu = emu
-	smServer := httptest.NewServer(emu)
-	t.Cleanup(smServer.Close)
-	emu.Start()
-	t.Cleanup(func() { _ = emu.Close() })
-
-	st.store, err = secretstore.New(context.Background(), secretstore.Options{
-		Endpoint: smServer.URL, Region: "us-east-1", StaticCredentials: true, MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond,
+	ds, err := devstack.Start(context.Background(), devstack.Options{
+		Logger: logging.New(st.logs, slog.LevelDebug), Now: clock.Now,
+		Emulator:  smemu.Options{Clock: clock, TickInterval: 20 * time.Millisecond},
+		Simulator: ddsim.Options{Now: clock.Now},
+		RotationFunction: devstack.RotationFunction(rotation.Activation{
+			Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Timeout: 2 * time.Second}),
+		RotationFunctionARN:       lambdaARN,
+		RetryInterval:             5 * time.Millisecond,
+		SecretsManagerMaxAttempts: 3, SecretsManagerMaxBackoff: 5 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rot = rotation.New(st.store, dd, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log,
-		Activation: rotation.Activation{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Timeout: 2 * time.Second}})
-	st.sweep = sweeper.New(st.store, dd, rot, sweeper.Options{Prefix: prefix, Now: clock.Now, Logger: log})
-	st.svc = managedkey.New(st.store, dd, managedkey.Options{Prefix: prefix, RotationFunctionARN: lambdaARN, Logger: log, Now: clock.Now})
+	t.Cleanup(func() {
+		if err := ds.Close(); err != nil {
+			t.Errorf("closing the stack: %v", err)
+		}
+	})
+	st.emu, st.sim, st.store, st.dd = ds.Emulator, ds.Simulator, ds.Store, ds.Datadog
+	st.svc, st.sweep = ds.ManagedKeys, ds.Sweeper
 
-	st.org = sim.CreateOrg("test org")
-	st.apiKey, _ = sim.AddAPIKey(st.org, "test api key")
-	st.connOwner = sim.AddUser(st.org, ddsim.UserSpec{Name: "platform team", Permissions: managerPermissions})
+	st.org = st.sim.CreateOrg("test org")
+	st.apiKey, _ = st.sim.AddAPIKey(st.org, "test api key")
+	st.connOwner = st.sim.AddUser(st.org, ddsim.UserSpec{Name: "platform team", Permissions: managerPermissions})
 	st.conn = st.newConnection(connName, nil)
-	st.sa = sim.AddUser(st.org, ddsim.UserSpec{Name: "checkout", ServiceAccount: true, Permissions: []string{"metrics_read", "dashboards_read"}})
+	st.sa = st.sim.AddUser(st.org, ddsim.UserSpec{Name: "checkout", ServiceAccount: true, Permissions: []string{"metrics_read", "dashboards_read"}})
 	t.Cleanup(func() { testkit.AssertNoKeyMaterial(t, st.logs.String(), st.keysSeen()...) })
 	return st
 }
