@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/site"
@@ -310,8 +311,10 @@ func TestErrorsNeverEchoKeys(t *testing.T) {
 	if !errors.Is(err, datadog.ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrUnauthorized", err)
 	}
-	if msg := err.Error(); strings.Contains(msg, cr.APIKey) || strings.Contains(msg, cr.AppKey) || !strings.Contains(msg, logging.Redacted) {
-		t.Fatalf("error text leaks or lost the messages: %s", msg)
+	msg := err.Error()
+	testkit.AssertNoKeyMaterial(t, msg, cr.APIKey, cr.AppKey)
+	if !strings.Contains(msg, logging.Redacted) {
+		t.Fatalf("error text lost the messages: %s", msg)
 	}
 }
 
@@ -381,8 +384,9 @@ func TestSiteRouting(t *testing.T) {
 			if got.URL.Scheme != "https" || got.URL.Host != s.APIHost() || got.URL.Path != "/api/v1/validate" {
 				t.Fatalf("request went to %s", got.URL)
 			}
-			if strings.Contains(got.URL.String(), cr.APIKey) || got.Header.Get("Dd-Api-Key") != cr.APIKey {
-				t.Fatal("the API key must travel in its header only")
+			testkit.AssertNoKeyMaterial(t, got.URL.String(), cr.APIKey)
+			if got.Header.Get("Dd-Api-Key") != cr.APIKey {
+				t.Fatal("the API key must travel in its header")
 			}
 		})
 	}
@@ -412,9 +416,7 @@ func TestCredentialsNeverFormatKeys(t *testing.T) {
 		fmt.Sprintf("%v", []datadog.Credentials{cr}), fmt.Sprintf("%+v", struct{ C datadog.Credentials }{cr}),
 	}
 	for _, out := range outputs {
-		if strings.Contains(out, cr.APIKey) || strings.Contains(out, cr.AppKey) {
-			t.Fatalf("formatted credentials leak a key: %s", out)
-		}
+		testkit.AssertNoKeyMaterial(t, out, cr.APIKey, cr.AppKey)
 		if !strings.Contains(out, "US5") {
 			t.Fatalf("formatted credentials should name the site: %s", out)
 		}
