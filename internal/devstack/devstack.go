@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,10 @@ type Options struct {
 	// SweepInterval, when positive, runs Stack.Sweeper that often (the
 	// rotate function's schedule on AWS); 0 never runs it by itself.
 	SweepInterval time.Duration
+	// MinRotateInterval is connection.Options.MinRotateInterval; 0 means
+	// none, so dev and tests may rotate a connection twice in a row (the
+	// Lambda functions keep connection.DefaultMinRotateInterval).
+	MinRotateInterval time.Duration
 	// EventRetryDelays are the waits before the retries of a provisioning
 	// request whose handling failed; nil means DefaultEventRetryDelays.
 	EventRetryDelays []time.Duration
@@ -220,7 +225,7 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 	})
 	st.Service = connection.New(st.Store, st.Datadog, connection.Options{
 		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, Now: opts.Now, Logger: opts.Logger,
-		RotationFunctionARN: rotationARN, Dependents: st.ManagedKeys,
+		RotationFunctionARN: rotationARN, Dependents: st.ManagedKeys, MinRotateInterval: cmp.Or(opts.MinRotateInterval, -1),
 	})
 	st.Sweeper = st.newSweeper(opts)
 	st.Provisioning = provisioning.New(st.Service, st.ManagedKeys, st.Store, provisioning.Options{

@@ -26,6 +26,10 @@ var (
 	ErrStoreUnavailable = errors.New("secrets manager is unavailable")
 	// ErrRotationDisabled: rotate-now on a connection whose rotation is off.
 	ErrRotationDisabled = errors.New("rotation is not enabled")
+	// ErrTooSoon: rotate-now before the next rotation may start (the
+	// minimum interval, or the limit of keys awaiting revocation); the
+	// message says from when.
+	ErrTooSoon = errors.New("the next rotation is not possible yet")
 	// ErrRotationUnavailable: the deployment has no rotation function.
 	ErrRotationUnavailable = errors.New("rotation is not configured")
 	// ErrInUse: the connection still has managed keys, which need its key

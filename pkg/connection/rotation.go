@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"time"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -27,6 +29,11 @@ type RotationSettings struct {
 type RotationStarted struct {
 	// VersionID is the secret version the rotation is creating.
 	VersionID string `json:"versionId"`
+	// Resumed is true when no new rotation started: one was already under
+	// way (a concurrent request started it, or Secrets Manager is retrying
+	// it), or it had stopped after Secrets Manager's retries and was asked
+	// to go on. VersionID is then that rotation's.
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 // EnableRotation turns on scheduled rotation of connection name (or
@@ -105,21 +112,114 @@ func (s *Service) dropOrphanedPending(ctx context.Context, name, arn string) err
 // RotateNow starts a rotation of connection name at once, with the
 // settings of EnableRotation, and returns the version it creates. The
 // rotation runs asynchronously: its outcome shows in the rotation block.
+//
+// Requests never pile up rotations: while a rotation is incomplete, a
+// request resumes it instead (RotateSecret makes Secrets Manager attempt it
+// again, which also recovers one whose retries were spent), and concurrent
+// requests answer the one rotation they share. A rotation that would
+// retire more keys than may await revocation, or that follows the last one
+// by less than Options.MinRotateInterval, is refused before anything
+// starts, saying when it becomes possible.
 func (s *Service) RotateNow(ctx context.Context, name string) (RotationStarted, error) {
-	sec, err := s.rotatable(ctx, name)
+	sec, err := s.describeLive(ctx, name)
 	if err != nil {
+		return RotationStarted{}, err
+	}
+	if err := cannotRotate(name, sec.Tags); err != nil {
 		return RotationStarted{}, err
 	}
 	if !sec.RotationEnabled {
 		return RotationStarted{}, &Error{Kind: ErrRotationDisabled, Message: fmt.Sprintf(
 			"rotation is not enabled for connection %q; enable it first with PUT /connections/%s/rotation", name, name)}
 	}
+	if pending, ok := incomplete(sec); ok {
+		return s.resume(ctx, name, sec.ARN, pending)
+	}
+	if err := s.tooSoon(name, sec); err != nil {
+		return RotationStarted{}, err
+	}
 	version, err := s.store.Rotate(ctx, sec.ARN, secretstore.RotateInput{Token: newToken()})
+	if errors.Is(err, secretstore.ErrRotationInProgress) {
+		return s.resumeLatest(ctx, name, sec.ARN) // a concurrent request started one
+	}
 	if err != nil {
 		return RotationStarted{}, s.rotationFailure(name, err)
 	}
 	s.log.InfoContext(ctx, "rotation started", "connection", name, "version_id", version)
 	return RotationStarted{VersionID: version}, nil
+}
+
+// incomplete returns the version of an incomplete rotation: AWSPENDING on
+// a version other than AWSCURRENT.
+func incomplete(sec secretstore.Secret) (string, bool) {
+	pending, ok := sec.VersionWith(secretstore.Pending)
+	if current, _ := sec.CurrentVersion(); !ok || pending == current {
+		return "", false
+	}
+	return pending, true
+}
+
+// resume asks Secrets Manager to attempt the incomplete rotation of
+// version pending again: RotateSecret answers "a previous rotation isn't
+// complete; that rotation will be reattempted".
+func (s *Service) resume(ctx context.Context, name, arn, pending string) (RotationStarted, error) {
+	_, err := s.store.Rotate(ctx, arn, secretstore.RotateInput{Token: newToken()})
+	if err != nil && !errors.Is(err, secretstore.ErrRotationInProgress) {
+		return RotationStarted{}, s.rotationFailure(name, err)
+	}
+	s.log.InfoContext(ctx, "rotation resumed", "connection", name, "version_id", pending)
+	return RotationStarted{VersionID: pending, Resumed: true}, nil
+}
+
+// resumeLatest reads the secret again and resumes the rotation a
+// concurrent request started.
+func (s *Service) resumeLatest(ctx context.Context, name, arn string) (RotationStarted, error) {
+	sec, err := s.store.Describe(ctx, arn)
+	if err != nil {
+		return RotationStarted{}, s.rotationFailure(name, err)
+	}
+	if pending, ok := incomplete(sec); ok {
+		return RotationStarted{VersionID: pending, Resumed: true}, nil
+	}
+	return RotationStarted{}, rotationInProgress(name, nil)
+}
+
+// tooSoon refuses a rotation that may not start yet: the last one finished
+// less than MinRotateInterval ago (consumers that cached the key it
+// replaced get that long before the next rotation can revoke it), or the
+// keys awaiting revocation are at their limit (the rotation could not
+// record the key it retires).
+func (s *Service) tooSoon(name string, sec secretstore.Secret) error {
+	now := s.now()
+	if last := sec.LastRotatedAt; last != nil && s.minRotateInterval > 0 {
+		if next := last.Add(s.minRotateInterval); now.Before(next) && !now.Before(*last) {
+			return &Error{Kind: ErrTooSoon, Message: fmt.Sprintf(
+				"connection %q was rotated at %s; the next rotation is possible from %s (at least %s apart)",
+				name, last.UTC().Format(time.RFC3339), next.UTC().Format(time.RFC3339), s.minRotateInterval)}
+		}
+	}
+	retired := rotationstate.Retirements(sec.Tags)
+	if len(retired) < rotationstate.MaxPendingRetirements {
+		return nil
+	}
+	msg := fmt.Sprintf("connection %q has %d retired keys awaiting revocation, the most a rotation may leave", name, len(retired))
+	if due, ok := earliestDue(retired); ok {
+		msg += fmt.Sprintf("; the next rotation is possible once the first of them is revoked, from %s", due.UTC().Format(time.RFC3339))
+	} else {
+		msg += "; they are revoked at the next rotation of their successors - revoke one first"
+	}
+	return &Error{Kind: ErrTooSoon, Message: msg}
+}
+
+// earliestDue is the first due time among retirements that have one.
+func earliestDue(rs []rotationstate.Retirement) (time.Time, bool) {
+	var first time.Time
+	for _, r := range rs {
+		if !r.Due.IsZero() && (first.IsZero() || r.Due.Before(first)) {
+			first = r.Due
+		}
+	}
+	return first, !first.IsZero()
 }
 
 // rotatable reads a live connection that may start a rotation: its key can

@@ -86,7 +86,16 @@ type Options struct {
 	// Dependents, when set, makes Delete refuse a connection that still
 	// has managed keys.
 	Dependents Dependents
+	// MinRotateInterval is the least time between the end of a rotation
+	// and a rotate-now request; 0 means DefaultMinRotateInterval, a
+	// negative value no minimum.
+	MinRotateInterval time.Duration
 }
+
+// DefaultMinRotateInterval is Options.MinRotateInterval's default: long
+// enough that consumers which cached the key a rotation replaced have
+// reloaded it before another rotation may revoke it.
+const DefaultMinRotateInterval = time.Minute
 
 // Dependents counts what relies on a connection's key: its managed keys,
 // which it revokes and rotates. *managedkey.Service implements it.
@@ -109,6 +118,7 @@ type Service struct {
 	log      *slog.Logger
 
 	rotationFunctionARN string
+	minRotateInterval   time.Duration
 	dependents          Dependents
 }
 
@@ -118,6 +128,12 @@ func New(store SecretStore, dd Datadog, opts Options) *Service {
 		rotationFunctionARN: opts.RotationFunctionARN, dependents: opts.Dependents}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	switch {
+	case opts.MinRotateInterval == 0:
+		s.minRotateInterval = DefaultMinRotateInterval
+	case opts.MinRotateInterval > 0:
+		s.minRotateInterval = opts.MinRotateInterval
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))

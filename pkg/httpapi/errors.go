@@ -21,6 +21,7 @@ const (
 	CodePendingDeletion      = "pending_deletion"
 	CodeRotationInProgress   = "rotation_in_progress"
 	CodeRotationNotEnabled   = "rotation_not_enabled"
+	CodeRotationTooSoon      = "rotation_too_soon"
 	CodeRotationUnavailable  = "rotation_not_configured"
 	CodeBodyTooLarge         = "body_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
@@ -85,6 +86,7 @@ var kinds = []kindStatus{
 	{connection.ErrPendingDeletion, http.StatusConflict, CodePendingDeletion},
 	{connection.ErrRotationInProgress, http.StatusConflict, CodeRotationInProgress},
 	{connection.ErrRotationDisabled, http.StatusConflict, CodeRotationNotEnabled},
+	{connection.ErrTooSoon, http.StatusConflict, CodeRotationTooSoon},
 	{connection.ErrRotationUnavailable, http.StatusServiceUnavailable, CodeRotationUnavailable},
 	{connection.ErrInUse, http.StatusConflict, CodeConnectionInUse},
 	{connection.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},

@@ -193,7 +193,8 @@ func TestRotationNotConfigured(t *testing.T) {
 
 // TestIncompleteRotationBlocksUntilDisabled leaves a rotation incomplete
 // (Datadog refuses to create keys until the emulator gives up), checks that
-// it blocks new rotations with 409, then that DELETE …/rotation clears its
+// it blocks new settings with 409 and that rotate-now resumes it rather
+// than starting another, then that DELETE …/rotation clears its
 // AWSPENDING label, so rotation works again once Datadog recovers.
 func TestIncompleteRotationBlocksUntilDisabled(t *testing.T) {
 	e := newEnv(t, withRotation())
@@ -207,20 +208,18 @@ func TestIncompleteRotationBlocksUntilDisabled(t *testing.T) {
 	if !rot.InProgress || rot.LastError == "" {
 		t.Fatalf("rotation after failed attempts = %+v, want in progress with an error", rot)
 	}
-	for _, req := range []struct{ method, path, body string }{
-		{"POST", "/connections/rot/rotate", ""},
-		{"PUT", "/connections/rot/rotation", `{"schedule":"rate(30 days)"}`},
-	} {
-		r := e.do(req.method, req.path, req.body)
-		mustStatus(t, r, http.StatusConflict)
-		var env errorEnvelope
-		r.json(t, &env)
-		if env.Error.Code != httpapi.CodeRotationInProgress {
-			t.Fatalf("%s %s: %s", req.method, req.path, r.body)
-		}
+	r := e.do("PUT", "/connections/rot/rotation", `{"schedule":"rate(30 days)"}`)
+	mustStatus(t, r, http.StatusConflict)
+	var env errorEnvelope
+	if r.json(t, &env); env.Error.Code != httpapi.CodeRotationInProgress {
+		t.Fatalf("PUT …/rotation during an incomplete rotation: %s", r.body)
 	}
+	if started := e.rotateAnswer("rot"); !started.Resumed {
+		t.Fatalf("POST …/rotate during an incomplete rotation = %+v, want it resumed", started)
+	}
+	e.waitIdle() // the resumed attempts fail too
 
-	r := e.do("DELETE", "/connections/rot/rotation", "")
+	r = e.do("DELETE", "/connections/rot/rotation", "")
 	mustStatus(t, r, http.StatusOK)
 	var disabled connection.Connection
 	r.json(t, &disabled)

@@ -1,0 +1,148 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/devstack"
+	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/secretkind"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+)
+
+// enabledConnection creates connection name on the rotator's key and
+// enables its rotation without rotating.
+func (e *env) enabledConnection(name, policy string) string {
+	e.t.Helper()
+	mustStatus(e.t, e.do("POST", "/connections", e.createBody(name, e.rotatorKey)), http.StatusCreated)
+	mustStatus(e.t, e.do("PUT", "/connections/"+name+"/rotation",
+		`{"schedule":"rate(30 days)","rotateImmediately":false,"revokePrevious":"`+policy+`"}`), http.StatusOK)
+	e.waitIdle()
+	return e.connection(name).ApplicationKeyID
+}
+
+// rotateAnswer posts a rotate-now request and decodes its 202.
+func (e *env) rotateAnswer(name string) connection.RotationStarted {
+	e.t.Helper()
+	r := e.do("POST", "/connections/"+name+"/rotate", "")
+	mustStatus(e.t, r, http.StatusAccepted)
+	var started connection.RotationStarted
+	r.json(e.t, &started)
+	return started
+}
+
+// TestRotateNowResumesAStoppedRotation: a rotation whose every attempt
+// failed stays incomplete once Secrets Manager's retries are spent; rotate
+// now resumes it (202, resumed, the same version), and it completes.
+func TestRotateNowResumesAStoppedRotation(t *testing.T) {
+	e := newEnv(t, withRotation(), func(o *devstack.Options) { o.Emulator.MaxAttempts = 2 })
+	e.enabledConnection("stuck", "next-rotation")
+	e.Simulator.AddFault(ddsim.Fault{Method: "POST", PathPrefix: "/api/v2/current_user/application_keys", Status: 500, Count: 1000})
+	first := e.rotateAnswer("stuck")
+	e.waitIdle()
+	if rot := e.connection("stuck").Rotation; !rot.InProgress || rot.LastError == "" {
+		t.Fatalf("after the failed attempts: %+v, want an incomplete rotation with its error", rot)
+	}
+	e.Simulator.ClearFaults()
+
+	again := e.rotateAnswer("stuck")
+	if !again.Resumed || again.VersionID != first.VersionID {
+		t.Fatalf("rotate now on the stopped rotation = %+v, want the rotation %s resumed", again, first.VersionID)
+	}
+	e.waitIdle()
+	sec, err := e.Store.Describe(context.Background(), secretPrefix+"stuck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if current, _ := sec.CurrentVersion(); current != first.VersionID || sec.Tags[secretkind.TagLastError] != "" {
+		t.Fatalf("after resuming: AWSCURRENT %s (want %s), last error %q", current, first.VersionID, sec.Tags[secretkind.TagLastError])
+	}
+}
+
+// TestConcurrentRotateNowShareOneRotation: twenty requests at once start
+// one rotation, and every one of them is answered with it.
+func TestConcurrentRotateNowShareOneRotation(t *testing.T) {
+	e := newEnv(t, withRotation())
+	original := e.enabledConnection("burst", "next-rotation")
+	// Slow key creation down so the requests overlap the rotation.
+	e.Simulator.AddFault(ddsim.Fault{Method: "POST", PathPrefix: "/api/v2/current_user/application_keys", Delay: 300 * time.Millisecond, Count: 1})
+	const n = 20
+	versions := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			r := e.do("POST", "/connections/burst/rotate", "")
+			var started connection.RotationStarted
+			if r.status == http.StatusAccepted {
+				r.json(t, &started)
+			}
+			versions <- fmt.Sprint(r.status, " ", started.VersionID)
+		})
+	}
+	wg.Wait()
+	close(versions)
+	seen := map[string]int{}
+	for v := range versions {
+		seen[v]++
+	}
+	if len(seen) != 1 {
+		t.Fatalf("answers %v, want every request answered 202 with one version", seen)
+	}
+	e.waitIdle()
+	rot := e.connection("burst").Rotation
+	if rot.PreviousKeyID != original || rot.LastError != "" {
+		t.Fatalf("rotation block %+v: want one rotation, replacing the original key %s", rot, original)
+	}
+}
+
+// TestRotateNowTooSoon refuses a rotation before the minimum interval
+// since the last one, saying from when it is possible.
+func TestRotateNowTooSoon(t *testing.T) {
+	e := newEnv(t, withRotation(), func(o *devstack.Options) { o.MinRotateInterval = time.Hour })
+	e.enabledConnection("soon", "next-rotation")
+	e.rotateNow("soon")
+	r := e.do("POST", "/connections/soon/rotate", "")
+	var env errorEnvelope
+	r.json(t, &env)
+	if r.status != http.StatusConflict || env.Error.Code != httpapi.CodeRotationTooSoon || !strings.Contains(env.Error.Message, "possible from") {
+		t.Fatalf("second rotate now = %d %+v, want 409 %s saying from when", r.status, env.Error, httpapi.CodeRotationTooSoon)
+	}
+}
+
+// TestRotateNowRefusesAtTheRetirementLimit: with as many retired keys
+// awaiting revocation as a rotation may leave, rotate now is refused up
+// front - no rotation starts, so none fails half-way - and the answer says
+// when the first retired key is due.
+func TestRotateNowRefusesAtTheRetirementLimit(t *testing.T) {
+	e := newEnv(t, withRotation())
+	e.enabledConnection("full", "after:30d")
+	due := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+	tags := map[string]string{}
+	for i := range 20 {
+		tags[fmt.Sprintf("%s00000000-0000-4000-8000-%012d", secretkind.TagRetirePrefix, i)] = due.Add(time.Duration(i) * time.Hour).Format(time.RFC3339)
+	}
+	if err := e.Store.Tag(context.Background(), secretPrefix+"full", tags); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/connections/full/rotate", "")
+	var env errorEnvelope
+	r.json(t, &env)
+	if r.status != http.StatusConflict || env.Error.Code != httpapi.CodeRotationTooSoon || !strings.Contains(env.Error.Message, due.Format(time.RFC3339)) {
+		t.Fatalf("rotate now at the limit = %d %+v, want 409 %s naming %s", r.status, env.Error, httpapi.CodeRotationTooSoon, due.Format(time.RFC3339))
+	}
+	e.waitIdle()
+	sec, err := e.Store.Describe(context.Background(), secretPrefix+"full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, pending := sec.VersionWith(secretstore.Pending); pending || sec.Tags[secretkind.TagLastError] != "" {
+		t.Fatalf("a rotation started anyway (pending %v, last error %q)", pending, sec.Tags[secretkind.TagLastError])
+	}
+}
