@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -21,11 +22,28 @@ type Deletion struct {
 // checkUnused refuses to delete a live connection that has managed keys:
 // without the connection's key they could be neither revoked nor rotated,
 // and would stay in Datadog.
+//
+// Mints run concurrently with it, so it first marks the connection as
+// being deleted (secretkind.TagDeleting), then counts. A mint records its
+// intent (its own secret) first, then reads the connection. Each side
+// writes before it reads the other's write, so one of them sees the other:
+// either the count includes the mint and the delete is refused, or the
+// mint sees the mark and stops. A refused delete removes its mark.
 func (s *Service) checkUnused(ctx context.Context, name string, sec secretstore.Secret) error {
 	if s.dependents == nil || sec.DeletedAt != nil {
 		return nil
 	}
+	mark := map[string]string{secretkind.TagDeleting: s.now().UTC().Format(time.RFC3339)}
+	if err := s.store.Tag(ctx, sec.ARN, mark); err != nil {
+		return storeFailure("marking connection "+name+" as being deleted", err)
+	}
 	n, err := s.dependents.CountManagedKeys(ctx, name)
+	if err == nil && n == 0 {
+		return nil
+	}
+	if uerr := s.store.Untag(ctx, sec.ARN, []string{secretkind.TagDeleting}); uerr != nil {
+		s.log.WarnContext(ctx, "removing the deletion mark failed; mints wait until it expires", "connection", name, "error", uerr)
+	}
 	if err != nil {
 		return storeFailure("listing the managed keys of connection "+name, err)
 	}

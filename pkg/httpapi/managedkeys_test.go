@@ -3,10 +3,12 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
@@ -355,4 +357,56 @@ func TestDeleteConnectionWithManagedKeys(t *testing.T) {
 	mustStatus(t, k.do("DELETE", "/connections/keys?force=true", ""), http.StatusConflict)
 	mustStatus(t, k.do("DELETE", "/connections/keys/api-keys/agent", ""), http.StatusNoContent)
 	mustStatus(t, k.do("DELETE", "/connections/keys", ""), http.StatusOK)
+}
+
+// TestDeleteRacingMints deletes a connection while mints of it run: either
+// the delete loses (409 connection_in_use: it counted a mint in flight) or
+// the mints it overtook lose (they find the connection gone). Whatever the
+// interleaving, no mint answers 201 for a connection that is gone, and no
+// key is left in Datadog without a secret.
+func TestDeleteRacingMints(t *testing.T) {
+	for round := range 5 {
+		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
+			k := newKeysEnv(t)
+			keysBefore := len(k.Simulator.Keys())
+			const n = 8
+			var wg sync.WaitGroup
+			statuses := make([]int, n)
+			for i := range n {
+				wg.Go(func() {
+					statuses[i] = k.env.do("POST", "/connections/keys/application-keys",
+						mintBody(fmt.Sprintf("racer-%d", i), k.saID, []string{"metrics_read"})).status
+				})
+			}
+			del := k.env.do("DELETE", "/connections/keys?force=true", "")
+			wg.Wait()
+			minted := 0
+			for _, s := range statuses {
+				switch s {
+				case http.StatusCreated:
+					minted++
+				case http.StatusNotFound:
+				default:
+					t.Fatalf("a mint answered %d, want 201 or 404", s)
+				}
+			}
+			switch del.status {
+			case http.StatusOK:
+				if minted > 0 {
+					t.Fatalf("the connection was deleted and %d mints still answered 201", minted)
+				}
+			case http.StatusConflict:
+			default:
+				t.Fatalf("the delete answered %d: %s", del.status, del.body)
+			}
+			// Every key the mints created is held by a managed key's secret.
+			keys, err := k.ManagedKeys.CountManagedKeys(context.Background(), "keys")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(k.Simulator.Keys()) - keysBefore; got != keys || keys != minted {
+				t.Fatalf("%d new keys in Datadog, %d managed keys, %d mints answered 201", got, keys, minted)
+			}
+		})
+	}
 }

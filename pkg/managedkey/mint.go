@@ -1,6 +1,7 @@
 package managedkey
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -166,8 +167,10 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 // makes it crash safe (see intent.go):
 //  1. begin records the intent: the managed key's secret, without a value;
 //  2. the connection is read again, so a mint racing a delete of its
-//     connection loses (the delete either counted this secret and answered
-//     connection_in_use, or came first and this mint stops here);
+//     connection loses or wins cleanly: the delete marks the connection
+//     before counting its managed keys, so either it counted this secret
+//     and answered connection_in_use, or this mint sees the mark (or the
+//     connection gone) and stops;
 //  3. the key is created, named after the token;
 //  4. storing it as the secret's first version commits; then rotation is
 //     enabled.
@@ -192,9 +195,9 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 	if err != nil || repeated != nil {
 		return deref(repeated), err
 	}
-	if _, err := s.connection(ctx, v.name.Connection); err != nil {
-		s.abort(ctx, v.name, sec, mgr)
-		return record{}, err
+	if again, err := s.connection(ctx, v.name.Connection); err != nil || secretkind.Deleting(again.secret.Tags, s.now()) {
+		s.dropIntent(ctx, sec)
+		return record{}, cmp.Or(err, error(fail(ErrConnectionNotFound, fmt.Sprintf("connection %q is being deleted", v.name.Connection), nil)))
 	}
 	kind, m := v.name.Kind, mgr.manager(v.serviceAccountID)
 	key, err := kind.CreateKey(ctx, s.dd, m, v.name.DatadogKeyName(token), v.scopes)

@@ -125,15 +125,22 @@ func (s *Service) connection(ctx context.Context, name string) (managerOf, error
 	if !secretkind.ValidName(name) {
 		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), nil)
 	}
+	gone := func(err error) bool {
+		return errors.Is(err, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrPendingDeletion)
+	}
 	sec, err := s.store.Describe(ctx, s.opts.Prefix+name)
 	switch {
-	case errors.Is(err, secretstore.ErrNotFound) || err == nil && sec.DeletedAt != nil:
+	case gone(err) || err == nil && sec.DeletedAt != nil:
 		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), err)
 	case err != nil:
 		return managerOf{}, storeFailure("reading the connection", err)
 	}
+	// A delete may land between the two reads.
 	v, err := s.store.Get(ctx, sec.ARN, "", secretstore.Current)
-	if err != nil {
+	switch {
+	case gone(err):
+		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), err)
+	case err != nil:
 		return managerOf{}, storeFailure("reading the connection", err)
 	}
 	doc, err := secretkind.Connection.Parse(v.Value)

@@ -1,6 +1,9 @@
 package secretkind
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // The tags ddconn keeps on its secrets. Each tag name is defined here and
 // nowhere else. Values stay within Secrets Manager's tag alphabet and 256
@@ -59,6 +62,11 @@ const (
 	// revocation, one per key: "ddconn:retire:<key id>".
 	TagRetirePrefix = "ddconn:retire:"
 
+	// TagDeleting marks, with the time, a connection being deleted: mints
+	// that read it stop (see connection.Service.Delete). A mark older than
+	// DeletingMarkTTL is one a crashed delete left, and is ignored.
+	TagDeleting = "ddconn:deleting"
+
 	// TagKind holds a managed key's kind segment ("keys", "api-keys").
 	TagKind = "ddconn:managed-key-kind"
 	// TagConnection holds the connection a managed key belongs to.
@@ -77,6 +85,17 @@ const (
 	// it records ("<kind>/<connection>/<name>").
 	TagTombstoneOf = "ddconn:tombstone-of"
 )
+
+// DeletingMarkTTL bounds how long a TagDeleting mark stops mints: far
+// longer than a delete takes.
+const DeletingMarkTTL = 5 * time.Minute
+
+// Deleting reports whether tags carry a deletion mark younger than
+// DeletingMarkTTL at now.
+func Deleting(tags map[string]string, now time.Time) bool {
+	at, err := time.Parse(time.RFC3339, tags[TagDeleting])
+	return err == nil && now.Sub(at) < DeletingMarkTTL
+}
 
 // ManagedBy is TagManagedBy's value.
 const ManagedBy = "ddconn"
