@@ -14,6 +14,13 @@ import (
 
 var matrixScopes = []string{"metrics_read", "user_app_keys"}
 
+// matrixStack is the stack every matrix case runs on. Datadog takes a few
+// seconds to accept a new key: the simulator rejects one for 3 s on the
+// stack's clock, and each rejected validation moves that clock 1 s on, so
+// testSecret always validates four times (three rejections, then the key
+// works) and the wait costs no real seconds.
+var matrixStack = stackOptions{activationDelay: 3 * time.Second, validateWait: time.Second}
+
 // matrixSpec is one rotation to fault: which one, under which policy.
 type matrixSpec struct {
 	name string
@@ -60,7 +67,9 @@ func (spec matrixSpec) kindsAt(i int, kinds []faultKind) []faultKind {
 // throttling, or a timeout that loses the answer of a call that went
 // through), and one where the rotation function crashes right after it. The
 // clients' own retries are off, so every fault fails its step and the
-// emulator retries the rotation, as Secrets Manager does.
+// emulator retries the rotation, as Secrets Manager does. New keys take a
+// few seconds to work (matrixStack), so the faults also land on each of
+// testSecret's attempts while it waits.
 //
 // Every case must end with the rotation complete and AWSCURRENT
 // authenticating before, between every two steps and after. Then one more
@@ -96,10 +105,11 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 // baselineCalls returns the labels of the calls of spec's rotation when
-// nothing fails.
+// nothing fails. That rotation must wait for its new key without failing a
+// step.
 func baselineCalls(t *testing.T, spec matrixSpec) []string {
 	t.Helper()
-	st := newStack(t, stackOptions{})
+	st := newStack(t, matrixStack)
 	c := st.newConnection("matrix", connOptions{scopes: matrixScopes, policy: spec.policy, managed: spec.managed, managedAPIKey: spec.managedAPIKey})
 	for range spec.warmups {
 		st.rotate(c)
@@ -111,16 +121,19 @@ func baselineCalls(t *testing.T, spec matrixSpec) []string {
 	if spec.managedAPIKey {
 		validate = "DD GET /api/v1/validate"
 	}
-	for _, want := range []string{"SM PutSecretValue", "DD POST", "DD DELETE", "SM UpdateSecretVersionStage", validate} {
+	for _, want := range []string{"SM PutSecretValue", "DD POST", "DD DELETE", "SM UpdateSecretVersionStage", validate + " #4"} {
 		if !slices.ContainsFunc(labels, func(l string) bool { return strings.Contains(l, want) }) {
-			t.Fatalf("the baseline rotation made no %q call: %v", want, labels)
+			t.Fatalf("the baseline rotation made no %q call (testSecret validates four times while the key activates): %v", want, labels)
 		}
+	}
+	if strings.Contains(st.metrics.String(), "RotationStepFailed") {
+		t.Fatal("a step of the baseline rotation failed: testSecret must wait for the new key, not fail")
 	}
 	return labels
 }
 
 func runFaultCase(t *testing.T, spec matrixSpec, p plan) {
-	st := newStack(t, stackOptions{})
+	st := newStack(t, matrixStack)
 	c := st.newConnection("matrix", connOptions{scopes: matrixScopes, policy: spec.policy, managed: spec.managed, managedAPIKey: spec.managedAPIKey})
 	for range spec.warmups {
 		st.rotate(c)

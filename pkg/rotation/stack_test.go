@@ -37,8 +37,15 @@ var ownerPermissions = []string{"user_app_keys", "metrics_read", "dashboards_rea
 
 // stackOptions tunes a stack for one test.
 type stackOptions struct {
-	// activationDelay is the simulator's delay before a new key works.
+	// activationDelay is the simulator's delay before a new key works,
+	// on the stack's clock.
 	activationDelay time.Duration
+	// validateWait, when set, moves the stack's clock forward by this much
+	// each time Datadog rejects one of the rotator's key validations: the
+	// time testSecret waits before trying again, as the stack's clock sees
+	// it. With it, an activation delay of a few seconds takes a
+	// deterministic number of attempts and no real seconds.
+	validateWait time.Duration
 	// ddRetry is the Datadog client's own retry; off by default so that a
 	// fault fails the step and the emulator retries the rotation.
 	ddRetry datadog.Retry
@@ -50,22 +57,23 @@ type stackOptions struct {
 
 // stack is the Secrets Manager emulator and the Datadog simulator over real
 // HTTP, the rotation function wired to them in-process as the emulator's
-// Lambda, and a sweeper. The rotator's clients go through a recorder; the
-// test's own clients do not.
+// Lambda, and a sweeper. The rotator's clients go through one recorder and
+// the sweeper's through another; the test's own clients go through neither.
 type stack struct {
-	t       *testing.T
-	emu     *smemu.Emulator
-	sim     *ddsim.Simulator
-	admin   *secretstore.Store // the test's client: not recorded, never faulted
-	rec     *recorder
-	rot     *rotation.Rotator // the rotate function's rotator: recorded clients
-	view    *rotation.Rotator // the test's rotator: reads snapshots outside the recorder
-	sweep   *sweeper.Sweeper
-	logs    *logcapture.Buffer
-	metrics *logcapture.Buffer
-	org     string
-	apiKey  string
-	// plainDD is a Datadog client outside the recorder.
+	t        *testing.T
+	emu      *smemu.Emulator
+	sim      *ddsim.Simulator
+	admin    *secretstore.Store // the test's client: not recorded, never faulted
+	rec      *recorder          // the rotator's calls
+	sweepRec *recorder          // the sweeper's calls, its reconciler's included
+	rot      *rotation.Rotator  // the rotate function's rotator: recorded clients
+	view     *rotation.Rotator  // the test's rotator: reads snapshots outside the recorders
+	sweep    *sweeper.Sweeper
+	logs     *logcapture.Buffer
+	metrics  *logcapture.Buffer
+	org      string
+	apiKey   string
+	// plainDD is a Datadog client outside the recorders.
 	plainDD *datadog.Client
 
 	mu         sync.Mutex
@@ -100,7 +108,11 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	emu.Start()
 	t.Cleanup(func() { _ = emu.Close() })
 
-	st.rec = &recorder{base: http.DefaultTransport}
+	var base http.RoundTripper = http.DefaultTransport
+	if opts.validateWait > 0 {
+		base = &activationWait{base: base, clock: clock, wait: opts.validateWait}
+	}
+	st.rec = &recorder{base: base}
 	recorded := &http.Client{Transport: st.rec, Timeout: 10 * time.Second}
 	st.admin = newStore(t, smServer.URL, nil, 3)
 	store := newStore(t, smServer.URL, recorded, 1) // SDK retries off: faults reach the step
@@ -111,19 +123,26 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw,
 		Activation: rotation.Activation{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Timeout: cmp.Or(opts.activationTimeout, 5*time.Second)},
 	})
-	// The sweeper has clients of its own, outside the recorder: the fault
-	// matrix faults the rotation, not the clean-up that follows.
-	sweepDD := datadog.New(datadog.Options{BaseURL: ddServer.URL})
-	st.plainDD = sweepDD
-	st.view = rotation.New(st.admin, sweepDD, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
-	st.sweep = sweeper.New(st.admin, sweepDD, st.view, sweeper.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
+	st.plainDD = datadog.New(datadog.Options{BaseURL: ddServer.URL})
+	st.view = rotation.New(st.admin, st.plainDD, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
+	// The sweeper, and the rotator it reconciles with, have clients of
+	// their own behind a second recorder, with retries off as the
+	// rotator's: a fault reaches the sweeper's logic, and the next run is
+	// its retry.
+	st.sweepRec = &recorder{base: http.DefaultTransport}
+	sweepHTTP := &http.Client{Transport: st.sweepRec, Timeout: 10 * time.Second}
+	sweepStore := newStore(t, smServer.URL, sweepHTTP, 1)
+	sweepDD := datadog.New(datadog.Options{BaseURL: ddServer.URL, HTTPClient: sweepHTTP})
+	sweepRot := rotation.New(sweepStore, sweepDD, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
+	st.sweep = sweeper.New(sweepStore, sweepDD, sweepRot, sweeper.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
 
 	st.org = sim.CreateOrg("test org")
 	st.apiKey, _ = sim.AddAPIKey(st.org, "test api key")
 	// Neither the API key nor any application key the rotator sent to
 	// Datadog may appear in the logs or metrics.
 	t.Cleanup(func() {
-		testkit.AssertNoKeyMaterial(t, st.logs.String()+st.metrics.String(), append([]string{st.apiKey}, st.rec.secretsSeen()...)...)
+		keys := append([]string{st.apiKey}, st.rec.secretsSeen()...)
+		testkit.AssertNoKeyMaterial(t, st.logs.String()+st.metrics.String(), append(keys, st.sweepRec.secretsSeen()...)...)
 	})
 	return st
 }
@@ -247,11 +266,22 @@ func (st *stack) waitIdle(ctx context.Context) {
 func (st *stack) sweepAfter(d time.Duration) sweeper.Report {
 	st.t.Helper()
 	st.emu.Advance(d)
-	rep, err := st.sweep.Run(context.Background())
+	rep, err := st.sweepOnce()
 	if err != nil {
 		st.t.Fatalf("sweeper: %v", err)
 	}
 	return rep
+}
+
+// sweepOnce runs the sweeper once as the scheduled invocation of the rotate
+// function would, with its recorder told a sweep is running: a planned
+// crash ends the run.
+func (st *stack) sweepOnce() (sweeper.Report, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st.sweepRec.beginStep("sweep", cancel)
+	defer st.sweepRec.endStep()
+	return st.sweep.Run(ctx)
 }
 
 func (st *stack) describe(c conn) secretstore.Secret {
@@ -462,4 +492,26 @@ func (st *stack) managedAPIKeyIDs(c conn) []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// activationWait is the transport under the rotator's recorder when
+// stackOptions.validateWait is set: each validation of a key that Datadog
+// rejects moves the clock forward by wait, so the attempt that follows
+// runs as much later on the stack's clock as a real testSecret's would.
+type activationWait struct {
+	base  http.RoundTripper
+	clock *smemu.Clock
+	wait  time.Duration
+}
+
+func (a *activationWait) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := a.base.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	validation := req.URL.Path == "/api/v2/validate_keys" || req.URL.Path == "/api/v1/validate"
+	if validation && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		a.clock.Advance(a.wait)
+	}
+	return resp, nil
 }
