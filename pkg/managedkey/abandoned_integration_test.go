@@ -183,3 +183,32 @@ func (st *stack) addNamedKey(k secretkind.Kind, name string) string {
 	_, id := st.sim.AddAppKey(st.sa, name, requested)
 	return id
 }
+
+// TestMintFinishesARotationThatCouldNotBeEnabled: when enabling the new
+// key's rotation fails after the key was stored, the mint fails; asking
+// again finishes it (rotation enabled, the same key) instead of answering
+// that the name is taken.
+func TestMintFinishesARotationThatCouldNotBeEnabled(t *testing.T) {
+	st := newStack(t)
+	in := managedkey.MintInput{Name: "half", ServiceAccountID: st.sa, Scopes: requested}
+	st.emu.AddFault(smemu.Fault{Operation: "RotateSecret", Error: "InternalServiceError", Count: 100})
+	if _, err := st.svc.Mint(context.Background(), connName, in); !errors.Is(err, managedkey.ErrUnavailable) {
+		t.Fatalf("mint with RotateSecret failing = %v, want ErrUnavailable", err)
+	}
+	st.emu.ClearFaults()
+	first := st.describe(prefix + "keys/" + connName + "/half")
+	if first.RotationEnabled {
+		t.Fatal("rotation was enabled despite the fault")
+	}
+	k, err := st.svc.Mint(context.Background(), connName, in)
+	if err != nil {
+		t.Fatalf("asking again = %v, want the mint finished", err)
+	}
+	st.waitIdle()
+	if !k.Rotation.Enabled || k.ApplicationKeyID != first.Tags[secretkind.TagKeyID] {
+		t.Fatalf("after asking again: rotation %+v, key %s (first %s)", k.Rotation, k.ApplicationKeyID, first.Tags[secretkind.TagKeyID])
+	}
+	if _, err := st.svc.Mint(context.Background(), connName, in); !errors.Is(err, managedkey.ErrExists) {
+		t.Fatalf("a third time = %v, want ErrExists: the mint is complete", err)
+	}
+}

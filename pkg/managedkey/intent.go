@@ -69,6 +69,10 @@ func (s *Service) begin(ctx context.Context, v spec, mgr managerOf, token string
 			r, err := s.awaitCommit(ctx, v.name)
 			return secretstore.Secret{}, &r, err
 		}
+		if s.rotationUnfinished(held, v) {
+			r, err := s.finishRotation(ctx, v, held)
+			return secretstore.Secret{}, &r, err
+		}
 		if attempt > 0 || !s.abandoned(held) {
 			return secretstore.Secret{}, nil, fail(ErrExists, "a managed key of that name exists", nil)
 		}
@@ -77,6 +81,26 @@ func (s *Service) begin(ctx context.Context, v spec, mgr managerOf, token string
 		}
 		s.log.InfoContext(ctx, "rolled back an abandoned mint", slog.String("secret_arn", held.ARN))
 	}
+}
+
+// rotationUnfinished reports whether held is the same mint as v, committed
+// but whose rotation was never enabled (RotateSecret failed after the key
+// was stored): asking again finishes it rather than answering 409.
+func (s *Service) rotationUnfinished(held secretstore.Secret, v spec) bool {
+	_, committed := held.CurrentVersion()
+	return committed && held.DeletedAt == nil && s.opts.RotationFunctionARN != "" &&
+		!held.RotationEnabled && held.RotationLambdaARN == "" && held.Tags[secretkind.TagMintToken] != "" &&
+		held.Tags[secretkind.TagServiceAccountID] == v.serviceAccountID
+}
+
+// finishRotation enables the rotation of a committed mint and answers
+// with the key.
+func (s *Service) finishRotation(ctx context.Context, v spec, held secretstore.Secret) (record, error) {
+	if err := s.enableRotation(ctx, held.ARN, v.rules); err != nil {
+		return record{}, err
+	}
+	s.log.InfoContext(ctx, "rotation of a minted key enabled on a repeated request", slog.String("secret_arn", held.ARN))
+	return s.get(ctx, v.name)
 }
 
 // abandoned reports whether sec is a mint that never committed and is old
