@@ -62,7 +62,7 @@
 // or waiting for a retry; Close cancels the targets' context, abandons
 // pending retries and waits.
 //
-// Deliver injects an event that no PutEvents produced (`make dev`'s POST
+// Inject injects an event that no PutEvents produced (`make dev`'s POST
 // /_dev/events): it completes a partial envelope (id, time, account,
 // region, version, resources), records it and hands it to the matching
 // rules of every bus, since an envelope names no bus.

@@ -30,7 +30,7 @@ type Event struct {
 	// Detail is the entry's Detail, a compact JSON object.
 	Detail json.RawMessage `json:"detail"`
 	// Bus is the name of the bus the event was put on: for Dropped events
-	// the EventBusName as given, and "" for events handed to Deliver. It is
+	// the EventBusName as given, and "" for events handed to Inject. It is
 	// not part of the envelope.
 	Bus string `json:"-"`
 }
@@ -52,7 +52,7 @@ func eventTime(t time.Time) time.Time {
 }
 
 // Events returns the events accepted on existing buses, in the order they
-// were put (or handed to Deliver).
+// were put (or handed to Inject).
 func (b *Bus) Events() []Event {
 	b.mu.Lock()
 	defer b.mu.Unlock()

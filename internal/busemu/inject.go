@@ -8,7 +8,7 @@ import (
 	"fmt"
 )
 
-// Deliver hands an event envelope to the matching rules as EventBridge
+// Inject hands an event envelope to the matching rules as EventBridge
 // would, and records it; it returns the event id. `make dev` uses it to
 // inject events (POST /_dev/events) that no PutEvents produced.
 //
@@ -16,7 +16,7 @@ import (
 // account, region, version ("0") and resources ([]) are filled in; source,
 // detail-type and a JSON-object detail are required. The envelope names no
 // bus, so the rules of every bus are matched.
-func (b *Bus) Deliver(ctx context.Context, event []byte) (string, error) {
+func (b *Bus) Inject(ctx context.Context, event []byte) (string, error) {
 	var ev Event
 	dec := json.NewDecoder(bytes.NewReader(event))
 	if err := dec.Decode(&ev); err != nil {

@@ -7,19 +7,19 @@ import (
 	"time"
 )
 
-func TestDeliverCompletesAPartialEnvelope(t *testing.T) {
+func TestInjectCompletesAPartialEnvelope(t *testing.T) {
 	b := newBus(t, Options{Region: "eu-central-1", Account: "111122223333", Buses: []string{"ddconn"}})
 	target := &recorder{}
 	if err := b.AddRule(Rule{Name: "create", Bus: "ddconn", Sources: []string{"ddconn.requests"}, Target: target}); err != nil {
 		t.Fatal(err)
 	}
-	id, err := b.Deliver(ctxT(t), []byte(`{"source":"ddconn.requests","detail-type":"Connection Requested","detail":{ "name": "x" }}`))
+	id, err := b.Inject(ctxT(t), []byte(`{"source":"ddconn.requests","detail-type":"Connection Requested","detail":{ "name": "x" }}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	idle(t, b)
 	if target.count() != 1 {
-		t.Fatalf("the rule got %d events, want 1 (Deliver matches rules on every bus)", target.count())
+		t.Fatalf("the rule got %d events, want 1 (Inject matches rules on every bus)", target.count())
 	}
 	var got map[string]any
 	if err := json.Unmarshal(target.events[0], &got); err != nil {
@@ -38,7 +38,7 @@ func TestDeliverCompletesAPartialEnvelope(t *testing.T) {
 	}
 }
 
-func TestDeliverKeepsACompleteEnvelope(t *testing.T) {
+func TestInjectKeepsACompleteEnvelope(t *testing.T) {
 	b := newBus(t, Options{})
 	target := &recorder{}
 	if err := b.AddRule(Rule{Name: "r", Target: target}); err != nil {
@@ -46,17 +46,17 @@ func TestDeliverKeepsACompleteEnvelope(t *testing.T) {
 	}
 	envelope := `{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"Connection Requested","source":"ddconn.requests",` +
 		`"account":"999999999999","time":"2024-12-31T23:59:59Z","region":"ap-south-1","resources":["arn:x"],"detail":{"a":1}}`
-	id, err := b.Deliver(ctxT(t), []byte(envelope))
+	id, err := b.Inject(ctxT(t), []byte(envelope))
 	if err != nil {
 		t.Fatal(err)
 	}
 	idle(t, b)
 	if id != "6a7e8feb-b491-4cf7-a9f1-bf3703467718" || target.count() != 1 || string(target.events[0]) != envelope {
-		t.Fatalf("Deliver() = %q; delivered %s\nwant %s", id, target.events, envelope)
+		t.Fatalf("Inject() = %q; delivered %s\nwant %s", id, target.events, envelope)
 	}
 }
 
-func TestDeliverRefusesIncompleteEvents(t *testing.T) {
+func TestInjectRefusesIncompleteEvents(t *testing.T) {
 	tests := []struct {
 		name  string
 		event string
@@ -72,8 +72,8 @@ func TestDeliverRefusesIncompleteEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBus(t, Options{})
-			if _, err := b.Deliver(ctxT(t), []byte(tt.event)); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Deliver() error = %v, want one mentioning %s", err, tt.want)
+			if _, err := b.Inject(ctxT(t), []byte(tt.event)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Inject() error = %v, want one mentioning %s", err, tt.want)
 			}
 			if len(b.Events()) != 0 {
 				t.Fatal("a refused event was recorded")
@@ -96,7 +96,7 @@ func TestLogsNeverCarryDetail(t *testing.T) {
 	if _, err := b.Put(ctxT(t), Entry{Source: "s", DetailType: "d", Detail: detail, EventBusName: "unknown"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Deliver(ctxT(t), []byte(`{"source":"s","detail-type":"d","detail":`+detail+`}`)); err != nil {
+	if _, err := b.Inject(ctxT(t), []byte(`{"source":"s","detail-type":"d","detail":`+detail+`}`)); err != nil {
 		t.Fatal(err)
 	}
 	idle(t, b)

@@ -124,7 +124,7 @@ func (b *Bus) resolveBus(nameOrARN string) (string, bool) {
 }
 
 // record appends ev to the events and schedules a delivery to every
-// matching rule: on ev.Bus, or on any bus when ev.Bus is "" (Deliver).
+// matching rule: on ev.Bus, or on any bus when ev.Bus is "" (Inject).
 func (b *Bus) record(ctx context.Context, ev Event) {
 	b.mu.Lock()
 	b.events = append(b.events, ev)

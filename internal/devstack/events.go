@@ -126,7 +126,7 @@ func (st *Stack) postDevEvent(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("the event is larger than %d bytes", maxDevEventBytes)}})
 		return
 	}
-	id, err := st.Bus.Deliver(r.Context(), body)
+	id, err := st.Bus.Inject(r.Context(), body)
 	if err != nil {
 		writeDevEvents(w, http.StatusBadRequest, devEventsAnswer{Error: &devEventsError{
 			Message: err.Error() + `; send {"source":"ddconn.requests","detail-type":"…","detail":{…}}`}})

@@ -24,7 +24,7 @@ func TestCreateConnectionThroughTheBus(t *testing.T) {
 		Name: "prod", Description: "from the pipeline", URL: "https://api.datadoghq.com", CredentialsSecretARN: arn, DeleteSourceSecret: true,
 	})
 	raw, _ := json.Marshal(ev)
-	if _, err := e.st.Bus.Deliver(context.Background(), raw); err != nil {
+	if _, err := e.st.Bus.Inject(context.Background(), raw); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.Bus.Idle(context.Background()); err != nil {
