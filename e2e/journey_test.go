@@ -149,22 +149,10 @@ const (
 	rotateRoute      = "POST /connections/{name}/rotate"
 )
 
-// rotationBlock is the rotation block of the API's connection object.
-type rotationBlock struct {
-	Enabled                  bool       `json:"enabled"`
-	Schedule                 string     `json:"schedule"`
-	Window                   string     `json:"window"`
-	RevokePrevious           string     `json:"revokePrevious"`
-	LastRotatedAt            *time.Time `json:"lastRotatedAt"`
-	NextRotationAt           *time.Time `json:"nextRotationAt"`
-	LastError                string     `json:"lastError"`
-	CurrentApplicationKeyID  string     `json:"currentApplicationKeyId"`
-	PreviousApplicationKeyID string     `json:"previousApplicationKeyId"`
-}
-
-func rotationOf(t *testing.T, resp HTTPResponse) rotationBlock {
+// rotationOf decodes the rotation block of the API's connection object.
+func rotationOf(t *testing.T, resp HTTPResponse) rotationstate.State {
 	t.Helper()
-	var conn struct{ Rotation rotationBlock }
+	var conn struct{ Rotation rotationstate.State }
 	decode(t, resp, &conn)
 	return conn.Rotation
 }
@@ -247,7 +235,7 @@ func awaitRotation(ctx context.Context, t *testing.T, st *Stack, store *secretst
 
 // assertRotated checks the rotation block of a connection rotated from
 // previousKeyID to currentKeyID with the journey's settings.
-func assertRotated(t *testing.T, rot rotationBlock, currentKeyID, previousKeyID string) {
+func assertRotated(t *testing.T, rot rotationstate.State, currentKeyID, previousKeyID string) {
 	t.Helper()
 	if !rot.Enabled || rot.Schedule != "rate(30 days)" || rot.Window != "2h" || rot.RevokePrevious != "next-rotation" {
 		t.Errorf("rotation settings %+v, want enabled, rate(30 days), 2h, next-rotation", rot)
@@ -258,8 +246,8 @@ func assertRotated(t *testing.T, rot rotationBlock, currentKeyID, previousKeyID 
 	if rot.LastError != "" {
 		t.Errorf("lastError = %q after a successful rotation", rot.LastError)
 	}
-	if rot.CurrentApplicationKeyID != currentKeyID || rot.PreviousApplicationKeyID != previousKeyID {
-		t.Errorf("key ids current %q previous %q, want %q and %q", rot.CurrentApplicationKeyID, rot.PreviousApplicationKeyID, currentKeyID, previousKeyID)
+	if rot.CurrentKeyID != currentKeyID || rot.PreviousKeyID != previousKeyID {
+		t.Errorf("key ids current %q previous %q, want %q and %q", rot.CurrentKeyID, rot.PreviousKeyID, currentKeyID, previousKeyID)
 	}
 }
 
