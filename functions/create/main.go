@@ -10,17 +10,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/config"
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/httpapi"
-	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/provisioning"
 )
 
@@ -36,12 +33,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ddconn create: starting:", config.EnvEventBus+":", err)
 		os.Exit(1)
 	}
-	svc := connection.New(a.Secrets, a.Datadog, connection.Options{
-		Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, Now: time.Now, Logger: a.Logger,
-	})
-	keys := managedkey.New(a.Secrets, a.Datadog, managedkey.Options{
-		Prefix: cfg.SecretPrefix, KMSKeyID: cfg.KMSKeyID, RotationFunctionARN: cfg.RotationFunctionARN, Logger: a.Logger, Now: time.Now,
-	})
+	svc := a.Connections(nil)
+	keys := a.ManagedKeys()
 	requests := provisioning.New(svc, keys, a.Secrets, provisioning.Options{
 		Prefix: cfg.SecretPrefix, Publisher: events, Logger: a.Logger,
 	})

@@ -10,13 +10,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/app"
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
-	"github.com/ddconn/ddconn/pkg/managedkey"
 )
 
 func main() {
@@ -25,14 +22,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ddconn manage: starting:", err)
 		os.Exit(1)
 	}
-	keys := managedkey.New(a.Secrets, a.Datadog, managedkey.Options{
-		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, RotationFunctionARN: a.Config.RotationFunctionARN,
-		Logger: a.Logger, Now: time.Now,
-	})
-	svc := connection.New(a.Secrets, a.Datadog, connection.Options{
-		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, Now: time.Now, Logger: a.Logger,
-		RotationFunctionARN: a.Config.RotationFunctionARN, Dependents: keys,
-	})
+	keys := a.ManagedKeys()
+	svc := a.Connections(keys)
 	apigateway.Start(httpapi.NewManageHandler(svc, httpapi.Options{
 		Logger: a.Logger, RequestID: apigateway.RequestID, ManagedKeys: keys,
 	}))

@@ -8,11 +8,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/app"
-	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
 )
 
@@ -22,8 +20,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ddconn validate: starting:", err)
 		os.Exit(1)
 	}
-	svc := connection.New(a.Secrets, a.Datadog, connection.Options{
-		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, Now: time.Now, Logger: a.Logger,
-	})
+	svc := a.Connections(nil)
 	apigateway.Start(httpapi.NewValidateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
 }

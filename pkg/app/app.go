@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/config"
+	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -60,4 +62,23 @@ func New(ctx context.Context, getenv func(string) string, out io.Writer, budget 
 		Retry:      datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: budget.RetryWindow},
 	})
 	return &App{Config: cfg, Logger: logging.New(out, cfg.LogLevel), Secrets: store, Datadog: dd}, nil
+}
+
+// Connections is the connection service on the app's adapters and
+// configuration. deps, when not nil, makes Delete refuse a connection that
+// still has managed keys.
+func (a *App) Connections(deps connection.Dependents) *connection.Service {
+	return connection.New(a.Secrets, a.Datadog, connection.Options{
+		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, RotationFunctionARN: a.Config.RotationFunctionARN,
+		Now: time.Now, Logger: a.Logger, Dependents: deps,
+	})
+}
+
+// ManagedKeys is the managed-key service on the app's adapters and
+// configuration.
+func (a *App) ManagedKeys() *managedkey.Service {
+	return managedkey.New(a.Secrets, a.Datadog, managedkey.Options{
+		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, RotationFunctionARN: a.Config.RotationFunctionARN,
+		Logger: a.Logger, Now: time.Now,
+	})
 }

@@ -2,5 +2,6 @@
 // configuration read once from the environment, the JSON logger, and the two
 // adapters (Secrets Manager and Datadog) configured for a function's time
 // budget. Each functions/*/main.go calls New once, at init, and wires the
-// result into its own service and handler.
+// result into its own service and handler; Connections and ManagedKeys build
+// the two services the API functions share from the same configuration.
 package app
