@@ -22,6 +22,7 @@ const (
 	CodeRotationInProgress   = "rotation_in_progress"
 	CodeRotationNotEnabled   = "rotation_not_enabled"
 	CodeRotationTooSoon      = "rotation_too_soon"
+	CodeKeyLimitReached      = "key_limit_reached"
 	CodeRotationUnavailable  = "rotation_not_configured"
 	CodeBodyTooLarge         = "body_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
@@ -148,6 +149,7 @@ var managedKeyKinds = []kindStatus{
 	{managedkey.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{managedkey.ErrExists, http.StatusConflict, CodeNameTaken},
 	{managedkey.ErrDeleted, http.StatusConflict, CodeNameTaken},
+	{managedkey.ErrKeyLimit, http.StatusConflict, CodeKeyLimitReached},
 	{managedkey.ErrNotAllowed, http.StatusForbidden, CodeServiceAccountNotAllowed},
 	{managedkey.ErrServiceAccount, http.StatusUnprocessableEntity, CodeServiceAccountInvalid},
 	{managedkey.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},

@@ -212,3 +212,34 @@ func TestMintFinishesARotationThatCouldNotBeEnabled(t *testing.T) {
 		t.Fatalf("a third time = %v, want ErrExists: the mint is complete", err)
 	}
 }
+
+// TestMintAtTheKeyLimit: a service account that holds Datadog's limit of
+// application keys gets no mint - a clear ErrKeyLimit, nothing created -
+// and a rotation of one of its keys fails before creating anything, with
+// the limit in lastError.
+func TestMintAtTheKeyLimit(t *testing.T) {
+	st := newStack(t)
+	k, err := st.svc.Mint(context.Background(), connName, managedkey.MintInput{Name: "full", ServiceAccountID: st.sa, Scopes: requested})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.waitIdle()
+	for len(st.keysOf(st.sa)) < secretkind.AppKey.KeyLimit() {
+		st.sim.AddAppKey(st.sa, "filler", requested)
+	}
+	before := len(st.keysOf(st.sa))
+	_, err = st.svc.Mint(context.Background(), connName, managedkey.MintInput{Name: "one-more", ServiceAccountID: st.sa, Scopes: requested})
+	if !errors.Is(err, managedkey.ErrKeyLimit) || !strings.Contains(err.Error(), "50") {
+		t.Fatalf("mint at the limit = %v, want ErrKeyLimit naming the limit", err)
+	}
+	if _, err := st.store.Describe(context.Background(), prefix+"keys/"+connName+"/one-more"); !errors.Is(err, secretstore.ErrNotFound) {
+		t.Fatalf("the refused mint left its secret: %v", err)
+	}
+
+	st.rotate(k.SecretARN)
+	st.waitIdle()
+	sec := st.describe(k.SecretARN)
+	if !strings.Contains(sec.Tags[secretkind.TagLastError], "revoke unused") || len(st.keysOf(st.sa)) != before {
+		t.Fatalf("rotation at the limit: last error %q, %d keys (%d before)", sec.Tags[secretkind.TagLastError], len(st.keysOf(st.sa)), before)
+	}
+}

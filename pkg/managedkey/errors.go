@@ -28,6 +28,9 @@ var (
 	ErrRejected = errors.New("datadog rejected the connection's key")
 	// ErrUnavailable: Datadog or Secrets Manager failed; retry later.
 	ErrUnavailable = errors.New("a backing service is unavailable")
+	// ErrKeyLimit: the service account (or, for API keys, the
+	// organisation) holds as many keys as Datadog allows.
+	ErrKeyLimit = errors.New("the Datadog key limit is reached")
 	// ErrDeleted: the request minted a key that was deleted since (a
 	// tombstone records it); it is not carried out again.
 	ErrDeleted = errors.New("the request's managed key was deleted")

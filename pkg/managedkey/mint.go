@@ -200,6 +200,10 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 		return record{}, cmp.Or(err, error(fail(ErrConnectionNotFound, fmt.Sprintf("connection %q is being deleted", v.name.Connection), nil)))
 	}
 	kind, m := v.name.Kind, mgr.manager(v.serviceAccountID)
+	if err := s.checkHeadroom(ctx, kind, m); err != nil {
+		s.dropIntent(ctx, sec)
+		return record{}, err
+	}
 	key, err := kind.CreateKey(ctx, s.dd, m, v.name.DatadogKeyName(token), v.scopes)
 	if err != nil {
 		if refused(err) {
@@ -235,6 +239,19 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 		return record{}, storeFailure("the key was minted and stored, but reading it back", err)
 	}
 	return record{name: v.name, secret: sec, doc: &doc}, nil
+}
+
+// checkHeadroom refuses a mint that Datadog's key limit would refuse, with
+// a message that says so, rather than a failed create.
+func (s *Service) checkHeadroom(ctx context.Context, kind secretkind.Kind, m secretkind.Manager) error {
+	keys, err := kind.ListKeys(ctx, s.dd, m)
+	if err != nil {
+		return datadogFailure("counting the keys already minted", err)
+	}
+	if err := secretkind.CheckHeadroom(kind, keys, ""); err != nil {
+		return fail(ErrKeyLimit, err.Error(), nil)
+	}
+	return nil
 }
 
 // refused reports whether Datadog refused a request outright (401/403 or

@@ -24,6 +24,8 @@ const (
 	// ReasonDeleted: the request was carried out before, and the key it
 	// minted was deleted since; it is not carried out again.
 	ReasonDeleted = "deleted"
+	// ReasonKeyLimitReached: Datadog's key limit leaves no room for the key.
+	ReasonKeyLimitReached = "key-limit-reached"
 	// ReasonUnavailable is the one retryable reason: Datadog or Secrets
 	// Manager kept failing, and the create function fails the invocation
 	// so that Lambda retries it.
@@ -100,6 +102,7 @@ var reasonsByKind = []struct {
 	{managedkey.ErrRejected, ReasonPermissionDenied},
 	{managedkey.ErrUnavailable, ReasonUnavailable},
 	{managedkey.ErrDeleted, ReasonDeleted},
+	{managedkey.ErrKeyLimit, ReasonKeyLimitReached},
 }
 
 // failureOf turns a service error into a failure with the service's own

@@ -43,6 +43,9 @@ func (r *Rotator) createSecret(ctx context.Context, n secretkind.Name, sec secre
 		return report{}, err
 	}
 	name := n.DatadogKeyName(ev.ClientRequestToken)
+	if err := secretkind.CheckHeadroom(n.Kind, keys, name); err != nil {
+		return report{}, err
+	}
 	discarded, err := r.deleteNamed(ctx, n.Kind, mgr, keys, name)
 	if err != nil {
 		return report{}, err

@@ -21,6 +21,9 @@ type Kind interface {
 	Noun() string
 	// Scoped reports whether the kind's keys carry scopes.
 	Scoped() bool
+	// KeyLimit is how many of the kind's keys one Manager's listing may
+	// hold (Datadog's limit per owner, or per organisation for API keys).
+	KeyLimit() int
 	// Parse reads a stored secret value; the error never holds the value.
 	Parse(value string) (Document, error)
 	// Marshal is Parse's inverse.
@@ -100,6 +103,11 @@ type appKeys struct{}
 
 func (appKeys) Noun() string { return "application key" }
 func (appKeys) Scoped() bool { return true }
+
+// KeyLimit is Datadog's limit of application keys per owner. The value is
+// the one Datadog reports as meta.max_allowed_per_user by default; an
+// organisation may have another.
+func (appKeys) KeyLimit() int { return 50 }
 
 // Credentials pairs the application key with the document's API key, or
 // with the manager's when the document carries none.
@@ -222,6 +230,9 @@ func (apiKeyKind) Segment() string { return "api-keys" }
 func (apiKeyKind) Noun() string    { return "API key" }
 func (apiKeyKind) Scoped() bool    { return false }
 
+// KeyLimit is Datadog's documented limit of API keys per organisation.
+func (apiKeyKind) KeyLimit() int { return 50 }
+
 // apiKeyJSON is a managed API key's stored document.
 type apiKeyJSON struct {
 	URL      string `json:"url"`
@@ -307,4 +318,24 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// ErrKeyLimit: the owner (or, for API keys, the organisation) already
+// holds as many keys as Datadog allows, so no key can be created.
+var ErrKeyLimit = errors.New("the Datadog key limit is reached")
+
+// CheckHeadroom fails with ErrKeyLimit when keys, a Manager's listing of
+// kind k, leave no room for one more key. Keys named exempt are not
+// counted: they are about to be deleted.
+func CheckHeadroom(k Kind, keys []Key, exempt string) error {
+	n := 0
+	for _, key := range keys {
+		if key.Name != exempt {
+			n++
+		}
+	}
+	if n >= k.KeyLimit() {
+		return fmt.Errorf("%w: %d of at most %d %ss are in use; revoke unused ones in Datadog", ErrKeyLimit, n, k.KeyLimit(), k.Noun())
+	}
+	return nil
 }
