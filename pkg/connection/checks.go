@@ -15,17 +15,17 @@ import (
 // Permissions behind each capability (Datadog role permissions, which are
 // also application-key scope names).
 const (
-	PermUserAppKeys         = "user_app_keys"
-	PermServiceAccountWrite = "service_account_write"
-	PermUserAccessRead      = "user_access_read"
+	permUserAppKeys         = "user_app_keys"
+	permServiceAccountWrite = "service_account_write"
+	permUserAccessRead      = "user_access_read"
 )
 
 // Names of the checks in a Validation, in order.
 const (
-	CheckURL            = "url"
-	CheckAPIKey         = "apiKey"
-	CheckApplicationKey = "applicationKey"
-	CheckPermissions    = "permissions"
+	checkURL            = "url"
+	checkAPIKey         = "apiKey"
+	checkApplicationKey = "applicationKey"
+	checkPermissions    = "permissions"
 )
 
 // Validation is the outcome of checking a pair of keys against Datadog.
@@ -50,7 +50,7 @@ type Check struct {
 // even when empty.
 func (c Check) MarshalJSON() ([]byte, error) {
 	type plain Check
-	if c.Name != CheckPermissions {
+	if c.Name != checkPermissions {
 		return json.Marshal(plain(c))
 	}
 	return json.Marshal(struct {
@@ -169,7 +169,7 @@ func unavailable(cause error) error {
 // verdict() found no outage, so every check has a definite answer.
 func (p probe) validation(cr datadog.Credentials, at time.Time) Validation {
 	checks := []Check{
-		{Name: CheckURL, OK: true, Message: fmt.Sprintf("%s (%s)", cr.Site.URL(), cr.Site.Name)},
+		{Name: checkURL, OK: true, Message: fmt.Sprintf("%s (%s)", cr.Site.URL(), cr.Site.Name)},
 		p.apiKeyCheck(),
 		p.appKeyCheck(),
 		p.permissionsCheck(),
@@ -183,27 +183,27 @@ func (p probe) validation(cr datadog.Credentials, at time.Time) Validation {
 
 func (p probe) apiKeyCheck() Check {
 	if p.apiKeyOK() {
-		return Check{Name: CheckAPIKey, OK: true}
+		return Check{Name: checkAPIKey, OK: true}
 	}
-	return Check{Name: CheckAPIKey, Message: "Datadog rejected the API key"}
+	return Check{Name: checkAPIKey, Message: "Datadog rejected the API key"}
 }
 
 func (p probe) appKeyCheck() Check {
 	switch {
 	case !p.apiKeyOK():
-		return Check{Name: CheckApplicationKey, Message: "not checked: the API key was rejected"}
+		return Check{Name: checkApplicationKey, Message: "not checked: the API key was rejected"}
 	case !p.appKeyOK():
-		return Check{Name: CheckApplicationKey, Message: "Datadog rejected the application key (or it belongs to another organisation than the API key)"}
+		return Check{Name: checkApplicationKey, Message: "Datadog rejected the application key (or it belongs to another organisation than the API key)"}
 	}
-	return Check{Name: CheckApplicationKey, OK: true}
+	return Check{Name: checkApplicationKey, OK: true}
 }
 
 func (p probe) permissionsCheck() Check {
 	if !p.apiKeyOK() || !p.appKeyOK() {
-		return Check{Name: CheckPermissions, Message: "not checked: the keys were rejected"}
+		return Check{Name: checkPermissions, Message: "not checked: the keys were rejected"}
 	}
 	caps := capabilitiesOf(p.lookup, p.key.Scopes)
-	c := Check{Name: CheckPermissions, OK: p.lookup == lookupFound && len(caps.MissingPermissions) == 0, Missing: caps.MissingPermissions}
+	c := Check{Name: checkPermissions, OK: p.lookup == lookupFound && len(caps.MissingPermissions) == 0, Missing: caps.MissingPermissions}
 	if p.lookup != lookupFound {
 		c.Message = lookupWarning(p.lookup)
 	}
@@ -235,16 +235,16 @@ func capabilitiesOf(l keyLookup, scopes []string) Capabilities {
 	case l == lookupFound:
 		has = func(p string) bool { return slices.Contains(scopes, p) }
 	case l == lookupForbidden:
-		return Capabilities{MissingPermissions: []string{PermUserAppKeys}}
+		return Capabilities{MissingPermissions: []string{permUserAppKeys}}
 	default:
 		return Capabilities{MissingPermissions: []string{}}
 	}
 	c := Capabilities{
-		RotateOwnKey:             has(PermUserAppKeys),
-		ManageServiceAccountKeys: has(PermServiceAccountWrite) && has(PermUserAccessRead),
+		RotateOwnKey:             has(permUserAppKeys),
+		ManageServiceAccountKeys: has(permServiceAccountWrite) && has(permUserAccessRead),
 		MissingPermissions:       []string{},
 	}
-	for _, p := range []string{PermUserAppKeys, PermServiceAccountWrite, PermUserAccessRead} {
+	for _, p := range []string{permUserAppKeys, permServiceAccountWrite, permUserAccessRead} {
 		if !has(p) {
 			c.MissingPermissions = append(c.MissingPermissions, p)
 		}

@@ -11,8 +11,8 @@ import (
 	"github.com/ddconn/ddconn/pkg/site"
 )
 
-// AppDatadog is the app of every connection.
-const AppDatadog = "datadog"
+// appDatadog is the app of every connection.
+const appDatadog = "datadog"
 
 // Connection is a connection as users see it. It never holds key material.
 type Connection struct {
@@ -112,8 +112,8 @@ func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *secre
 	c := Connection{
 		Name:                  name,
 		Description:           sec.Description,
-		App:                   AppDatadog,
-		Method:                MethodAPIKey,
+		App:                   appDatadog,
+		Method:                methodAPIKey,
 		Site:                  t[secretkind.TagSite],
 		SecretARN:             sec.ARN,
 		ApplicationKeyID:      t[secretkind.TagKeyID],

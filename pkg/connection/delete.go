@@ -56,7 +56,7 @@ func (s *Service) checkUnused(ctx context.Context, name string, sec secretstore.
 	return nil
 }
 
-// Delete schedules the connection's deletion after RecoveryWindowDays, or
+// Delete schedules the connection's deletion after recoveryWindowDays (7), or
 // deletes it at once when force is set. Forcing also works on a connection
 // already scheduled for deletion, which frees its name.
 func (s *Service) Delete(ctx context.Context, name string, force bool) (Deletion, error) {
@@ -72,11 +72,11 @@ func (s *Service) Delete(ctx context.Context, name string, force bool) (Deletion
 	if err := s.checkUnused(ctx, name, sec); err != nil {
 		return Deletion{}, err
 	}
-	window := RecoveryWindowDays
+	window := recoveryWindowDays
 	if force {
 		window = 0
 	}
-	date, err := s.store.Delete(ctx, sec.ARN, RecoveryWindowDays, force)
+	date, err := s.store.Delete(ctx, sec.ARN, recoveryWindowDays, force)
 	switch {
 	case errors.Is(err, secretstore.ErrNotFound):
 		return Deletion{}, notFound(name, err)

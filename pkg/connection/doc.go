@@ -9,7 +9,7 @@
 // last validation), so listing connections never reads a secret value.
 //
 // The Service talks to Datadog and Secrets Manager through the small
-// interfaces declared here (Datadog, SecretStore), implemented by
+// interfaces declared here (datadogAPI, secretStore), implemented by
 // pkg/datadog and pkg/secretstore. Failures callers must tell apart are
 // *Error values wrapping one of the sentinel kinds (ErrInvalid, ErrNotFound,
 // ErrExists, ErrPendingDeletion, ErrRotationInProgress, ErrRejected,

@@ -14,18 +14,18 @@ import (
 	"github.com/ddconn/ddconn/pkg/site"
 )
 
-// MethodAPIKey is the only authentication method: an API key plus an
+// methodAPIKey is the only authentication method: an API key plus an
 // application key.
-const MethodAPIKey = "api-key"
+const methodAPIKey = "api-key"
 
 // Limits of user input.
 const (
-	MaxNameLength        = 64
-	MaxDescriptionLength = 256
+	maxNameLength        = 64
+	maxDescriptionLength = 256
 )
 
 // LimitRule says which page sizes List accepts, for error messages.
-var LimitRule = fmt.Sprintf("must be between 1 and %d", MaxPageSize)
+var LimitRule = fmt.Sprintf("must be between 1 and %d", maxPageSize)
 
 // CredentialsInput is the credentials part of a request, as the user sent it.
 type CredentialsInput struct {
@@ -50,7 +50,7 @@ func (c CredentialsInput) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.S
 type CreateInput struct {
 	Name        string
 	Description string
-	// Method defaults to MethodAPIKey.
+	// Method defaults to "api-key", the only method.
 	Method string
 	// Credentials is nil when the request had none.
 	Credentials *CredentialsInput
@@ -70,14 +70,14 @@ type UpdateInput struct {
 	Credentials *CredentialsInput
 	// AllowedServiceAccounts, when set, replaces the service accounts the
 	// connection may mint managed keys for (ids, at most
-	// MaxAllowedServiceAccounts); an empty list removes the limit.
+	// maxAllowedServiceAccounts); an empty list removes the limit.
 	AllowedServiceAccounts *[]string
 }
 
-// MaxAllowedServiceAccounts bounds AllowedServiceAccounts: the list is one
+// maxAllowedServiceAccounts bounds AllowedServiceAccounts: the list is one
 // space-separated tag value, and AWS tag values hold at most 256
 // characters (six UUIDs and their separators take 221).
-const MaxAllowedServiceAccounts = 6
+const maxAllowedServiceAccounts = 6
 
 // The key and id formats are checked by hand rather than with package-level
 // regular expressions, which every function would compile at cold start.
@@ -144,7 +144,7 @@ func (in CreateInput) validate() (validCreate, error) {
 		errs.add("name", secretkind.NameRule)
 	}
 	checkDescription(&errs, in.Description)
-	if in.Method != "" && in.Method != MethodAPIKey {
+	if in.Method != "" && in.Method != methodAPIKey {
 		errs.add("method", `must be "api-key" (the only supported method)`)
 	}
 	creds := checkCredentials(&errs, in.Credentials)
@@ -155,21 +155,21 @@ func checkDescription(errs *fieldErrors, d string) {
 	switch {
 	case !utf8.ValidString(d):
 		errs.add("description", "must be valid UTF-8")
-	case utf8.RuneCountInString(d) > MaxDescriptionLength:
-		errs.add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLength))
-	case !PlainText(d):
-		errs.add("description", PlainTextRule)
+	case utf8.RuneCountInString(d) > maxDescriptionLength:
+		errs.add("description", fmt.Sprintf("must be at most %d characters", maxDescriptionLength))
+	case !plainText(d):
+		errs.add("description", plainTextRule)
 	}
 }
 
-// PlainTextRule says what PlainText refuses, for error messages.
-const PlainTextRule = "must not contain control characters (such as newlines or NUL) or bidirectional formatting characters"
+// plainTextRule says what plainText refuses, for error messages.
+const plainTextRule = "must not contain control characters (such as newlines or NUL) or bidirectional formatting characters"
 
-// PlainText reports whether s, valid UTF-8, is free of control characters
+// plainText reports whether s, valid UTF-8, is free of control characters
 // (C0, DEL and C1) and of the Unicode bidirectional formatting characters,
 // which make text display differently from what it holds. Names are
-// narrower still (ValidName); descriptions must pass PlainText.
-func PlainText(s string) bool {
+// narrower still (ValidName); descriptions must pass plainText.
+func plainText(s string) bool {
 	for _, r := range s {
 		if unicode.IsControl(r) || isBidiControl(r) {
 			return false
@@ -293,8 +293,8 @@ func checkAllowedServiceAccounts(errs *fieldErrors, ids []string) []string {
 			out = append(out, id)
 		}
 	}
-	if len(out) > MaxAllowedServiceAccounts {
-		errs.add("allowedServiceAccounts", fmt.Sprintf("lists at most %d service accounts", MaxAllowedServiceAccounts))
+	if len(out) > maxAllowedServiceAccounts {
+		errs.add("allowedServiceAccounts", fmt.Sprintf("lists at most %d service accounts", maxAllowedServiceAccounts))
 	}
 	return out
 }

@@ -43,7 +43,7 @@ func TestCreateInputValidate(t *testing.T) {
 		want []string // bad fields, in order
 	}{
 		{"valid", CreateInput{Name: "prod-us5", Credentials: goodCreds()}, nil},
-		{"valid one char", CreateInput{Name: "a", Method: MethodAPIKey, Credentials: goodCreds()}, nil},
+		{"valid one char", CreateInput{Name: "a", Method: methodAPIKey, Credentials: goodCreds()}, nil},
 		{"valid 64 chars", CreateInput{Name: strings.Repeat("a", 64), Credentials: goodCreds()}, nil},
 		{"name too long", CreateInput{Name: strings.Repeat("a", 65), Credentials: goodCreds()}, []string{"name"}},
 		{"empty name", CreateInput{Credentials: goodCreds()}, []string{"name"}},

@@ -11,8 +11,8 @@ import (
 
 // Page sizes of List.
 const (
-	DefaultPageSize = 20
-	MaxPageSize     = 100
+	defaultPageSize = 20
+	maxPageSize     = 100
 )
 
 // Page is one page of connections.
@@ -35,16 +35,16 @@ func (s *Service) Get(ctx context.Context, name string) (Connection, error) {
 	return s.connectionFrom(name, sec, &doc), nil
 }
 
-// List returns up to limit connections (0 means DefaultPageSize) starting at
+// List returns up to limit connections (0 means defaultPageSize, 20) starting at
 // cursor. It reads metadata only (ListSecrets), so listed connections have
 // no scopes. A page may hold fewer than limit connections while NextCursor
 // is set: Secrets Manager pages that way, and secrets under the prefix that
 // ddconn did not create are skipped.
 func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, error) {
 	if limit == 0 {
-		limit = DefaultPageSize
+		limit = defaultPageSize
 	}
-	if limit < 1 || limit > MaxPageSize {
+	if limit < 1 || limit > maxPageSize {
 		return Page{}, invalid(FieldError{"limit", LimitRule})
 	}
 	secrets, next, err := s.store.List(ctx, s.prefix, limit, cursor)

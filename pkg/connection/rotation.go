@@ -250,7 +250,7 @@ func cannotRotate(name string, tags map[string]string) error {
 	}
 	msg := lookupWarning(keyLookup(tags[secretkind.TagKeyLookup]))
 	if keyLookup(tags[secretkind.TagKeyLookup]) == lookupFound {
-		msg = "the application key lacks the " + PermUserAppKeys + " permission, so it cannot create its replacement"
+		msg = "the application key lacks the " + permUserAppKeys + " permission, so it cannot create its replacement"
 	}
 	return &Error{Kind: ErrInvalid, Message: fmt.Sprintf("connection %q cannot be rotated", name),
 		Details: []FieldError{{Field: "capabilities.rotateOwnKey", Message: msg}}}

@@ -10,9 +10,9 @@ import (
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// Datadog is what the Service needs from Datadog; *datadog.Client
+// datadogAPI is what the Service needs from Datadog; *datadog.Client
 // implements it.
-type Datadog interface {
+type datadogAPI interface {
 	keyChecker
 	identityReader
 	serviceAccountLister
@@ -32,9 +32,9 @@ type serviceAccountLister interface {
 	ListServiceAccounts(ctx context.Context, cr datadog.Credentials) ([]datadog.User, error)
 }
 
-// SecretStore is what the Service needs from Secrets Manager;
+// secretStore is what the Service needs from Secrets Manager;
 // *secretstore.Store implements it.
-type SecretStore interface {
+type secretStore interface {
 	secretReader
 	secretWriter
 	secretTagger
@@ -103,15 +103,15 @@ type Dependents interface {
 	CountManagedKeys(ctx context.Context, conn string) (int, error)
 }
 
-// RecoveryWindowDays is how long a deleted connection can be recovered
+// recoveryWindowDays is how long a deleted connection can be recovered
 // (with Secrets Manager's RestoreSecret) before it is gone.
-const RecoveryWindowDays = 7
+const recoveryWindowDays = 7
 
 // Service creates, checks, reads, updates and deletes connections. It is
 // safe for concurrent use.
 type Service struct {
-	store    SecretStore
-	dd       Datadog
+	store    secretStore
+	dd       datadogAPI
 	prefix   string
 	kmsKeyID string
 	now      func() time.Time
@@ -123,7 +123,7 @@ type Service struct {
 }
 
 // New returns a Service over the given adapters.
-func New(store SecretStore, dd Datadog, opts Options) *Service {
+func New(store secretStore, dd datadogAPI, opts Options) *Service {
 	s := &Service{store: store, dd: dd, prefix: opts.Prefix, kmsKeyID: opts.KMSKeyID, now: opts.Now, log: opts.Logger,
 		rotationFunctionARN: opts.RotationFunctionARN, dependents: opts.Dependents}
 	if s.now == nil {

@@ -83,7 +83,7 @@ func (s *Service) ServiceAccounts(ctx context.Context, name string) ([]ServiceAc
 	switch {
 	case errors.Is(err, datadog.ErrUnauthorized):
 		return nil, &Error{Kind: ErrRejected, Err: err, Message: "Datadog refused to list users with this connection's keys: " +
-			"the keys were rejected, or the application key lacks " + PermUserAccessRead}
+			"the keys were rejected, or the application key lacks " + permUserAccessRead}
 	case err != nil:
 		return nil, unavailable(err)
 	}
