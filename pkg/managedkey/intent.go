@@ -23,10 +23,10 @@ import (
 // token, then delete the secret (secretkind.RollBackMint; the sweeper does it for
 // mints older than MinAge).
 
-// CommitWait bounds how long a repeated delivery waits for the mint of the
+// commitWait bounds how long a repeated delivery waits for the mint of the
 // same request, running concurrently, to commit before answering
 // ErrUnavailable (retryable).
-const CommitWait = 20 * time.Second
+const commitWait = 20 * time.Second
 
 // commitPoll is how often that wait looks again.
 const commitPoll = 100 * time.Millisecond
@@ -110,10 +110,10 @@ func (s *Service) abandoned(sec secretstore.Secret) bool {
 	return !committed && sec.DeletedAt == nil && !sec.CreatedAt.IsZero() && s.now().Sub(sec.CreatedAt) >= s.opts.MinAge
 }
 
-// awaitCommit waits, up to CommitWait, for the mint of n by the same
+// awaitCommit waits, up to commitWait, for the mint of n by the same
 // request to commit, then answers from it.
 func (s *Service) awaitCommit(ctx context.Context, n secretkind.Name) (record, error) {
-	deadline := time.NewTimer(CommitWait)
+	deadline := time.NewTimer(commitWait)
 	defer deadline.Stop()
 	tick := time.NewTicker(commitPoll)
 	defer tick.Stop()

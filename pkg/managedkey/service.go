@@ -14,9 +14,9 @@ import (
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// SecretStore is what the Service needs from Secrets Manager;
+// secretStore is what the Service needs from Secrets Manager;
 // *secretstore.Store implements it.
-type SecretStore interface {
+type secretStore interface {
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Create(ctx context.Context, in secretstore.CreateInput) (secretstore.Secret, error)
@@ -28,16 +28,16 @@ type SecretStore interface {
 	Untag(ctx context.Context, id string, keys []string) error
 }
 
-// Datadog is what the Service needs from Datadog; *datadog.Client
+// datadogAPI is what the Service needs from Datadog; *datadog.Client
 // implements it.
-type Datadog interface {
+type datadogAPI interface {
 	secretkind.Datadog
 	ListServiceAccounts(ctx context.Context, cr datadog.Credentials) ([]datadog.User, error)
 }
 
 var (
-	_ SecretStore = (*secretstore.Store)(nil)
-	_ Datadog     = (*datadog.Client)(nil)
+	_ secretStore = (*secretstore.Store)(nil)
+	_ datadogAPI     = (*datadog.Client)(nil)
 )
 
 // Options configures a Service.
@@ -68,8 +68,8 @@ const DefaultMinAge = 10 * time.Minute
 // Service mints, reads and deletes managed application keys. It is safe
 // for concurrent use.
 type Service struct {
-	store SecretStore
-	dd    Datadog
+	store secretStore
+	dd    datadogAPI
 	opts  Options
 	log   *slog.Logger
 	token func() string
@@ -77,7 +77,7 @@ type Service struct {
 }
 
 // New returns a Service over the given adapters.
-func New(store SecretStore, dd Datadog, opts Options) *Service {
+func New(store secretStore, dd datadogAPI, opts Options) *Service {
 	s := &Service{store: store, dd: dd, opts: opts, log: opts.Logger, token: opts.Token, now: opts.Now}
 	if s.now == nil {
 		s.now = time.Now
