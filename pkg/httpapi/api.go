@@ -20,20 +20,20 @@ import (
 	"github.com/ddconn/ddconn/pkg/secretkind"
 )
 
-// Creator serves the create function.
-type Creator interface {
+// creator serves the create function.
+type creator interface {
 	Create(ctx context.Context, in connection.CreateInput) (connection.Connection, error)
 }
 
-// Validator serves the validate function.
-type Validator interface {
+// validator serves the validate function.
+type validator interface {
 	ValidateCredentials(ctx context.Context, in connection.CredentialsInput) (connection.Validation, error)
 	ValidateStored(ctx context.Context, name string) (connection.Validation, error)
 	ServiceAccounts(ctx context.Context, name string) ([]connection.ServiceAccount, error)
 }
 
-// Manager serves the manage function.
-type Manager interface {
+// manager serves the manage function.
+type manager interface {
 	Get(ctx context.Context, name string) (connection.Connection, error)
 	List(ctx context.Context, limit int, cursor string) (connection.Page, error)
 	Update(ctx context.Context, name string, in connection.UpdateInput) (connection.Connection, error)
@@ -43,11 +43,11 @@ type Manager interface {
 	RotateNow(ctx context.Context, name string) (connection.RotationStarted, error)
 }
 
-// Service serves every route; *connection.Service implements it.
-type Service interface {
-	Creator
-	Validator
-	Manager
+// service serves every route; *connection.Service implements it.
+type service interface {
+	creator
+	validator
+	manager
 }
 
 // Options configures the handlers.
@@ -87,25 +87,25 @@ func newAPI(opts Options) *api {
 }
 
 // NewCreateHandler serves the create function's routes.
-func NewCreateHandler(c Creator, opts Options) http.Handler {
+func NewCreateHandler(c creator, opts Options) http.Handler {
 	a := newAPI(opts)
 	return a.mount(FunctionCreate, a.createRoutes(c))
 }
 
 // NewValidateHandler serves the validate function's routes.
-func NewValidateHandler(v Validator, opts Options) http.Handler {
+func NewValidateHandler(v validator, opts Options) http.Handler {
 	a := newAPI(opts)
 	return a.mount(FunctionValidate, a.validateRoutes(v))
 }
 
 // NewManageHandler serves the manage function's routes.
-func NewManageHandler(m Manager, opts Options) http.Handler {
+func NewManageHandler(m manager, opts Options) http.Handler {
 	a := newAPI(opts)
 	return a.mount(FunctionManage, a.manageRoutes(m))
 }
 
 // NewMux serves every route on one handler, as `make dev` does.
-func NewMux(s Service, opts Options) http.Handler {
+func NewMux(s service, opts Options) http.Handler {
 	a := newAPI(opts)
 	all := a.createRoutes(s)
 	maps.Copy(all, a.validateRoutes(s))
@@ -116,11 +116,11 @@ func NewMux(s Service, opts Options) http.Handler {
 // handlers maps Route.Key() to the handler of that route.
 type handlers map[string]http.HandlerFunc
 
-func (a *api) createRoutes(c Creator) handlers {
+func (a *api) createRoutes(c creator) handlers {
 	return handlers{"POST /connections": a.create(c)}
 }
 
-func (a *api) validateRoutes(v Validator) handlers {
+func (a *api) validateRoutes(v validator) handlers {
 	return handlers{
 		"POST /connections/validate":               a.validateCredentials(v),
 		"POST /connections/{name}/validate":        a.validateStored(v),
@@ -128,7 +128,7 @@ func (a *api) validateRoutes(v Validator) handlers {
 	}
 }
 
-func (a *api) manageRoutes(m Manager) handlers {
+func (a *api) manageRoutes(m manager) handlers {
 	hs := handlers{
 		"GET /connections":           a.list(m),
 		"GET /connections/{name}":    a.get(m),

@@ -16,8 +16,8 @@ import (
 	"github.com/ddconn/ddconn/pkg/connection"
 )
 
-// MaxBodyBytes is the largest request body accepted (413 above).
-const MaxBodyBytes = 16 << 10
+// maxBodyBytes is the largest request body accepted (413 above).
+const maxBodyBytes = 16 << 10
 
 // credentialsBody is the credentials object of a request.
 type credentialsBody struct {
@@ -55,15 +55,15 @@ type validateBody struct {
 }
 
 // jsonBody checks the media type and declared size of r's body and returns
-// it bounded to MaxBodyBytes.
+// it bounded to maxBodyBytes.
 func jsonBody(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
 	if err := checkMediaType(r.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
-	if r.ContentLength > MaxBodyBytes {
+	if r.ContentLength > maxBodyBytes {
 		return nil, tooLarge()
 	}
-	return http.MaxBytesReader(w, r.Body, MaxBodyBytes), nil
+	return http.MaxBytesReader(w, r.Body, maxBodyBytes), nil
 }
 
 // checkMediaType accepts JSON media types in UTF-8, the only encoding JSON
@@ -83,7 +83,7 @@ func checkMediaType(contentType string) error {
 
 func tooLarge() error {
 	return &requestError{status: http.StatusRequestEntityTooLarge, code: CodeBodyTooLarge,
-		message: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
+		message: fmt.Sprintf("the body is larger than %d bytes", maxBodyBytes)}
 }
 
 // decodeJSON decodes exactly one JSON object from body into v, a pointer to

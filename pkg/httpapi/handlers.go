@@ -9,7 +9,7 @@ import (
 )
 
 // POST /connections
-func (a *api) create(c Creator) http.HandlerFunc {
+func (a *api) create(c creator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := jsonBody(w, r)
 		if err != nil {
@@ -32,7 +32,7 @@ func (a *api) create(c Creator) http.HandlerFunc {
 }
 
 // POST /connections/validate
-func (a *api) validateCredentials(v Validator) http.HandlerFunc {
+func (a *api) validateCredentials(v validator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := jsonBody(w, r)
 		if err != nil {
@@ -49,7 +49,7 @@ func (a *api) validateCredentials(v Validator) http.HandlerFunc {
 }
 
 // POST /connections/{name}/validate
-func (a *api) validateStored(v Validator) http.HandlerFunc {
+func (a *api) validateStored(v validator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, http.StatusOK)(v.ValidateStored(r.Context(), r.PathValue("name")))
 	}
@@ -61,7 +61,7 @@ type serviceAccountList struct {
 }
 
 // GET /connections/{name}/service-accounts
-func (a *api) serviceAccounts(v Validator) http.HandlerFunc {
+func (a *api) serviceAccounts(v validator) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sas, err := v.ServiceAccounts(r.Context(), r.PathValue("name"))
 		a.respond(w, r, http.StatusOK)(serviceAccountList{ServiceAccounts: sas}, err)
@@ -69,7 +69,7 @@ func (a *api) serviceAccounts(v Validator) http.HandlerFunc {
 }
 
 // GET /connections?limit=&cursor=
-func (a *api) list(m Manager) http.HandlerFunc {
+func (a *api) list(m manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		limit := 0
@@ -94,14 +94,14 @@ func (a *api) list(m Manager) http.HandlerFunc {
 }
 
 // GET /connections/{name}
-func (a *api) get(m Manager) http.HandlerFunc {
+func (a *api) get(m manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, http.StatusOK)(m.Get(r.Context(), r.PathValue("name")))
 	}
 }
 
 // PATCH /connections/{name}
-func (a *api) update(m Manager) http.HandlerFunc {
+func (a *api) update(m manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := jsonBody(w, r)
 		if err != nil {
@@ -118,7 +118,7 @@ func (a *api) update(m Manager) http.HandlerFunc {
 }
 
 // DELETE /connections/{name}?force=true
-func (a *api) delete(m Manager) http.HandlerFunc {
+func (a *api) delete(m manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		force := false
 		if s := r.URL.Query().Get("force"); s != "" {
@@ -147,7 +147,7 @@ func (a *api) respond(w http.ResponseWriter, r *http.Request, status int) func(a
 }
 
 // PUT /connections/{name}/rotation
-func (a *api) enableRotation(m Manager) http.HandlerFunc {
+func (a *api) enableRotation(m manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := jsonBody(w, r)
 		if err != nil {
@@ -164,14 +164,14 @@ func (a *api) enableRotation(m Manager) http.HandlerFunc {
 }
 
 // DELETE /connections/{name}/rotation
-func (a *api) disableRotation(m Manager) http.HandlerFunc {
+func (a *api) disableRotation(m manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, http.StatusOK)(m.DisableRotation(r.Context(), r.PathValue("name")))
 	}
 }
 
 // POST /connections/{name}/rotate
-func (a *api) rotateNow(m Manager) http.HandlerFunc {
+func (a *api) rotateNow(m manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, http.StatusAccepted)(m.RotateNow(r.Context(), r.PathValue("name")))
 	}

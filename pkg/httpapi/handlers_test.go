@@ -22,8 +22,8 @@ type stubService struct {
 	panicked bool
 }
 
-var _ Service = (*stubService)(nil)
-var _ Service = (*connection.Service)(nil)
+var _ service = (*stubService)(nil)
+var _ service = (*connection.Service)(nil)
 
 func (s *stubService) fail() error {
 	if s.panicked {
