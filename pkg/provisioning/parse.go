@@ -16,11 +16,11 @@ import (
 
 // Limits of a request event.
 const (
-	// MaxDetailBytes bounds an event's detail: requests are small, and
+	// maxDetailBytes bounds an event's detail: requests are small, and
 	// EventBridge's own limit (256 KiB an entry) is far above need.
-	MaxDetailBytes = 16 << 10
-	// MaxEventIDLength bounds the event id, which becomes a tag value.
-	MaxEventIDLength = 64
+	maxDetailBytes = 16 << 10
+	// maxEventIDLength bounds the event id, which becomes a tag value.
+	maxEventIDLength = 64
 )
 
 // CreateConnectionDetail is the detail of a "Create Connection" request.
@@ -85,7 +85,7 @@ func parse(ev events.EventBridgeEvent) (request, error) {
 	var problems []connection.FieldError
 	if !validEventID(ev.ID) {
 		problems = append(problems, connection.FieldError{Field: "id",
-			Message: fmt.Sprintf("must be 1–%d letters, digits and '-' (EventBridge sets a UUID)", MaxEventIDLength)})
+			Message: fmt.Sprintf("must be 1–%d letters, digits and '-' (EventBridge sets a UUID)", maxEventIDLength)})
 	}
 	if ev.Source != RequestSource {
 		problems = append(problems, connection.FieldError{Field: "source", Message: fmt.Sprintf("must be %q", RequestSource)})
@@ -120,7 +120,7 @@ func detailFor(detailType string) any {
 }
 
 func validEventID(id string) bool {
-	if id == "" || len(id) > MaxEventIDLength {
+	if id == "" || len(id) > maxEventIDLength {
 		return false
 	}
 	return !strings.ContainsFunc(id, func(r rune) bool {
@@ -131,8 +131,8 @@ func validEventID(id string) bool {
 // decodeDetail decodes raw into v. Its errors name the field, never the
 // value (a misplaced key must not end up in an event or a log).
 func decodeDetail(raw json.RawMessage, v any) error {
-	if len(raw) > MaxDetailBytes {
-		return invalidEvent(connection.FieldError{Field: "detail", Message: fmt.Sprintf("must be at most %d bytes", MaxDetailBytes)})
+	if len(raw) > maxDetailBytes {
+		return invalidEvent(connection.FieldError{Field: "detail", Message: fmt.Sprintf("must be at most %d bytes", maxDetailBytes)})
 	}
 	if len(bytes.TrimSpace(raw)) == 0 || raw[0] != '{' {
 		return invalidEvent(connection.FieldError{Field: "detail", Message: "must be a JSON object"})

@@ -82,7 +82,7 @@ func TestParseRefuses(t *testing.T) {
 		{name: "unknown detail type", edit: func(ev *events.EventBridgeEvent) { ev.DetailType = "Scheduled Event" }, wantField: "detail-type"},
 		{name: "no id", edit: func(ev *events.EventBridgeEvent) { ev.ID = "" }, wantField: "id"},
 		{name: "id with spaces", edit: func(ev *events.EventBridgeEvent) { ev.ID = "a b" }, wantField: "id"},
-		{name: "id too long", edit: func(ev *events.EventBridgeEvent) { ev.ID = strings.Repeat("a", MaxEventIDLength+1) }, wantField: "id"},
+		{name: "id too long", edit: func(ev *events.EventBridgeEvent) { ev.ID = strings.Repeat("a", maxEventIDLength+1) }, wantField: "id"},
 		{name: "detail missing", edit: func(ev *events.EventBridgeEvent) { ev.Detail = nil }, wantField: "detail"},
 		{name: "detail an array", edit: func(ev *events.EventBridgeEvent) { ev.Detail = json.RawMessage(`[]`) }, wantField: "detail"},
 		{name: "trailing data", edit: func(ev *events.EventBridgeEvent) { ev.Detail = json.RawMessage(`{"name":"a"} {}`) }, wantField: "detail"},
@@ -95,7 +95,7 @@ func TestParseRefuses(t *testing.T) {
 			edit:      func(ev *events.EventBridgeEvent) { ev.Detail = json.RawMessage(`{"name":` + apiKeyLike + `}`) },
 			wantField: "detail", notInMsg: apiKeyLike[:8]},
 		{name: "oversize", edit: func(ev *events.EventBridgeEvent) {
-			ev.Detail = json.RawMessage(`{"description":"` + strings.Repeat("x", MaxDetailBytes) + `"}`)
+			ev.Detail = json.RawMessage(`{"description":"` + strings.Repeat("x", maxDetailBytes) + `"}`)
 		}, wantField: "detail"},
 	}
 	for _, tt := range tests {

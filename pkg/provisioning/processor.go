@@ -17,38 +17,38 @@ import (
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// Connections creates connections; *connection.Service implements it.
-type Connections interface {
+// connections creates connections; *connection.Service implements it.
+type connections interface {
 	Create(ctx context.Context, in connection.CreateInput) (connection.Connection, error)
 	CreatedBy(ctx context.Context, name, requestID string) (connection.Connection, bool, error)
 }
 
-// ManagedKeys mints and deletes managed keys; *managedkey.Service
+// managedKeys mints and deletes managed keys; *managedkey.Service
 // implements it.
-type ManagedKeys interface {
+type managedKeys interface {
 	Mint(ctx context.Context, conn string, in managedkey.MintInput) (managedkey.AppKey, error)
 	MintAPIKey(ctx context.Context, conn string, in managedkey.APIKeyInput) (managedkey.APIKey, error)
 	Delete(ctx context.Context, conn, name string, keepKeys bool) error
 	DeleteAPIKey(ctx context.Context, conn, name string, keepKeys bool) error
 }
 
-// Staging reads and deletes staging secrets; *secretstore.Store implements
+// staging reads and deletes staging secrets; *secretstore.Store implements
 // it.
-type Staging interface {
+type staging interface {
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
 }
 
-// Publisher puts outcome events on the bus; *eventbus.Publisher
+// publisher puts outcome events on the bus; *eventbus.Publisher
 // implements it.
-type Publisher interface {
+type publisher interface {
 	Publish(ctx context.Context, detailType string, detail any, resources ...string) (string, error)
 }
 
 var (
-	_ Connections = (*connection.Service)(nil)
-	_ ManagedKeys = (*managedkey.Service)(nil)
-	_ Staging     = (*secretstore.Store)(nil)
+	_ connections = (*connection.Service)(nil)
+	_ managedKeys = (*managedkey.Service)(nil)
+	_ staging     = (*secretstore.Store)(nil)
 )
 
 // Options configures a Processor.
@@ -58,7 +58,7 @@ type Options struct {
 	Prefix string
 	// Publisher receives the outcomes; nil only logs them (a deployment
 	// without a bus).
-	Publisher Publisher
+	Publisher publisher
 	// Logger receives one record per request; nil discards.
 	Logger *slog.Logger
 }
@@ -66,16 +66,16 @@ type Options struct {
 // Processor carries out request events and publishes their outcomes. It
 // is safe for concurrent use.
 type Processor struct {
-	conns   Connections
-	keys    ManagedKeys
-	staging Staging
-	pub     Publisher
+	conns   connections
+	keys    managedKeys
+	staging staging
+	pub     publisher
 	prefix  string
 	log     *slog.Logger
 }
 
 // New returns a Processor over the given services.
-func New(conns Connections, keys ManagedKeys, staging Staging, opts Options) *Processor {
+func New(conns connections, keys managedKeys, staging staging, opts Options) *Processor {
 	p := &Processor{conns: conns, keys: keys, staging: staging, pub: opts.Publisher, prefix: opts.Prefix, log: opts.Logger}
 	if p.log == nil {
 		p.log = slog.New(slog.NewJSONHandler(io.Discard, nil))

@@ -42,7 +42,7 @@ func (r *recorder) Publish(_ context.Context, detailType string, _ any, _ ...str
 	return "id", nil
 }
 
-type noKeys struct{ ManagedKeys }
+type noKeys struct{ managedKeys }
 
 // TestStagingDeletedByAConcurrentDelivery: the staging secret is gone
 // because a duplicate delivery created the connection and deleted it; the
