@@ -8,8 +8,8 @@ import (
 
 // EventBridge's limits on a PutEvents entry.
 const (
-	// MaxDetailTypeLength is the longest detail-type, in characters.
-	MaxDetailTypeLength = 128
+	// maxDetailTypeLength is the longest detail-type, in characters.
+	maxDetailTypeLength = 128
 	// MaxEntrySize is the largest entry, in bytes, counted as EventBridge
 	// does ("Calculating PutEvents event entry size"): the UTF-8 bytes of
 	// the source, the detail-type, the detail and each resource. It is the
@@ -36,8 +36,8 @@ func checkEntry(source, detailType string, detail []byte, resources []string) er
 	switch n := utf8.RuneCountInString(detailType); {
 	case n == 0:
 		return fmt.Errorf("%w: the detail-type is empty", ErrRejected)
-	case n > MaxDetailTypeLength:
-		return fmt.Errorf("%w: the detail-type has %d characters, more than %d", ErrRejected, n, MaxDetailTypeLength)
+	case n > maxDetailTypeLength:
+		return fmt.Errorf("%w: the detail-type has %d characters, more than %d", ErrRejected, n, maxDetailTypeLength)
 	}
 	if len(detail) == 0 || detail[0] != '{' {
 		// json.Marshal output starts with '{' exactly when it is an object.

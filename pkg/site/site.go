@@ -71,8 +71,8 @@ func ByName(name string) (Site, bool) {
 	return Site{}, false
 }
 
-// MaxLength is the longest URL Parse looks at.
-const MaxLength = 256
+// maxLength is the longest URL Parse looks at.
+const maxLength = 256
 
 // Error says why a URL was refused. Its message never repeats the input,
 // which may carry credentials in its userinfo.
@@ -97,7 +97,7 @@ func Parse(raw string) (Site, error) {
 	switch {
 	case raw == "":
 		return refuse("the URL is empty")
-	case len(raw) > MaxLength:
+	case len(raw) > maxLength:
 		return refuse("the URL is too long")
 	}
 	for _, r := range raw {
