@@ -10,8 +10,8 @@ import (
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// Store is what rolling back a mint needs from Secrets Manager.
-type Store interface {
+// mintStore is what rolling back a mint needs from Secrets Manager.
+type mintStore interface {
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
 }
@@ -21,7 +21,7 @@ type Store interface {
 // credentials, the key named after the mint's token, then deletes the
 // secret. It is idempotent, and does nothing to a secret that committed in
 // the meantime (its key is in use).
-func RollBackMint(ctx context.Context, store Store, dd Datadog, n Name, sec secretstore.Secret, conn datadog.Credentials) error {
+func RollBackMint(ctx context.Context, store mintStore, dd Datadog, n Name, sec secretstore.Secret, conn datadog.Credentials) error {
 	if _, err := store.Get(ctx, sec.ARN, "", secretstore.Current); err == nil {
 		return nil
 	} else if !errors.Is(err, secretstore.ErrNotFound) {

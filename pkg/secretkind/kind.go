@@ -61,9 +61,6 @@ func managedKind(seg string) (Kind, bool) {
 	return nil, false
 }
 
-// KindOf returns the managed kind whose Segment is seg (TagKind's value).
-func KindOf(seg string) (Kind, bool) { return managedKind(seg) }
-
 // Manager is what manages a secret's keys: the credentials every call
 // authenticates with and, for application keys, whose keys (the routes).
 type Manager struct {

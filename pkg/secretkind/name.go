@@ -58,7 +58,7 @@ func ParseName(prefix, secretName string) (n Name, ok bool) {
 // ValidName reports whether name is a valid connection or managed key
 // name: NameRule.
 func ValidName(name string) bool {
-	if len(name) == 0 || len(name) > MaxNameLength || name[0] == '-' || name[len(name)-1] == '-' {
+	if len(name) == 0 || len(name) > maxNameLength || name[0] == '-' || name[len(name)-1] == '-' {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
@@ -70,8 +70,8 @@ func ValidName(name string) bool {
 	return true
 }
 
-// MaxNameLength is the longest connection or managed key name.
-const MaxNameLength = 64
+// maxNameLength is the longest connection or managed key name.
+const maxNameLength = 64
 
 // NameRule says what ValidName accepts, for error messages.
 const NameRule = "must be 1–64 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"

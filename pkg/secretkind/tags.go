@@ -64,7 +64,7 @@ const (
 
 	// TagDeleting marks, with the time, a connection being deleted: mints
 	// that read it stop (see connection.Service.Delete). A mark older than
-	// DeletingMarkTTL is one a crashed delete left, and is ignored.
+	// deletingMarkTTL is one a crashed delete left, and is ignored.
 	TagDeleting = "ddconn:deleting"
 
 	// TagKind holds a managed key's kind segment ("keys", "api-keys").
@@ -86,15 +86,15 @@ const (
 	TagTombstoneOf = "ddconn:tombstone-of"
 )
 
-// DeletingMarkTTL bounds how long a TagDeleting mark stops mints: far
+// deletingMarkTTL bounds how long a TagDeleting mark stops mints: far
 // longer than a delete takes.
-const DeletingMarkTTL = 5 * time.Minute
+const deletingMarkTTL = 5 * time.Minute
 
 // Deleting reports whether tags carry a deletion mark younger than
-// DeletingMarkTTL at now.
+// deletingMarkTTL at now.
 func Deleting(tags map[string]string, now time.Time) bool {
 	at, err := time.Parse(time.RFC3339, tags[TagDeleting])
-	return err == nil && now.Sub(at) < DeletingMarkTTL
+	return err == nil && now.Sub(at) < deletingMarkTTL
 }
 
 // ManagedBy is TagManagedBy's value.
