@@ -27,8 +27,8 @@ const (
 // Bounds of the "after:<duration>" grace period. The upper bound keeps the
 // number of keys awaiting revocation, which live in the secret's tags, small.
 const (
-	MinRevokeDelay = time.Minute
-	MaxRevokeDelay = 30 * 24 * time.Hour
+	minRevokeDelay = time.Minute
+	maxRevokeDelay = 30 * 24 * time.Hour
 )
 
 // RevokePolicy is a connection's revokePrevious setting.
@@ -40,7 +40,7 @@ type RevokePolicy struct {
 
 // ParseRevokePolicy parses "next-rotation", "immediately" or
 // "after:<duration>", where the duration is Go's syntax ("24h", "90m") or
-// whole days ("7d"), between MinRevokeDelay and MaxRevokeDelay. "" means
+// whole days ("7d"), between a minute and 30 days. "" means
 // next-rotation.
 func ParseRevokePolicy(s string) (RevokePolicy, error) {
 	s = strings.TrimSpace(s)
@@ -69,7 +69,7 @@ func parseDelay(s string) (time.Duration, error) {
 	} else {
 		d, err = time.ParseDuration(s)
 	}
-	if err != nil || d < MinRevokeDelay || d > MaxRevokeDelay {
+	if err != nil || d < minRevokeDelay || d > maxRevokeDelay {
 		return 0, &SettingError{"revokePrevious", "after: takes a duration from 1m to 30d, such as 24h or 7d"}
 	}
 	return d, nil
