@@ -54,7 +54,7 @@ func errConstraint(field, constraint string) *APIError {
 func errTooManyEntries(n int) *APIError {
 	// AWS echoes every entry (Detail included) inside Value '[…]'; the
 	// stand-in names the count instead, so data never lands in logs.
-	return newAPIError(typeValidation, "1 validation error detected: Value '[%d PutEventsRequestEntry]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to %d", n, MaxEntries)
+	return newAPIError(typeValidation, "1 validation error detected: Value '[%d PutEventsRequestEntry]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to %d", n, maxEntries)
 }
 
 func errTooLarge() *APIError {

@@ -11,26 +11,26 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultRegion  = "us-east-1"
-	DefaultAccount = "123456789012"
+	defaultRegion  = "us-east-1"
+	defaultAccount = "123456789012"
 	// DefaultBus is the bus every account has; entries without an
 	// EventBusName go there.
 	DefaultBus = "default"
 )
 
-// DefaultRetryDelays are the waits before each retry of a failed delivery:
+// defaultRetryDelays are the waits before each retry of a failed delivery:
 // Lambda retries a failed asynchronous invocation twice, one minute after
 // the first attempt and two minutes after the second (Lambda developer
 // guide, "How Lambda handles errors and retries with asynchronous
 // invocation").
-var DefaultRetryDelays = []time.Duration{time.Minute, 2 * time.Minute}
+var defaultRetryDelays = []time.Duration{time.Minute, 2 * time.Minute}
 
 // Options configures a Bus.
 type Options struct {
-	// Region appears in event envelopes and bus ARNs; "" means DefaultRegion.
+	// Region appears in event envelopes and bus ARNs; "" means defaultRegion.
 	Region string
 	// Account appears in event envelopes and bus ARNs; "" means
-	// DefaultAccount. It must be 12 digits.
+	// defaultAccount. It must be 12 digits.
 	Account string
 	// Now is the clock of event times; nil means time.Now.
 	Now func() time.Time
@@ -38,7 +38,7 @@ type Options struct {
 	// discards. Records carry ids, sources and detail-types, never Detail.
 	Logger *slog.Logger
 	// RetryDelays are the waits before each retry of a failed delivery to a
-	// rule's target; nil means DefaultRetryDelays, an empty non-nil slice
+	// rule's target; nil means defaultRetryDelays, an empty non-nil slice
 	// means no retry. Tests pass short delays.
 	RetryDelays []time.Duration
 	// Buses are the custom buses besides DefaultBus, by name.
@@ -77,10 +77,10 @@ func New(opts Options) (*Bus, error) {
 		buses:       map[string]bool{DefaultBus: true},
 	}
 	if b.region == "" {
-		b.region = DefaultRegion
+		b.region = defaultRegion
 	}
 	if b.account == "" {
-		b.account = DefaultAccount
+		b.account = defaultAccount
 	}
 	if !isAccountID(b.account) {
 		return nil, fmt.Errorf("busemu: account %q is not 12 digits", b.account)
@@ -92,7 +92,7 @@ func New(opts Options) (*Bus, error) {
 		b.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	if b.retryDelays == nil {
-		b.retryDelays = DefaultRetryDelays
+		b.retryDelays = defaultRetryDelays
 	}
 	for _, name := range opts.Buses {
 		if !isBusName(name) {

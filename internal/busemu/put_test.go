@@ -21,7 +21,7 @@ func TestPutRefusesTheRequest(t *testing.T) {
 		{name: "bus name with a space", entries: []Entry{{Source: "s", DetailType: "d", Detail: "{}", EventBusName: "my bus"}}, want: "entries.1.member.eventBusName"},
 		{name: "bus ARN of another service", entries: []Entry{{Source: "s", DetailType: "d", Detail: "{}", EventBusName: "arn:aws:sqs:us-east-1:123456789012:event-bus/x"}}, want: "eventBusName"},
 		{name: "resource too long", entries: []Entry{validEntry(), {Source: "s", DetailType: "d", Detail: "{}", Resources: []string{long}}}, want: "entries.2.member.resources"},
-		{name: "total size one byte over", entries: []Entry{sizedEntry(MaxRequestSize/2 + 1), sizedEntry(MaxRequestSize / 2)}, want: "Total size of the entries"},
+		{name: "total size one byte over", entries: []Entry{sizedEntry(maxRequestSize/2 + 1), sizedEntry(maxRequestSize / 2)}, want: "Total size of the entries"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,12 +51,12 @@ func TestPutSizeLimit(t *testing.T) {
 		entries []Entry
 		wantErr bool
 	}{
-		{name: "exactly the limit", entries: []Entry{sizedEntry(MaxRequestSize)}},
-		{name: "one byte over", entries: []Entry{sizedEntry(MaxRequestSize + 1)}, wantErr: true},
-		{name: "Time counts 14 bytes", entries: []Entry{withTime(sizedEntry(MaxRequestSize - 13))}, wantErr: true},
-		{name: "resources count: at the limit", entries: []Entry{withResource(sizedEntry(MaxRequestSize-3), "arn")}},
-		{name: "resources count: over", entries: []Entry{withResource(sizedEntry(MaxRequestSize-2), "arn")}, wantErr: true},
-		{name: "multi-byte characters count as bytes", entries: []Entry{{Source: "s", DetailType: "d", Detail: `{"p":"` + strings.Repeat("é", MaxRequestSize/2) + `"}`}}, wantErr: true},
+		{name: "exactly the limit", entries: []Entry{sizedEntry(maxRequestSize)}},
+		{name: "one byte over", entries: []Entry{sizedEntry(maxRequestSize + 1)}, wantErr: true},
+		{name: "Time counts 14 bytes", entries: []Entry{withTime(sizedEntry(maxRequestSize - 13))}, wantErr: true},
+		{name: "resources count: at the limit", entries: []Entry{withResource(sizedEntry(maxRequestSize-3), "arn")}},
+		{name: "resources count: over", entries: []Entry{withResource(sizedEntry(maxRequestSize-2), "arn")}, wantErr: true},
+		{name: "multi-byte characters count as bytes", entries: []Entry{{Source: "s", DetailType: "d", Detail: `{"p":"` + strings.Repeat("é", maxRequestSize/2) + `"}`}}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

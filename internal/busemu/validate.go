@@ -10,14 +10,14 @@ import (
 
 // PutEvents limits.
 const (
-	// MaxEntries is the most entries one PutEvents request may carry.
-	MaxEntries = 10
-	// MaxRequestSize is the largest total entry size of one request, in
+	// maxEntries is the most entries one PutEvents request may carry.
+	maxEntries = 10
+	// maxRequestSize is the largest total entry size of one request, in
 	// bytes, counted as "Calculating PutEvents event entry size" describes
 	// (see entrySize).
-	MaxRequestSize = 256 * 1024
-	// MaxDetailTypeLength is the longest DetailType, in characters.
-	MaxDetailTypeLength = 128
+	maxRequestSize = 256 * 1024
+	// maxDetailTypeLength is the longest DetailType, in characters.
+	maxDetailTypeLength = 128
 	// timeSize is what a specified Time counts towards the entry size.
 	timeSize = 14
 	// Model constraints of the service's API definition.
@@ -46,7 +46,7 @@ func checkRequest(entries []Entry) *APIError {
 		return errConstraint("entries", "must not be null")
 	case len(entries) == 0:
 		return errConstraint("entries", "must have length greater than or equal to 1")
-	case len(entries) > MaxEntries:
+	case len(entries) > maxEntries:
 		return errTooManyEntries(len(entries))
 	}
 	total := 0
@@ -56,7 +56,7 @@ func checkRequest(entries []Entry) *APIError {
 		}
 		total += entrySize(e)
 	}
-	if total > MaxRequestSize {
+	if total > maxRequestSize {
 		return errTooLarge()
 	}
 	return nil
@@ -91,7 +91,7 @@ func checkEntry(e Entry) (code, message string) {
 		return codeMalformedDetail, "Detail is malformed."
 	case strings.HasPrefix(e.Source, "aws."):
 		return codeNotAuthorized, "Not authorized for the source."
-	case utf8.RuneCountInString(e.DetailType) > MaxDetailTypeLength:
+	case utf8.RuneCountInString(e.DetailType) > maxDetailTypeLength:
 		return codeInvalidArgument, "Parameter DetailType is not valid. Reason: DetailType is longer than 128 characters."
 	}
 	return "", ""

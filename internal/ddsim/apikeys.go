@@ -89,7 +89,7 @@ func (s *Simulator) listAPIKeys(c *caller, in request) reply {
 	shown := paginate(keys, p)
 	list := apiKeyList{
 		Data: []apiKeyData{},
-		Meta: apiKeyMeta{MaxAllowed: MaxAPIKeysPerOrg, Page: filteredCounts{TotalFilteredCount: len(keys)}},
+		Meta: apiKeyMeta{MaxAllowed: maxAPIKeysPerOrg, Page: filteredCounts{TotalFilteredCount: len(keys)}},
 	}
 	for _, k := range shown {
 		list.Data = append(list.Data, s.renderAPIKey(k, false))
@@ -135,7 +135,7 @@ func apiKeyFilter(q url.Values) (keep func(*apiKey) bool, invalid string) {
 }
 
 // createAPIKey answers POST /api/v2/api_keys. Names are unique per org and an
-// org holds at most MaxAPIKeysPerOrg keys; both violations are 400s.
+// org holds at most maxAPIKeysPerOrg keys; both violations are 400s.
 func (s *Simulator) createAPIKey(c *caller, in request) reply {
 	var body apiKeyCreateBody
 	if err := decodeJSON(in.body, &body); err != nil {
@@ -158,7 +158,7 @@ func (s *Simulator) createAPIKey(c *caller, in request) reply {
 			return badRequest("An API key with this name already exists in the organization")
 		}
 	}
-	if count >= MaxAPIKeysPerOrg {
+	if count >= maxAPIKeysPerOrg {
 		return badRequest("API key limit reached for this organization")
 	}
 	k := s.newAPIKeyLocked(c.org.ID, *attrs.Name, c.owner.ID, s.opts.ActivationDelay)

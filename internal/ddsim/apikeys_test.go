@@ -138,7 +138,7 @@ func TestAPIKeyListing(t *testing.T) {
 			if !slices.Equal(names, tt.wantNames) {
 				t.Errorf("names %v, want %v", names, tt.wantNames)
 			}
-			if list.Meta.GetMaxAllowed() != MaxAPIKeysPerOrg {
+			if list.Meta.GetMaxAllowed() != maxAPIKeysPerOrg {
 				t.Errorf("max_allowed %d", list.Meta.GetMaxAllowed())
 			}
 		})

@@ -323,8 +323,8 @@ func TestApplicationKeyListing(t *testing.T) {
 			if got := list.Meta.Page.GetTotalFilteredCount(); got != tt.wantTotal {
 				t.Errorf("total_filtered_count %d, want %d", got, tt.wantTotal)
 			}
-			if got := list.Meta.GetMaxAllowedPerUser(); got != DefaultMaxKeysPerUser {
-				t.Errorf("max_allowed_per_user %d, want %d", got, DefaultMaxKeysPerUser)
+			if got := list.Meta.GetMaxAllowedPerUser(); got != defaultMaxKeysPerUser {
+				t.Errorf("max_allowed_per_user %d, want %d", got, defaultMaxKeysPerUser)
 			}
 		})
 	}

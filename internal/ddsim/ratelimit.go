@@ -46,10 +46,10 @@ func (rl *RateLimit) UnmarshalJSON(data []byte) error {
 }
 
 // SetRateLimit replaces the rate limit (Options.RateLimit and RatePeriod; a
-// zero Period is DefaultRatePeriod) and starts every key's count afresh.
+// zero Period is defaultRatePeriod) and starts every key's count afresh.
 func (s *Simulator) SetRateLimit(rl RateLimit) {
 	if rl.Period <= 0 {
-		rl.Period = DefaultRatePeriod
+		rl.Period = defaultRatePeriod
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -12,15 +12,15 @@ import (
 
 // Defaults applied by New for zero-valued Options fields.
 const (
-	// DefaultMaxKeysPerUser is the application-key limit per owner when
+	// defaultMaxKeysPerUser is the application-key limit per owner when
 	// Options.MaxKeysPerUser is 0. Datadog's real default is unconfirmed; it
 	// is reported as meta.max_allowed_per_user in list responses.
-	DefaultMaxKeysPerUser = 50
-	// DefaultRatePeriod is the rate-limit window when Options.RatePeriod is 0.
-	DefaultRatePeriod = 10 * time.Second
-	// MaxAPIKeysPerOrg is the API-key limit per organisation (Datadog's
+	defaultMaxKeysPerUser = 50
+	// defaultRatePeriod is the rate-limit window when Options.RatePeriod is 0.
+	defaultRatePeriod = 10 * time.Second
+	// maxAPIKeysPerOrg is the API-key limit per organisation (Datadog's
 	// documented value), reported as meta.max_allowed in API key lists.
-	MaxAPIKeysPerOrg = 50
+	maxAPIKeysPerOrg = 50
 )
 
 // Options configures a Simulator. Zero values give the defaults shown.
@@ -33,7 +33,7 @@ type Options struct {
 	// helpers are never delayed.
 	ActivationDelay time.Duration
 	// MaxKeysPerUser limits application keys per owner; 0 means
-	// DefaultMaxKeysPerUser. Creating one more answers 400 with an errors body
+	// defaultMaxKeysPerUser. Creating one more answers 400 with an errors body
 	// (Datadog's status here is unconfirmed; 400 is the only client-error
 	// status the create operations declare besides 403).
 	MaxKeysPerUser int
@@ -41,7 +41,7 @@ type Options struct {
 	// 0 means unlimited.
 	RateLimit int
 	// RatePeriod is the rate-limit window, aligned to the clock; 0 means
-	// DefaultRatePeriod.
+	// defaultRatePeriod.
 	RatePeriod time.Duration
 	// ShowKeyOnRead turns One-Time-Read off: the current-user GET and PATCH
 	// responses then include the key secret. By default (false) `key` is only
@@ -86,10 +86,10 @@ func New(opts Options) (*Simulator, error) {
 		s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	if s.opts.MaxKeysPerUser <= 0 {
-		s.opts.MaxKeysPerUser = DefaultMaxKeysPerUser
+		s.opts.MaxKeysPerUser = defaultMaxKeysPerUser
 	}
 	if s.opts.RatePeriod <= 0 {
-		s.opts.RatePeriod = DefaultRatePeriod
+		s.opts.RatePeriod = defaultRatePeriod
 	}
 	if opts.DataFile != "" {
 		st, err := loadState(opts.DataFile)

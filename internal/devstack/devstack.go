@@ -29,7 +29,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultRegion              = "us-east-1"
+	defaultRegion              = "us-east-1"
 	DefaultRotationFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:ddconn-rotate"
 	DefaultRetryInterval       = 5 * time.Second
 
@@ -52,7 +52,7 @@ type Options struct {
 	// RetryInterval is how long the emulator waits before re-attempting a
 	// failed rotation; 0 means DefaultRetryInterval.
 	RetryInterval time.Duration
-	// Region of the emulator and the SDK client; "" means DefaultRegion.
+	// Region of the emulator and the SDK client; "" means defaultRegion.
 	Region string
 	// SecretPrefix of connection secrets; "" means config.DefaultSecretPrefix.
 	SecretPrefix string
@@ -88,7 +88,7 @@ type Options struct {
 	// Lambda functions keep connection.DefaultMinRotateInterval).
 	MinRotateInterval time.Duration
 	// EventRetryDelays are the waits before the retries of a provisioning
-	// request whose handling failed; nil means DefaultEventRetryDelays.
+	// request whose handling failed; nil means defaultEventRetryDelays.
 	EventRetryDelays []time.Duration
 }
 
@@ -169,7 +169,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 func withDefaults(o Options) Options {
 	if o.Region == "" {
-		o.Region = DefaultRegion
+		o.Region = defaultRegion
 	}
 	if o.SecretPrefix == "" {
 		o.SecretPrefix = config.DefaultSecretPrefix
@@ -187,7 +187,7 @@ func withDefaults(o Options) Options {
 		o.Now = time.Now
 	}
 	if o.EventRetryDelays == nil {
-		o.EventRetryDelays = DefaultEventRetryDelays
+		o.EventRetryDelays = defaultEventRetryDelays
 	}
 	return o
 }

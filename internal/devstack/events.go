@@ -22,15 +22,15 @@ import (
 // deploys them.
 const (
 	EventBus             = busemu.DefaultBus
-	ProvisioningRuleName = "ddconn-provisioning-requests"
+	provisioningRuleName = "ddconn-provisioning-requests"
 	// DevEventsPath is the API path that delivers and lists events.
 	DevEventsPath = "/_dev/events"
 )
 
-// DefaultEventRetryDelays are the waits before the two retries of a failed
+// defaultEventRetryDelays are the waits before the two retries of a failed
 // delivery to the create function (Lambda's asynchronous retries, which on
 // AWS wait about one and two minutes).
-var DefaultEventRetryDelays = []time.Duration{time.Second, 2 * time.Second}
+var defaultEventRetryDelays = []time.Duration{time.Second, 2 * time.Second}
 
 // maxDevEventBytes bounds a POST /_dev/events body (EventBridge's entry limit).
 const maxDevEventBytes = 256 << 10
@@ -58,7 +58,7 @@ func (st *Stack) buildEvents(ctx context.Context, opts Options) error {
 // decoded as Lambda decodes the create function's event.
 func (st *Stack) routeRequests() error {
 	return st.Bus.AddRule(busemu.Rule{
-		Name: ProvisioningRuleName, Bus: EventBus,
+		Name: provisioningRuleName, Bus: EventBus,
 		Sources: []string{provisioning.RequestSource}, DetailTypes: provisioning.RequestTypes,
 		Target: busemu.TargetFunc(func(ctx context.Context, payload []byte) error {
 			var ev events.EventBridgeEvent

@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// InstallHint says how to get the peers.
-const InstallHint = `pip install "moto[server]" awscli`
+// installHint says how to get the peers.
+const installHint = `pip install "moto[server]" awscli`
 
 // Moto runs moto_server on a free loopback port until the test ends and
 // returns its endpoint, or skips the test saying why it cannot.
@@ -23,7 +23,7 @@ func Moto(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		t.Skip("moto_server is not on PATH (" + InstallHint + "): the check against moto is skipped")
+		t.Skip("moto_server is not on PATH (" + installHint + "): the check against moto is skipped")
 	}
 	port, err := freePort()
 	if err != nil {
@@ -55,7 +55,7 @@ func AWSCLI(t testing.TB) (bin string, env []string) {
 	t.Helper()
 	bin, err := exec.LookPath("aws")
 	if err != nil {
-		t.Skip("the aws CLI is not on PATH (" + InstallHint + "): the CLI test is skipped")
+		t.Skip("the aws CLI is not on PATH (" + installHint + "): the CLI test is skipped")
 	}
 	return bin, append(isolatedEnv(t.TempDir()), "AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
 }

@@ -26,8 +26,8 @@ const (
 	DefaultRegion        = "us-east-1"
 	DefaultAccountID     = "123456789012"
 	DefaultRetryInterval = time.Minute
-	DefaultMaxAttempts   = 5
-	DefaultTickInterval  = time.Second
+	defaultMaxAttempts   = 5
+	defaultTickInterval  = time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -44,10 +44,10 @@ func (o Options) withDefaults() Options {
 		o.RetryInterval = DefaultRetryInterval
 	}
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
+		o.MaxAttempts = defaultMaxAttempts
 	}
 	if o.TickInterval <= 0 {
-		o.TickInterval = DefaultTickInterval
+		o.TickInterval = defaultTickInterval
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -24,10 +24,10 @@ type RotationEvent struct {
 
 // The four rotation steps, in the order Secrets Manager runs them.
 const (
-	StepCreateSecret = "createSecret"
-	StepSetSecret    = "setSecret"
-	StepTestSecret   = "testSecret"
-	StepFinishSecret = "finishSecret"
+	stepCreateSecret = "createSecret"
+	stepSetSecret    = "setSecret"
+	stepTestSecret   = "testSecret"
+	stepFinishSecret = "finishSecret"
 )
 
 // Invoker runs the rotation function named by a Lambda ARN; a non-nil error

@@ -41,7 +41,7 @@ func fakeRIE(t *testing.T, handler func(ctx context.Context, ev RotationEvent) e
 }
 
 func TestRIEInvoker(t *testing.T) {
-	event := RotationEvent{Step: StepSetSecret, SecretID: "arn:x", ClientRequestToken: token(1), RotationToken: token(2)}
+	event := RotationEvent{Step: stepSetSecret, SecretID: "arn:x", ClientRequestToken: token(1), RotationToken: token(2)}
 	payload, _ := json.Marshal(event)
 	tests := []struct {
 		name     string
@@ -116,7 +116,7 @@ func TestRouter(t *testing.T) {
 // RIE endpoint; its first testSecret fails with a Lambda function error.
 func TestRotationThroughRIE(t *testing.T) {
 	rot := newTemplateRotator()
-	rot.failNext(StepTestSecret, 1)
+	rot.failNext(stepTestSecret, 1)
 	rie := fakeRIE(t, func(ctx context.Context, ev RotationEvent) error {
 		payload, _ := json.Marshal(ev)
 		return rot.Invoke(ctx, testLambda, payload)
@@ -128,7 +128,7 @@ func TestRotationThroughRIE(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitIdle(t)
-	want := []string{StepCreateSecret, StepSetSecret, StepTestSecret, StepCreateSecret, StepSetSecret, StepTestSecret, StepFinishSecret}
+	want := []string{stepCreateSecret, stepSetSecret, stepTestSecret, stepCreateSecret, stepSetSecret, stepTestSecret, stepFinishSecret}
 	if got := rot.steps(); !slices.Equal(got, want) {
 		t.Fatalf("steps = %v, want %v", got, want)
 	}

@@ -184,9 +184,9 @@ func (e *Emulator) attempt(ctx context.Context, j *rotationJob) {
 // runSteps invokes the rotation function for each step, back to back, with
 // one fresh RotationToken for the attempt.
 func (e *Emulator) runSteps(ctx context.Context, j *rotationJob) error {
-	steps := []string{StepCreateSecret, StepSetSecret, StepTestSecret, StepFinishSecret}
+	steps := []string{stepCreateSecret, stepSetSecret, stepTestSecret, stepFinishSecret}
 	if j.testOnly {
-		steps = []string{StepTestSecret}
+		steps = []string{stepTestSecret}
 	}
 	event := RotationEvent{SecretID: j.secretARN, ClientRequestToken: j.token, RotationToken: newUUID()}
 	for _, step := range steps {

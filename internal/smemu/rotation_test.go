@@ -64,7 +64,7 @@ func createWithToken(t *testing.T, h *harness, name, tok, value string) string {
 	return aws.ToString(out.ARN)
 }
 
-var fullRotation = []string{StepCreateSecret, StepSetSecret, StepTestSecret, StepFinishSecret}
+var fullRotation = []string{stepCreateSecret, stepSetSecret, stepTestSecret, stepFinishSecret}
 
 func TestRotationFullCycle(t *testing.T) {
 	h, rot := newRotationHarness(t, Options{})
@@ -158,14 +158,14 @@ func TestRotationInProgress(t *testing.T) {
 
 func TestRotationRetriesFailedStep(t *testing.T) {
 	h, rot := newRotationHarness(t, Options{})
-	rot.failNext(StepSetSecret, 2)
+	rot.failNext(stepSetSecret, 2)
 	createWithToken(t, h, "rot/retry", token(1), "v1")
 	if _, err := h.rotate(t, "rot/retry", token(2), nil); err != nil {
 		t.Fatal(err)
 	}
 	h.waitIdle(t)
 
-	want := []string{StepCreateSecret, StepSetSecret, StepCreateSecret, StepSetSecret, StepCreateSecret, StepSetSecret, StepTestSecret, StepFinishSecret}
+	want := []string{stepCreateSecret, stepSetSecret, stepCreateSecret, stepSetSecret, stepCreateSecret, stepSetSecret, stepTestSecret, stepFinishSecret}
 	if got := rot.steps(); !slices.Equal(got, want) {
 		t.Fatalf("steps = %v, want %v", got, want)
 	}
@@ -184,7 +184,7 @@ func TestRotationRetriesFailedStep(t *testing.T) {
 
 func TestRotationLeftIncompleteAndRequeued(t *testing.T) {
 	h, rot := newRotationHarness(t, Options{MaxAttempts: 2})
-	rot.failNext(StepTestSecret, 100)
+	rot.failNext(stepTestSecret, 100)
 	createWithToken(t, h, "rot/stuck", token(1), "v1")
 	if _, err := h.rotate(t, "rot/stuck", token(2), nil); err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestRotationLeftIncompleteAndRequeued(t *testing.T) {
 		t.Fatalf("LastRotatedDate = %v after a failed rotation", d.LastRotatedDate)
 	}
 
-	rot.failNext(StepTestSecret, 0)
+	rot.failNext(stepTestSecret, 0)
 	_, err := h.rotate(t, "rot/stuck", token(3), nil)
 	var invalid *types.InvalidRequestException
 	if !errors.As(err, &invalid) {
@@ -245,7 +245,7 @@ func TestRotateImmediatelyFalse(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitIdle(t)
-	if got := rot.steps(); !slices.Equal(got, []string{StepTestSecret}) {
+	if got := rot.steps(); !slices.Equal(got, []string{stepTestSecret}) {
 		t.Fatalf("steps = %v, want testSecret only", got)
 	}
 	if !slices.Equal(rot.testValues, []string{"v1"}) {
@@ -333,7 +333,7 @@ func TestCancelRotateSecret(t *testing.T) {
 	}
 	release()
 	h.waitIdle(t)
-	if got := rot.steps(); !slices.Equal(got, []string{StepCreateSecret}) {
+	if got := rot.steps(); !slices.Equal(got, []string{stepCreateSecret}) {
 		t.Fatalf("steps = %v: a cancelled rotation must stop after the running step", got)
 	}
 	d := h.describe(t, "rot/cancel")
@@ -360,7 +360,7 @@ func TestCancelRotateSecret(t *testing.T) {
 
 func TestManualWriteAbandonsRotation(t *testing.T) {
 	h, rot := newRotationHarness(t, Options{MaxAttempts: 1})
-	rot.failNext(StepSetSecret, 1)
+	rot.failNext(stepSetSecret, 1)
 	createWithToken(t, h, "rot/manual", token(1), "v1")
 	if _, err := h.rotate(t, "rot/manual", token(2), nil); err != nil {
 		t.Fatal(err)

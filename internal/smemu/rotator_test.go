@@ -111,13 +111,13 @@ func (r *templateRotator) handle(ctx context.Context, ev RotationEvent) error {
 		return errors.New("the token is not AWSPENDING")
 	}
 	switch ev.Step {
-	case StepCreateSecret:
+	case stepCreateSecret:
 		return r.createSecret(ctx, ev)
-	case StepSetSecret:
+	case stepSetSecret:
 		return nil
-	case StepTestSecret:
+	case stepTestSecret:
 		return r.testSecret(ctx, ev)
-	case StepFinishSecret:
+	case stepFinishSecret:
 		return r.finishSecret(ctx, ev, d.VersionIdsToStages)
 	}
 	return fmt.Errorf("unknown step %q", ev.Step)
