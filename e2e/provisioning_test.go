@@ -196,7 +196,7 @@ func (r *pipeline) provisionAppKey() managedkey.AppKey {
 		t.Errorf("provisioned key: service account %q, scopes %v, includeApiKey %v; want the requested ones", key.ServiceAccountID, key.Scopes, key.IncludeAPIKey)
 	}
 
-	doc := r.appKeyDocument(key.SecretARN)
+	doc := r.keyDocument(secretkind.AppKey, key.SecretARN)
 	if ids := r.appKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.ApplicationKeyID || doc.KeyID != key.ApplicationKeyID {
 		t.Errorf("Datadog has application keys %v named for %s, the secret holds %q; want exactly the provisioned %q",
 			ids, pipelineAppKey, doc.KeyID, key.ApplicationKeyID)
@@ -237,7 +237,7 @@ func (r *pipeline) provisionAPIKey() managedkey.APIKey {
 		}
 	}
 
-	doc := r.apiKeyDocument(key.SecretARN)
+	doc := r.keyDocument(secretkind.APIKey, key.SecretARN)
 	if ids := r.apiKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.APIKeyID || doc.KeyID != key.APIKeyID {
 		t.Errorf("Datadog has API keys %v named for %s, the secret holds %q; want exactly the provisioned %q",
 			ids, pipelineAPIKey, doc.KeyID, key.APIKeyID)
@@ -369,7 +369,7 @@ func (r *pipeline) callManagedKeyRoutes() {
 	if loc := resp.Headers["Location"]; loc != keys+"/"+key {
 		t.Errorf("POST …/application-keys: Location %q, want %q", loc, keys+"/"+key)
 	}
-	r.appKeyDocument(minted.SecretARN) // adds the key to r.secrets
+	r.keyDocument(secretkind.AppKey, minted.SecretARN) // adds the key to r.secrets
 	prefix := secretkind.Name{Kind: secretkind.AppKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix()
 	if ids := r.appKeyIDs(prefix); len(ids) != 1 || ids[0] != minted.ApplicationKeyID {
 		t.Errorf("Datadog has keys %v for %s, want the minted %q", ids, key, minted.ApplicationKeyID)
@@ -493,23 +493,11 @@ func outcomesOf[T any](r *pipeline, detailType string) []T {
 	return out
 }
 
-// appKeyDocument reads a managed application key's secret and adds its key
-// to the secrets that must not leak.
-func (r *pipeline) appKeyDocument(arn string) secretkind.Document {
+// keyDocument reads the secret of a managed key of kind (secretkind.AppKey
+// or secretkind.APIKey) and adds its key to the secrets that must not leak.
+func (r *pipeline) keyDocument(kind secretkind.Kind, arn string) secretkind.Document {
 	r.t.Helper()
-	doc, err := secretkind.AppKey.Parse(r.secretValue(arn))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.secrets = append(r.secrets, doc.Key)
-	return doc
-}
-
-// apiKeyDocument reads a managed API key's secret and adds its key to the
-// secrets that must not leak.
-func (r *pipeline) apiKeyDocument(arn string) secretkind.Document {
-	r.t.Helper()
-	doc, err := secretkind.APIKey.Parse(r.secretValue(arn))
+	doc, err := kind.Parse(r.secretValue(arn))
 	if err != nil {
 		r.t.Fatal(err)
 	}
