@@ -61,24 +61,24 @@ type filteredCounts struct {
 
 // Request bodies.
 
+// appKeyWritable is what a create or an update may set.
+type appKeyWritable struct {
+	Name   *string        `json:"name"`
+	Scopes nullableScopes `json:"scopes"`
+}
+
 type appKeyCreateBody struct {
 	Data *struct {
-		Type       string `json:"type"`
-		Attributes *struct {
-			Name   *string        `json:"name"`
-			Scopes nullableScopes `json:"scopes"`
-		} `json:"attributes"`
+		Type       string          `json:"type"`
+		Attributes *appKeyWritable `json:"attributes"`
 	} `json:"data"`
 }
 
 type appKeyUpdateBody struct {
 	Data *struct {
-		ID         string `json:"id"`
-		Type       string `json:"type"`
-		Attributes *struct {
-			Name   *string        `json:"name"`
-			Scopes nullableScopes `json:"scopes"`
-		} `json:"attributes"`
+		ID         string          `json:"id"`
+		Type       string          `json:"type"`
+		Attributes *appKeyWritable `json:"attributes"`
 	} `json:"data"`
 }
 
