@@ -9,4 +9,6 @@
 //     testdata/, for the functions' unit tests and the e2e harness alike.
 //   - Bootstrap finds the function binaries `make bootstraps` builds, so a
 //     test does not compile them under go test's timeout.
+//   - SetAWSCABundle sets AWS_CA_BUNDLE as build machines do, for the
+//     adapters' tests that pass their own *http.Client.
 package testkit

@@ -2,16 +2,12 @@ package eventbus_test
 
 import (
 	"context"
-	"encoding/pem"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ddconn/ddconn/internal/busemu"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/awsconfig"
 	"github.com/ddconn/ddconn/pkg/eventbus"
 )
@@ -73,14 +69,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 // *http.Client; that must work where AWS_CA_BUNDLE is set, as it is on
 // many build machines (and this one).
 func TestCustomHTTPClientWithCABundle(t *testing.T) {
-	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
-	tlsSrv.Close()
-	bundle := filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
-	if err := os.WriteFile(bundle, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_CA_BUNDLE", bundle)
+	testkit.SetAWSCABundle(t)
 	s := newStandIn(t, busemu.Options{})
 	p := s.publisher(t, nil)
 	if _, err := p.Publish(ctxT(t), "Connection Created", created{}); err != nil {

@@ -2,13 +2,10 @@ package secretstore_test
 
 import (
 	"context"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -300,14 +298,7 @@ func TestNewNeedsARegion(t *testing.T) {
 // (to record or fault calls); that must work where AWS_CA_BUNDLE is set, as it
 // is on many build machines.
 func TestCustomHTTPClientWithCABundle(t *testing.T) {
-	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
-	tlsSrv.Close()
-	bundle := filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
-	if err := os.WriteFile(bundle, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_CA_BUNDLE", bundle)
+	testkit.SetAWSCABundle(t)
 	em, err := smemu.New(smemu.Options{})
 	if err != nil {
 		t.Fatal(err)
