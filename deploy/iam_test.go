@@ -238,34 +238,28 @@ var wantActions = map[string][]string{
 
 func TestPermissionsAreScopedAndLeast(t *testing.T) {
 	tpl := loadTemplate(t)
-	for _, id := range tpl.Functions() {
-		t.Run(id, func(t *testing.T) {
-			sts, err := tpl.Statements(id)
-			if err != nil {
-				t.Fatal(err)
+	forEachFunction(t, tpl, func(t *testing.T, id string, sts []Statement) {
+		if len(sts) == 0 {
+			t.Fatal("no policy statements found for the function")
+		}
+		var actions []string
+		for _, st := range sts {
+			for _, p := range statementProblems(st) {
+				t.Errorf("statement %q: %s", st.Sid, p)
 			}
-			if len(sts) == 0 {
-				t.Fatal("no policy statements found for the function")
-			}
-			var actions []string
-			for _, st := range sts {
-				for _, p := range statementProblems(st) {
-					t.Errorf("statement %q: %s", st.Sid, p)
+			for _, a := range st.Actions {
+				if !strings.HasPrefix(a, "logs:") && !slices.Contains(actions, a) {
+					actions = append(actions, a)
 				}
-				for _, a := range st.Actions {
-					if !strings.HasPrefix(a, "logs:") && !slices.Contains(actions, a) {
-						actions = append(actions, a)
-					}
-				}
-				checkNarrowResources(t, tpl, id, st)
 			}
-			slices.Sort(actions)
-			want := slices.Sorted(slices.Values(wantActions[id]))
-			if !slices.Equal(actions, want) {
-				t.Errorf("actions = %v\nwant      %v", actions, want)
-			}
-		})
-	}
+			checkNarrowResources(t, tpl, id, st)
+		}
+		slices.Sort(actions)
+		want := slices.Sorted(slices.Values(wantActions[id]))
+		if !slices.Equal(actions, want) {
+			t.Errorf("actions = %v\nwant      %v", actions, want)
+		}
+	})
 }
 
 // checkNarrowResources checks the statements outside Secrets Manager, KMS
@@ -331,38 +325,31 @@ var wantSecretScopes = map[string]map[string][]string{
 // which secrets each function's grants reach: the create function may
 // delete staging and managed-key secrets, never a connection's.
 func TestSecretsManagerActionsReachOnlyTheirSecrets(t *testing.T) {
-	tpl := loadTemplate(t)
-	for _, id := range tpl.Functions() {
-		t.Run(id, func(t *testing.T) {
-			sts, err := tpl.Statements(id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := secretGrants(sts)
-			want := wantSecretScopes[id]
-			if want == nil {
-				want = map[string][]string{}
-				for _, a := range wantActions[id] {
-					switch {
-					case a == listSecrets:
-						want[a] = []string{"*"}
-					case strings.HasPrefix(a, "secretsmanager:"):
-						want[a] = []string{"connections"}
-					}
+	forEachFunction(t, loadTemplate(t), func(t *testing.T, id string, sts []Statement) {
+		got := secretGrants(sts)
+		want := wantSecretScopes[id]
+		if want == nil {
+			want = map[string][]string{}
+			for _, a := range wantActions[id] {
+				switch {
+				case a == listSecrets:
+					want[a] = []string{"*"}
+				case strings.HasPrefix(a, "secretsmanager:"):
+					want[a] = []string{"connections"}
 				}
 			}
-			for _, a := range slices.Sorted(maps.Keys(want)) {
-				if w := slices.Sorted(slices.Values(want[a])); !slices.Equal(got[a], w) {
-					t.Errorf("%s reaches %v, want %v", a, got[a], w)
-				}
+		}
+		for _, a := range slices.Sorted(maps.Keys(want)) {
+			if w := slices.Sorted(slices.Values(want[a])); !slices.Equal(got[a], w) {
+				t.Errorf("%s reaches %v, want %v", a, got[a], w)
 			}
-			for a, scopes := range got {
-				if _, ok := want[a]; !ok {
-					t.Errorf("%s is granted on %v, want not at all", a, scopes)
-				}
+		}
+		for a, scopes := range got {
+			if _, ok := want[a]; !ok {
+				t.Errorf("%s is granted on %v, want not at all", a, scopes)
 			}
-		})
-	}
+		}
+	})
 }
 
 // secretGrants maps each Secrets Manager action of the Allow statements to
@@ -400,33 +387,26 @@ func secretGrants(sts []Statement) map[string][]string {
 var publishers = []string{"CreateFunction", "RotateFunction"}
 
 func TestOnlyCreateAndRotatePublishEvents(t *testing.T) {
-	tpl := loadTemplate(t)
-	for _, id := range tpl.Functions() {
-		t.Run(id, func(t *testing.T) {
-			sts, err := tpl.Statements(id)
-			if err != nil {
-				t.Fatal(err)
+	forEachFunction(t, loadTemplate(t), func(t *testing.T, id string, sts []Statement) {
+		var grants int
+		for _, st := range sts {
+			if st.Effect != "Allow" || !slices.ContainsFunc(st.Actions, func(a string) bool {
+				return a == putEvents || a == "*" || strings.HasPrefix(a, "events:") && strings.Contains(a, "*")
+			}) {
+				continue
 			}
-			var grants int
-			for _, st := range sts {
-				if st.Effect != "Allow" || !slices.ContainsFunc(st.Actions, func(a string) bool {
-					return a == putEvents || a == "*" || strings.HasPrefix(a, "events:") && strings.Contains(a, "*")
-				}) {
-					continue
-				}
-				grants++
-				if !slices.Contains(publishers, id) {
-					t.Errorf("statement %q lets %s publish events; only %v may", st.Sid, id, publishers)
-				}
-				for _, p := range eventsProblems(st) {
-					t.Errorf("statement %q: %s", st.Sid, p)
-				}
+			grants++
+			if !slices.Contains(publishers, id) {
+				t.Errorf("statement %q lets %s publish events; only %v may", st.Sid, id, publishers)
 			}
-			if slices.Contains(publishers, id) && grants == 0 {
-				t.Errorf("%s may not publish its events: no %s grant", id, putEvents)
+			for _, p := range eventsProblems(st) {
+				t.Errorf("statement %q: %s", st.Sid, p)
 			}
-		})
-	}
+		}
+		if slices.Contains(publishers, id) && grants == 0 {
+			t.Errorf("%s may not publish its events: no %s grant", id, putEvents)
+		}
+	})
 }
 
 // resourceNamed returns the resource an ARN expression points at: a GetAtt
@@ -473,5 +453,19 @@ func TestKeyPolicyScopesUseToTheFunctions(t *testing.T) {
 		if role := refTarget(tpl.FunctionProperties(id)["Role"]); !roles[role] {
 			t.Errorf("key policy does not let %s (%s) use the key through Secrets Manager", id, role)
 		}
+	}
+}
+
+// forEachFunction runs check, as a subtest named by the function, on each
+// function's policy statements.
+func forEachFunction(t *testing.T, tpl *Template, check func(t *testing.T, id string, sts []Statement)) {
+	for _, id := range tpl.Functions() {
+		t.Run(id, func(t *testing.T) {
+			sts, err := tpl.Statements(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, id, sts)
+		})
 	}
 }
