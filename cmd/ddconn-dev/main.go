@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		SeedDemo:           true,
 		RetryInterval:      f.retryInterval,
 		// The rotate function runs in-process for the fixed dev ARN
-		// (devstack.DefaultRotationFunctionARN), with an activation wait
+		// (the stack's default rotation function ARN), with an activation wait
 		// sized for the simulator, whose new keys work at once.
 		RotationFunction: devstack.RotationFunction(devstack.SimulatorActivation),
 		SweepInterval:    f.sweepInterval,

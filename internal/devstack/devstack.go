@@ -30,7 +30,7 @@ import (
 // Defaults of Options.
 const (
 	defaultRegion              = "us-east-1"
-	DefaultRotationFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:ddconn-rotate"
+	defaultRotationFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:ddconn-rotate"
 	DefaultRetryInterval       = 5 * time.Second
 
 	// SecretsManagerFile and DatadogFile are the stand-ins' state files
@@ -77,7 +77,7 @@ type Options struct {
 	// emulator invokes in-process for RotationFunctionARN.
 	RotationFunction func(Deps) (smemu.Invoker, error)
 	// RotationFunctionARN names the rotation function; "" means
-	// DefaultRotationFunctionARN. The API is given it (so PUT …/rotation
+	// defaultRotationFunctionARN. The API is given it (so PUT …/rotation
 	// works) only when RotationFunction is set.
 	RotationFunctionARN string
 	// SweepInterval, when positive, runs Stack.Sweeper that often (the
@@ -178,7 +178,7 @@ func withDefaults(o Options) Options {
 		o.RetryInterval = DefaultRetryInterval
 	}
 	if o.RotationFunctionARN == "" {
-		o.RotationFunctionARN = DefaultRotationFunctionARN
+		o.RotationFunctionARN = defaultRotationFunctionARN
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -319,9 +319,9 @@ func (st *Stack) serve(ln net.Listener, h http.Handler) {
 // Done reports a server that stopped on its own (its listener failed).
 func (st *Stack) Done() <-chan error { return st.done }
 
-// Shutdown stops the servers gracefully, then the emulator's scheduler,
+// shutdown stops the servers gracefully, then the emulator's scheduler,
 // which flushes its data file.
-func (st *Stack) Shutdown(ctx context.Context) error {
+func (st *Stack) shutdown(ctx context.Context) error {
 	if st.stopSweeping != nil {
 		st.stopSweeping()
 		st.stopSweeping = nil
@@ -341,7 +341,7 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 func (st *Stack) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	err := st.Shutdown(ctx)
+	err := st.shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		var errs []error
 		for _, srv := range st.servers {

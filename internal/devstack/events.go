@@ -21,7 +21,7 @@ import (
 // and the rule that hands requests to the create function, as template.yaml
 // deploys them.
 const (
-	EventBus             = busemu.DefaultBus
+	eventBus             = busemu.DefaultBus
 	provisioningRuleName = "ddconn-provisioning-requests"
 	// DevEventsPath is the API path that delivers and lists events.
 	DevEventsPath = "/_dev/events"
@@ -46,7 +46,7 @@ func (st *Stack) buildEvents(ctx context.Context, opts Options) error {
 	// The bus shares the Secrets Manager emulator's port (see awsEndpoint),
 	// as one local "AWS endpoint".
 	st.Events, err = eventbus.New(ctx, eventbus.Options{
-		Bus: EventBus, Endpoint: st.SecretsManagerURL, Region: opts.Region, StaticCredentials: true,
+		Bus: eventBus, Endpoint: st.SecretsManagerURL, Region: opts.Region, StaticCredentials: true,
 	})
 	if err != nil {
 		return fmt.Errorf("devstack: building the event publisher: %w", err)
@@ -58,7 +58,7 @@ func (st *Stack) buildEvents(ctx context.Context, opts Options) error {
 // decoded as Lambda decodes the create function's event.
 func (st *Stack) routeRequests() error {
 	return st.Bus.AddRule(busemu.Rule{
-		Name: provisioningRuleName, Bus: EventBus,
+		Name: provisioningRuleName, Bus: eventBus,
 		Sources: []string{provisioning.RequestSource}, DetailTypes: provisioning.RequestTypes,
 		Target: busemu.TargetFunc(func(ctx context.Context, payload []byte) error {
 			var ev events.EventBridgeEvent

@@ -47,7 +47,7 @@ func (st *Stack) newSweeper(opts Options) *sweeper.Sweeper {
 	return sweeper.New(st.Store, st.Datadog, rot, sweeper.Options{Prefix: opts.SecretPrefix, Now: opts.Now, Logger: log})
 }
 
-// startSweeping runs the sweeper every interval until Shutdown, as the
+// startSweeping runs the sweeper every interval until shutdown, as the
 // rotate function's EventBridge schedule does on AWS. A failed run is
 // logged and retried at the next tick.
 func (st *Stack) startSweeping(interval time.Duration, log *slog.Logger) {

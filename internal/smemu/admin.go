@@ -90,7 +90,7 @@ func (e *Emulator) postClock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) writeClock(w http.ResponseWriter) {
-	writeJSON(w, http.StatusOK, "application/json", clockJSON{Now: e.clock.Now(), Offset: e.clock.Offset().String()})
+	writeJSON(w, http.StatusOK, "application/json", clockJSON{Now: e.clock.Now(), Offset: e.clock.ahead().String()})
 }
 
 // parseAdvance reads a positive Go duration ("36h", "90m") or whole days ("7d").

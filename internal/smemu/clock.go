@@ -27,11 +27,11 @@ func NewClock(base func() time.Time) *Clock {
 
 // Now returns the base time plus the accumulated offset, in UTC.
 func (c *Clock) Now() time.Time {
-	return c.base().Add(c.Offset()).UTC()
+	return c.base().Add(c.ahead()).UTC()
 }
 
-// Offset returns how far Advance has moved the clock ahead of its base.
-func (c *Clock) Offset() time.Duration {
+// ahead returns how far Advance has moved the clock ahead of its base.
+func (c *Clock) ahead() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.offset

@@ -171,8 +171,8 @@ func (e *Emulator) WaitIdle(ctx context.Context) error {
 	}
 }
 
-// ARN returns the current ARN of a live (not deleted) secret.
-func (e *Emulator) ARN(name string) (string, bool) {
+// liveARN returns the current ARN of a live (not deleted) secret.
+func (e *Emulator) liveARN(name string) (string, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.byName(name)

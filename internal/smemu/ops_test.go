@@ -59,7 +59,7 @@ func TestCreateSecretAndRead(t *testing.T) {
 		d.LastAccessedDate == nil || !d.LastAccessedDate.Equal(h.emu.Clock().Now().Truncate(24*time.Hour)):
 		t.Fatalf("DescribeSecret = %+v", d)
 	}
-	if got, ok := h.emu.ARN("app/db"); !ok || got != aws.ToString(out.ARN) {
+	if got, ok := h.emu.liveARN("app/db"); !ok || got != aws.ToString(out.ARN) {
 		t.Fatalf("Emulator.ARN = %s, %v", got, ok)
 	}
 }
@@ -398,7 +398,7 @@ func TestDeleteAndRestore(t *testing.T) {
 		if err != nil || !out.DeletionDate.Equal(clock.Now()) {
 			t.Fatalf("force DeleteSecret = %+v, %v", out, err)
 		}
-		if _, ok := h.emu.ARN("d"); ok {
+		if _, ok := h.emu.liveARN("d"); ok {
 			t.Fatal("force-deleted secret still resolves")
 		}
 		ghost, err := h.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("never-was"), ForceDeleteWithoutRecovery: aws.Bool(true)})

@@ -37,7 +37,7 @@ func TestPersistenceRoundTrip(t *testing.T) {
 	}
 
 	second := newHarness(t, Options{DataFile: path, Clock: clock})
-	if got, ok := second.emu.ARN("keep"); !ok || got != arn {
+	if got, ok := second.emu.liveARN("keep"); !ok || got != arn {
 		t.Fatalf("ARN after reload = %s, %v; want %s", got, ok, arn)
 	}
 	if got := second.currentValue(t, "keep"); got != "v2" {
@@ -99,7 +99,7 @@ func TestPersistenceLoadsFixture(t *testing.T) {
 	}
 	h := newHarness(t, Options{DataFile: path, Clock: fixedClock()})
 	const name = "ddconn/connections/demo"
-	if arn, ok := h.emu.ARN(name); !ok || arn != "arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/demo-Ab12Cd" {
+	if arn, ok := h.emu.liveARN(name); !ok || arn != "arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/demo-Ab12Cd" {
 		t.Fatalf("ARN = %s, %v", arn, ok)
 	}
 	if h.currentValue(t, name) != "fixture-new" {
