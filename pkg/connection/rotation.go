@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
 	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
-
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
