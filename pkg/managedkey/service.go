@@ -37,7 +37,7 @@ type datadogAPI interface {
 
 var (
 	_ secretStore = (*secretstore.Store)(nil)
-	_ datadogAPI     = (*datadog.Client)(nil)
+	_ datadogAPI  = (*datadog.Client)(nil)
 )
 
 // Options configures a Service.
