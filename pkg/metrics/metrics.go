@@ -21,6 +21,10 @@ const (
 	KeysRevoked = "KeysRevoked"
 	// OrphansSwept counts orphaned application keys deleted by the sweeper.
 	OrphansSwept = "OrphansSwept"
+	// KeyHeadroom is, per swept secret, how many more keys its owner (or
+	// organisation, for API keys) may hold under Datadog's limit; alarm on
+	// its minimum.
+	KeyHeadroom = "KeyHeadroom"
 )
 
 // DimensionStep is the dimension that names a rotation step.

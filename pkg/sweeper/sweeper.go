@@ -174,6 +174,7 @@ func (s *Sweeper) sweep(ctx context.Context, secretID string) ([]string, rotatio
 	if err != nil {
 		return nil, rotation.Reconciled{}, err
 	}
+	s.countHeadroom(ctx, n.Kind, len(keys))
 	snap, err := s.rot.Snapshot(ctx, secretID)
 	if err != nil {
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading the secret: %w", err)
@@ -210,4 +211,14 @@ func (s *Sweeper) orphan(keyPrefix string, k secretkind.Key, snap rotation.Snaps
 		!k.CreatedAt.IsZero() && now.Sub(k.CreatedAt) >= s.minAge &&
 		!snap.Referenced(k.ID) &&
 		!snap.Retiring(k.ID)
+}
+
+// countHeadroom publishes KeyHeadroom: how many more keys the listing's
+// owner (or organisation, for API keys) may hold before Datadog refuses
+// to create one, and so before a rotation fails. Its minimum is the
+// number to alarm on.
+func (s *Sweeper) countHeadroom(ctx context.Context, k secretkind.Kind, held int) {
+	if err := s.metrics.Count(metrics.KeyHeadroom, max(k.KeyLimit()-held, 0)); err != nil {
+		s.log.WarnContext(ctx, "writing a metric failed", slog.Any("error", err))
+	}
 }

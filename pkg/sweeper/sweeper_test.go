@@ -308,3 +308,22 @@ func TestManagedKeySecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyHeadroomMetric: each swept secret publishes how many more keys
+// its owner may hold under Datadog's limit.
+func TestKeyHeadroomMetric(t *testing.T) {
+	w := &world{pages: 10}
+	w.addConnection("prod", nil, key("k", "my key", time.Hour))
+	var out bytes.Buffer
+	if _, err := newSweeper(w, &out).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for _, keys := range w.keys {
+		listed += len(keys)
+	}
+	want := fmt.Sprintf(`"KeyHeadroom":%d`, secretkind.AppKey.KeyLimit()-listed)
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("metrics %s lack %s", out.String(), want)
+	}
+}
