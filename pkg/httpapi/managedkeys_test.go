@@ -223,9 +223,6 @@ func TestMintRefusals(t *testing.T) {
 // PATCH, mints only for listed accounts, and clears the list.
 func TestAllowedServiceAccounts(t *testing.T) {
 	k := newKeysEnv(t)
-	if secretkind.TagAllowedServiceAccounts != secretkind.TagAllowedServiceAccounts {
-		t.Fatalf("managedkey and connection disagree on the tag: %q, %q", secretkind.TagAllowedServiceAccounts, secretkind.TagAllowedServiceAccounts)
-	}
 	r := k.do("PATCH", "/connections/keys", `{"allowedServiceAccounts":["`+strings.ToUpper(k.otherSAID)+`"]}`)
 	mustStatus(t, r, http.StatusOK)
 	var c connection.Connection

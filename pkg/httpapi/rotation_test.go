@@ -246,9 +246,6 @@ func TestIncompleteRotationBlocksUntilDisabled(t *testing.T) {
 // TestRevokePolicyReachesTheRotationFunction: PUT …/rotation stores the
 // policy under the tag, and in the form, that package rotation reads.
 func TestRevokePolicyReachesTheRotationFunction(t *testing.T) {
-	if secretkind.TagRevokePrevious != secretkind.TagRevokePrevious {
-		t.Fatalf("connection writes %q, rotation reads %q", secretkind.TagRevokePrevious, secretkind.TagRevokePrevious)
-	}
 	e := newEnv(t, withRotation())
 	mustStatus(t, e.do("POST", "/connections", e.createBody("rot", e.rotatorKey)), http.StatusCreated)
 	mustStatus(t, e.do("PUT", "/connections/rot/rotation", `{"schedule":"7","rotateImmediately":false,"revokePrevious":"after:7d"}`), http.StatusOK)

@@ -325,12 +325,3 @@ func (s *Service) enableRotation(ctx context.Context, arn string, rules secretst
 	}
 	return nil
 }
-
-// discard deletes a key nobody will use; a failure is logged, and the
-// key's name lets the sweeper find it.
-func (s *Service) discard(ctx context.Context, k secretkind.Kind, m secretkind.Manager, id string) {
-	if err := k.RevokeKey(ctx, s.dd, m, id); err != nil {
-		s.log.WarnContext(ctx, "deleting an unused managed key failed; the sweeper will",
-			slog.String("key_id", id), slog.String("service_account_id", m.Owner.ServiceAccountID), slog.Any("error", err))
-	}
-}
