@@ -1,11 +1,16 @@
 package connection
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -17,6 +22,9 @@ type Deletion struct {
 	DeletionDate time.Time `json:"deletionDate"`
 	// RecoveryWindowDays is 0 for a forced deletion.
 	RecoveryWindowDays int `json:"recoveryWindowDays"`
+	// RevokedKeyIDs are the keys ddconn minted for the connection that a
+	// forced deletion revoked.
+	RevokedKeyIDs []string `json:"revokedKeyIds,omitempty"`
 }
 
 // checkUnused refuses to delete a live connection that has managed keys:
@@ -59,7 +67,12 @@ func (s *Service) checkUnused(ctx context.Context, name string, sec secretstore.
 // Delete schedules the connection's deletion after recoveryWindowDays (7), or
 // deletes it at once when force is set. Forcing also works on a connection
 // already scheduled for deletion, which frees its name.
-func (s *Service) Delete(ctx context.Context, name string, force bool) (Deletion, error) {
+//
+// A forced deletion of a live connection first revokes, unless keepKeys,
+// every key ddconn minted for it (revokeMinted): once the secret is gone,
+// nothing could. A failed revocation stops the deletion, so a retry finds
+// the keys again.
+func (s *Service) Delete(ctx context.Context, name string, force, keepKeys bool) (Deletion, error) {
 	sec, err := s.describe(ctx, name)
 	if err != nil {
 		return Deletion{}, err
@@ -73,8 +86,14 @@ func (s *Service) Delete(ctx context.Context, name string, force bool) (Deletion
 		return Deletion{}, err
 	}
 	window := recoveryWindowDays
+	var revoked []string
 	if force {
 		window = 0
+		if !keepKeys && sec.DeletedAt == nil {
+			if revoked, err = s.revokeMinted(ctx, name, sec); err != nil {
+				return Deletion{}, err
+			}
+		}
 	}
 	date, err := s.store.Delete(ctx, sec.ARN, recoveryWindowDays, force)
 	switch {
@@ -86,5 +105,66 @@ func (s *Service) Delete(ctx context.Context, name string, force bool) (Deletion
 		return Deletion{}, storeFailure("deleting connection "+name, err)
 	}
 	s.log.InfoContext(ctx, "connection deleted", "connection", name, "force", force, "deletion_date", date)
-	return Deletion{Name: name, DeletionDate: date.UTC(), RecoveryWindowDays: window}, nil
+	return Deletion{Name: name, DeletionDate: date.UTC(), RecoveryWindowDays: window, RevokedKeyIDs: revoked}, nil
+}
+
+// revokeMinted revokes, with the connection's current key, the keys ddconn
+// minted for it: every key of the owner named after its rotations, and
+// every retired key awaiting revocation. The current key goes last when it
+// is one of them: it is the credential that revokes the others. A key the
+// user supplied and no rotation retired is theirs, and stays.
+func (s *Service) revokeMinted(ctx context.Context, name string, sec secretstore.Secret) ([]string, error) {
+	doc, err := s.readDocument(ctx, name, sec)
+	if err != nil {
+		return nil, err
+	}
+	cr, err := secretkind.Connection.Credentials(doc, secretkind.Manager{})
+	if err != nil {
+		return nil, fmt.Errorf("reading connection %s: %w", name, err)
+	}
+	keys, err := s.dd.ListAppKeys(ctx, cr, datadog.KeyOwner{})
+	if err != nil {
+		return nil, keysFailure("listing the keys of connection "+name+" to revoke them", err)
+	}
+	minted := map[string]bool{}
+	for _, r := range rotationstate.Retirements(sec.Tags) {
+		if r.KeyID != "" {
+			minted[r.KeyID] = true
+		}
+	}
+	prefix := secretkind.ConnectionName(name).DatadogKeyNamePrefix()
+	var ids []string
+	for _, k := range keys {
+		if strings.HasPrefix(k.Name, prefix) || minted[k.ID] {
+			ids = append(ids, k.ID)
+		}
+	}
+	slices.SortStableFunc(ids, func(a, b string) int { return cmp.Compare(boolInt(a == doc.KeyID), boolInt(b == doc.KeyID)) })
+	var revoked []string
+	for _, id := range ids {
+		if err := s.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, id); err != nil {
+			return revoked, keysFailure("revoking key "+id+" of connection "+name, err)
+		}
+		revoked = append(revoked, id)
+	}
+	if len(revoked) > 0 {
+		s.log.InfoContext(ctx, "keys of a deleted connection revoked", "connection", name, "revoked_key_ids", revoked)
+	}
+	return revoked, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// keysFailure maps a failed key listing or revocation of a deletion: the
+// connection's key was refused, or Datadog is unavailable.
+func keysFailure(op string, err error) error {
+	if errors.Is(err, datadog.ErrUnauthorized) {
+		return &Error{Kind: ErrRejected, Message: op + ": Datadog refused the connection's key; delete with ?keepKeys=true to leave the keys", Err: err}
+	}
+	return &Error{Kind: ErrDatadogUnavailable, Message: op + ": Datadog could not be reached or kept failing; try again later", Err: err}
 }

@@ -16,6 +16,7 @@ type datadogAPI interface {
 	keyChecker
 	identityReader
 	serviceAccountLister
+	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
 }
 
 type keyChecker interface {

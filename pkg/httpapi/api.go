@@ -37,7 +37,7 @@ type manager interface {
 	Get(ctx context.Context, name string) (connection.Connection, error)
 	List(ctx context.Context, limit int, cursor string) (connection.Page, error)
 	Update(ctx context.Context, name string, in connection.UpdateInput) (connection.Connection, error)
-	Delete(ctx context.Context, name string, force bool) (connection.Deletion, error)
+	Delete(ctx context.Context, name string, force, keepKeys bool) (connection.Deletion, error)
 	EnableRotation(ctx context.Context, name string, in connection.RotationSettings) (connection.Connection, error)
 	DisableRotation(ctx context.Context, name string) (connection.Connection, error)
 	RotateNow(ctx context.Context, name string) (connection.RotationStarted, error)

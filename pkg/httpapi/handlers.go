@@ -117,20 +117,20 @@ func (a *api) update(m manager) http.HandlerFunc {
 	}
 }
 
-// DELETE /connections/{name}?force=true
+// DELETE /connections/{name}?force=true&keepKeys=true
 func (a *api) delete(m manager) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		force := false
-		if s := r.URL.Query().Get("force"); s != "" {
-			b, err := strconv.ParseBool(s)
-			if err != nil {
-				a.writeError(w, r, badRequest(CodeInvalidRequest, "the request is invalid",
-					connection.FieldError{Field: "force", Message: "must be true or false"}))
-				return
-			}
-			force = b
+		force, err := boolQuery(r, "force")
+		if err != nil {
+			a.writeError(w, r, err)
+			return
 		}
-		a.respond(w, r, http.StatusOK)(m.Delete(r.Context(), r.PathValue("name"), force))
+		keep, err := boolQuery(r, "keepKeys")
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		a.respond(w, r, http.StatusOK)(m.Delete(r.Context(), r.PathValue("name"), force, keep))
 	}
 }
 

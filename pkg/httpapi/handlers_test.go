@@ -53,7 +53,7 @@ func (s *stubService) List(context.Context, int, string) (connection.Page, error
 func (s *stubService) Update(context.Context, string, connection.UpdateInput) (connection.Connection, error) {
 	return connection.Connection{}, s.fail()
 }
-func (s *stubService) Delete(context.Context, string, bool) (connection.Deletion, error) {
+func (s *stubService) Delete(context.Context, string, bool, bool) (connection.Deletion, error) {
 	return connection.Deletion{}, s.fail()
 }
 func (s *stubService) EnableRotation(context.Context, string, connection.RotationSettings) (connection.Connection, error) {

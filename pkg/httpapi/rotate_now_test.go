@@ -146,3 +146,31 @@ func TestRotateNowRefusesAtTheRetirementLimit(t *testing.T) {
 		t.Fatalf("a rotation started anyway (pending %v, last error %q)", pending, sec.Tags[secretkind.TagLastError])
 	}
 }
+
+// TestForcedDeleteRevokesMintedKeys: a forced delete revokes every key
+// ddconn minted for the connection - the keys of its rotations, the
+// current one included, and the retired key awaiting revocation (here the
+// user's original) - and keepKeys leaves them.
+func TestForcedDeleteRevokesMintedKeys(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprint("keepKeys=", keep), func(t *testing.T) {
+			e := newEnv(t, withRotation())
+			e.enabledConnection("doomed", "after:30d")
+			first := e.rotateNow("doomed")
+			second := e.rotateNow("doomed")
+			if !e.authenticates(e.rotatorKey) || !e.authenticates(first.Key) || !e.authenticates(second.Key) {
+				t.Fatal("before the delete, a key does not authenticate")
+			}
+			r := e.do("DELETE", fmt.Sprintf("/connections/doomed?force=true&keepKeys=%v", keep), "")
+			mustStatus(t, r, http.StatusOK)
+			var d connection.Deletion
+			r.json(t, &d)
+			alive := []bool{e.authenticates(e.rotatorKey), e.authenticates(first.Key), e.authenticates(second.Key)}
+			for i, a := range alive {
+				if a != keep {
+					t.Fatalf("after the delete (keepKeys %v): key %d authenticates %v (all: %v), revoked %v", keep, i, a, alive, d.RevokedKeyIDs)
+				}
+			}
+		})
+	}
+}
