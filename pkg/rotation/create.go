@@ -30,7 +30,7 @@ func (r *Rotator) createSecret(ctx context.Context, n secretkind.Name, sec secre
 	if k := len(rotationstate.Retirements(sec.Tags)); k >= rotationstate.MaxPendingRetirements {
 		return report{}, fmt.Errorf("%w (%d)", ErrTooManyRetirements, k)
 	}
-	mgr, err := r.manager(ctx, n, cur)
+	mgr, err := r.keyManager(ctx, n, cur)
 	if err != nil {
 		return report{}, err
 	}

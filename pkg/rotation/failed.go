@@ -12,9 +12,9 @@ import (
 // rotation step ("Rotation Failed", source "ddconn").
 const FailedEvent = "Rotation Failed"
 
-// Publisher puts outcome events on the bus; *eventbus.Publisher
+// publisher puts outcome events on the bus; *eventbus.Publisher
 // implements it.
-type Publisher interface {
+type publisher interface {
 	Publish(ctx context.Context, detailType string, detail any, resources ...string) (string, error)
 }
 

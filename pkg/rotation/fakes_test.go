@@ -27,7 +27,7 @@ type fakeStore struct {
 	putAttempted bool
 }
 
-var _ SecretStore = (*fakeStore)(nil)
+var _ secretStore = (*fakeStore)(nil)
 
 func newFakeStore(name string) *fakeStore {
 	return &fakeStore{
@@ -157,7 +157,7 @@ type fakeDatadog struct {
 	failOp map[string]error
 }
 
-var _ Datadog = (*fakeDatadog)(nil)
+var _ datadogAPI = (*fakeDatadog)(nil)
 
 func newFakeDatadog() *fakeDatadog {
 	return &fakeDatadog{keys: map[string]datadog.AppKey{}, failOp: map[string]error{}}

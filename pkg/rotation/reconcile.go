@@ -99,15 +99,15 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 	if err != nil {
 		return res, err
 	}
-	mgr, err := r.manager(ctx, n, cur)
+	mgr, err := r.keyManager(ctx, n, cur)
 	if err != nil {
 		return res, err
 	}
 	now := r.now()
 	set, unset := map[string]string{}, []string{}
 	var failures []error
-	for _, rt := range snap.Retirements() {
-		if !rt.Ready(now, snap.Labels(rt.KeyID)) {
+	for _, rt := range snap.retirements() {
+		if !rt.Ready(now, snap.labels(rt.KeyID)) {
 			continue
 		}
 		if rt.KeyID == "" {

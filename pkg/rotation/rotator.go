@@ -39,9 +39,9 @@ type Event struct {
 	RotationToken string `json:"RotationToken"`
 }
 
-// SecretStore is what rotation needs from Secrets Manager;
+// secretStore is what rotation needs from Secrets Manager;
 // *secretstore.Store implements it.
-type SecretStore interface {
+type secretStore interface {
 	secretReader
 	secretWriter
 	secretTagger
@@ -62,13 +62,13 @@ type secretTagger interface {
 	Untag(ctx context.Context, id string, keys []string) error
 }
 
-// Datadog is what the steps call Datadog with: every kind's key
+// datadogAPI is what the steps call Datadog with: every kind's key
 // operations (secretkind.Datadog). A connection's key rotates itself,
 // authenticated as its owner, on the current-user routes; managed keys are
-// managed with their connection's current keys (see manager).
-type Datadog = secretkind.Datadog
+// managed with their connection's current keys (see keyManager).
+type datadogAPI = secretkind.Datadog
 
-var _ SecretStore = (*secretstore.Store)(nil)
+var _ secretStore = (*secretstore.Store)(nil)
 
 // Activation bounds testSecret's wait for a new key to authenticate: Datadog
 // takes up to a few seconds to accept a new application key.
@@ -108,25 +108,25 @@ type Options struct {
 	// Activation bounds testSecret's wait for the new key.
 	Activation Activation
 	// Publisher, when set, receives a FailedEvent for every failed step.
-	Publisher Publisher
+	Publisher publisher
 }
 
 // Rotator carries out the rotation steps of connection secrets. It is safe
 // for concurrent use; it keeps no state between calls, so every step can
 // run in a fresh process.
 type Rotator struct {
-	secrets SecretStore
-	dd      Datadog
+	secrets secretStore
+	dd      datadogAPI
 	prefix  string
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *metrics.Writer
 	act     Activation
-	pub     Publisher
+	pub     publisher
 }
 
 // New returns a Rotator over the given adapters.
-func New(secrets SecretStore, dd Datadog, opts Options) *Rotator {
+func New(secrets secretStore, dd datadogAPI, opts Options) *Rotator {
 	r := &Rotator{
 		secrets: secrets, dd: dd, prefix: opts.Prefix, now: opts.Now,
 		log: opts.Logger, metrics: opts.Metrics, act: opts.Activation.withDefaults(), pub: opts.Publisher,

@@ -30,9 +30,9 @@ func (s Snapshot) Current() (secretkind.Document, bool) {
 	return d, ok
 }
 
-// Labels returns the staging labels of every version whose document holds
+// labels returns the staging labels of every version whose document holds
 // the application key keyID ("" matches documents whose key id is unknown).
-func (s Snapshot) Labels(keyID string) []string {
+func (s Snapshot) labels(keyID string) []string {
 	var out []string
 	for id, d := range s.Docs {
 		if d.KeyID == keyID {
@@ -44,10 +44,10 @@ func (s Snapshot) Labels(keyID string) []string {
 }
 
 // Referenced reports whether a labelled version holds the key keyID.
-func (s Snapshot) Referenced(keyID string) bool { return len(s.Labels(keyID)) > 0 }
+func (s Snapshot) Referenced(keyID string) bool { return len(s.labels(keyID)) > 0 }
 
-// Retirements returns the retired keys awaiting revocation.
-func (s Snapshot) Retirements() []rotationstate.Retirement {
+// retirements returns the retired keys awaiting revocation.
+func (s Snapshot) retirements() []rotationstate.Retirement {
 	return rotationstate.Retirements(s.Secret.Tags)
 }
 
@@ -55,7 +55,7 @@ func (s Snapshot) Retirements() []rotationstate.Retirement {
 // revocation belongs to Reconcile, which honours its grace period, so the
 // sweeper does not treat it as an orphan.
 func (s Snapshot) Retiring(keyID string) bool {
-	for _, r := range s.Retirements() {
+	for _, r := range s.retirements() {
 		if r.KeyID == keyID {
 			return true
 		}

@@ -9,12 +9,12 @@ import (
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
-// manager returns who manages the keys of secret n, given its current
+// keyManager returns who manages the keys of secret n, given its current
 // document: a connection's key manages itself, on its owner's own routes; a
 // managed key is managed by its connection's current keys (read now, so a
 // rotation of the connection is followed), on its service account's routes
 // for an application key.
-func (r *Rotator) manager(ctx context.Context, n secretkind.Name, cur secretkind.Document) (secretkind.Manager, error) {
+func (r *Rotator) keyManager(ctx context.Context, n secretkind.Name, cur secretkind.Document) (secretkind.Manager, error) {
 	if !n.Managed() {
 		cr, err := credentials(n.Kind, cur, secretkind.Manager{})
 		return secretkind.Manager{Credentials: cr}, err
@@ -50,7 +50,7 @@ func (r *Rotator) Manager(ctx context.Context, secretID string) (secretkind.Name
 	if err != nil {
 		return n, secretkind.Manager{}, fmt.Errorf("reading the current document: %w", err)
 	}
-	m, err := r.manager(ctx, n, cur)
+	m, err := r.keyManager(ctx, n, cur)
 	return n, m, err
 }
 

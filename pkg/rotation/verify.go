@@ -27,7 +27,7 @@ func (r *Rotator) testSecret(ctx context.Context, n secretkind.Name, sec secrets
 	if _, err := docSite(pend); err != nil {
 		return report{}, err
 	}
-	mgr, err := r.manager(ctx, n, pend)
+	mgr, err := r.keyManager(ctx, n, pend)
 	if err != nil {
 		return report{}, err
 	}
