@@ -23,9 +23,9 @@ const DefaultMinAge = 10 * time.Minute
 // pageSize is the number of secrets read per ListSecrets call.
 const pageSize = 100
 
-// SecretStore is what the sweeper needs from Secrets Manager;
+// secretStore is what the sweeper needs from Secrets Manager;
 // *secretstore.Store implements it.
-type SecretStore interface {
+type secretStore interface {
 	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
@@ -33,21 +33,21 @@ type SecretStore interface {
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
 }
 
-// Datadog is what the sweeper lists and deletes keys with: every kind's
+// datadogAPI is what the sweeper lists and deletes keys with: every kind's
 // key operations.
-type Datadog = secretkind.Datadog
+type datadogAPI = secretkind.Datadog
 
-// Reconciler reads snapshots of rotated secrets, tells who manages their
+// reconciler reads snapshots of rotated secrets, tells who manages their
 // keys, and carries out due retirements; *rotation.Rotator implements it.
-type Reconciler interface {
+type reconciler interface {
 	Snapshot(ctx context.Context, secretID string) (rotation.Snapshot, error)
 	Reconcile(ctx context.Context, snap rotation.Snapshot) (rotation.Reconciled, error)
 	Manager(ctx context.Context, secretID string) (secretkind.Name, secretkind.Manager, error)
 }
 
 var (
-	_ SecretStore = (*secretstore.Store)(nil)
-	_ Reconciler  = (*rotation.Rotator)(nil)
+	_ secretStore = (*secretstore.Store)(nil)
+	_ reconciler  = (*rotation.Rotator)(nil)
 )
 
 // Options configures a Sweeper.
@@ -69,9 +69,9 @@ type Options struct {
 // Sweeper deletes orphaned keys and carries out due revocations. It is safe
 // for concurrent use, and safe to run while rotations are in progress.
 type Sweeper struct {
-	secrets SecretStore
-	dd      Datadog
-	rot     Reconciler
+	secrets secretStore
+	dd      datadogAPI
+	rot     reconciler
 	prefix  string
 	minAge  time.Duration
 	now     func() time.Time
@@ -80,7 +80,7 @@ type Sweeper struct {
 }
 
 // New returns a Sweeper.
-func New(secrets SecretStore, dd Datadog, rot Reconciler, opts Options) *Sweeper {
+func New(secrets secretStore, dd datadogAPI, rot reconciler, opts Options) *Sweeper {
 	s := &Sweeper{secrets: secrets, dd: dd, rot: rot, prefix: opts.Prefix, minAge: opts.MinAge,
 		now: opts.Now, log: opts.Logger, metrics: opts.Metrics}
 	if s.minAge <= 0 {

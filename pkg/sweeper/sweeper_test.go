@@ -35,9 +35,9 @@ type world struct {
 }
 
 var (
-	_ SecretStore = (*world)(nil)
-	_ Datadog     = (*world)(nil)
-	_ Reconciler  = (*world)(nil)
+	_ secretStore = (*world)(nil)
+	_ datadogAPI  = (*world)(nil)
+	_ reconciler  = (*world)(nil)
 )
 
 func (w *world) List(_ context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error) {
