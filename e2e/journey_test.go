@@ -66,13 +66,18 @@ func TestJourney(t *testing.T) {
 	enableRotation(ctx, t, st, store, arn, secrets)
 
 	// The first rotation is held in createSecret (its PutSecretValue answers
-	// a second late), so a second request meets it in progress.
+	// a second late), so a second request meets it in progress and shares
+	// it: 202 with the same version, resumed.
 	st.Emulator.AddFault(smemu.Fault{Operation: "PutSecretValue", Delay: time.Second})
 	before := currentDocument(ctx, t, store, arn)
 	version := requestRotation(ctx, t, st, secrets)
-	resp = call(ctx, t, st, "ManageFunction", rotateRoute, connPath+"/rotate", nil, http.StatusConflict, secrets)
-	if code := errorCode(t, resp); code != "rotation_in_progress" {
-		t.Errorf("rotate during a rotation: error code %q, want rotation_in_progress", code)
+	resp = call(ctx, t, st, "ManageFunction", rotateRoute, connPath+"/rotate", nil, http.StatusAccepted, secrets)
+	var again struct {
+		VersionID string `json:"versionId"`
+		Resumed   bool   `json:"resumed"`
+	}
+	if decode(t, resp, &again); again.VersionID != version || !again.Resumed {
+		t.Errorf("rotate during a rotation answered %s, want version %s resumed", resp.Body, version)
 	}
 	first := awaitRotation(ctx, t, st, store, arn, version, before)
 	secrets = append(secrets, first.Key)

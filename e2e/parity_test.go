@@ -32,6 +32,11 @@ type parityStep struct {
 	// idle waits for the rotations the request starts (the configuration
 	// test Secrets Manager runs after RotateSecret) before the next step.
 	idle bool
+	// racy names fields whose value depends on how far those rotations
+	// got when the answer was made (rotation.inProgress of a new key:
+	// the configuration test's temporary AWSPENDING); they are not
+	// compared.
+	racy []string
 }
 
 // TestParityWithDevStack sends the same requests through the shipped
@@ -66,7 +71,8 @@ func TestParityWithDevStack(t *testing.T) {
 		{name: "invalid rotation settings", route: "PUT /connections/{name}/rotation", path: connPath + "/rotation",
 			body: `{"schedule":"every tuesday"}`},
 		{name: "mint application key", route: "POST /connections/{name}/application-keys", path: keys,
-			body: `{"name":"parity","serviceAccountId":"` + ddsim.DemoMetricsWriterID + `","scopes":["metrics_read"]}`, idle: true},
+			body: `{"name":"parity","serviceAccountId":"` + ddsim.DemoMetricsWriterID + `","scopes":["metrics_read"]}`, idle: true,
+			racy: []string{"inProgress"}},
 		{name: "list application keys", route: "GET /connections/{name}/application-keys", path: keys},
 		{name: "get application key", route: "GET /connections/{name}/application-keys/{key}", path: keys + "/parity"},
 		{name: "delete application key", route: "DELETE /connections/{name}/application-keys/{key}", path: keys + "/parity"},
@@ -95,7 +101,12 @@ func TestParityWithDevStack(t *testing.T) {
 			keys := []string{ddsim.DemoAPIKey, ddsim.DemoAppKey}
 			testkit.AssertNoKeyMaterial(t, got.Body, keys...)
 			testkit.AssertNoKeyMaterial(t, want.Body, keys...)
-			if rie, dev := rieNorm.answer(t, got), devNorm.answer(t, want); !reflect.DeepEqual(rie, dev) {
+			rie, dev := rieNorm.answer(t, got), devNorm.answer(t, want)
+			for _, f := range s.racy {
+				dropField(rie.Body, f)
+				dropField(dev.Body, f)
+			}
+			if !reflect.DeepEqual(rie, dev) {
 				t.Errorf("%s %s: %s under the RIE and make dev answer differently:\nRIE:      %s\nmake dev: %s", s.route, s.path, fn, rie, dev)
 			}
 		})
@@ -271,4 +282,19 @@ func (n *parityNormaliser) placeholder(v string) string {
 	p := fmt.Sprintf("<id %d>", len(n.ids)+1)
 	n.ids[v] = p
 	return p
+}
+
+// dropField removes field from every object in a decoded JSON value.
+func dropField(v any, field string) {
+	switch v := v.(type) {
+	case map[string]any:
+		delete(v, field)
+		for _, e := range v {
+			dropField(e, field)
+		}
+	case []any:
+		for _, e := range v {
+			dropField(e, field)
+		}
+	}
 }
