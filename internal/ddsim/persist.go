@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/ddconn/ddconn/internal/statefile"
 )
 
 // loadState reads a DataFile. A missing file is an empty state: the first
@@ -34,30 +35,8 @@ func saveState(path string, st *state) error {
 	if err != nil {
 		return fmt.Errorf("encoding simulator state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("creating temporary data file for %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := writeAndSync(tmp, data); err != nil {
+	if err := statefile.Write(path, data); err != nil {
 		return fmt.Errorf("writing data file %s: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing data file %s: %w", path, err)
-	}
 	return nil
-}
-
-// writeAndSync writes data, flushes it to disk and closes f. CreateTemp
-// already opened f with mode 0600, which the secrets inside call for.
-func writeAndSync(f *os.File, data []byte) error {
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

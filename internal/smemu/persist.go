@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/ddconn/ddconn/internal/statefile"
 )
 
 // snapshotFormat versions the DataFile layout.
@@ -64,7 +66,10 @@ func (e *Emulator) save() error {
 	if err != nil {
 		return fmt.Errorf("encoding emulator data: %w", err)
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("saving emulator data to %s: %w", path, err)
+	}
+	if err := statefile.Write(path, data); err != nil {
 		return fmt.Errorf("saving emulator data to %s: %w", path, err)
 	}
 	return nil
@@ -85,28 +90,4 @@ func (e *Emulator) snapshotLocked() snapshot {
 	}
 	slices.SortFunc(snap.Secrets, func(a, b *secret) int { return cmp.Compare(a.Seq, b.Seq) })
 	return snap
-}
-
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
