@@ -287,6 +287,7 @@ var wantEnv = map[string]map[string]any{
 		config.EnvLogLevel:            ref("LogLevel"),
 		config.EnvKMSKeyID:            getAtt("ConnectionKey", "Arn"),
 		config.EnvRotationFunctionARN: getAtt("RotateFunction", "Arn"),
+		config.EnvMinRotateInterval:   ref("MinRotateInterval"),
 	},
 	"RotateFunction": {
 		config.EnvSecretPrefix: ref("SecretPrefix"),

@@ -91,6 +91,14 @@ func TestJourney(t *testing.T) {
 		t.Error("the replaced key (AWSPREVIOUS) no longer authenticates: consumers caching it would fail")
 	}
 
+	// Right after a rotation, rotate-now is refused until the minimum
+	// interval has passed; then it starts the next one.
+	resp = call(ctx, t, st, "ManageFunction", rotateRoute, connPath+"/rotate", nil, http.StatusConflict, secrets)
+	if code := errorCode(t, resp); code != "rotation_too_soon" {
+		t.Errorf("rotate right after a rotation: error code %q, want rotation_too_soon", code)
+	}
+	time.Sleep(MinRotateInterval)
+
 	// The policy set above (next-rotation) revokes a replaced key at the
 	// next rotation.
 	version = requestRotation(ctx, t, st, secrets)

@@ -167,17 +167,22 @@ type endpoints struct {
 	secretsManager, eventBridge, datadog string
 }
 
+// MinRotateInterval is the stack's DDCONN_MIN_ROTATE_INTERVAL.
+const MinRotateInterval = 2 * time.Second
+
 // values are the stack's values of the template's intrinsics, keyed as
 // resolve looks them up: "Ref <Parameter>" (pseudo parameters such as
 // AWS::Region too) and "GetAtt <LogicalId>.<Attribute>".
 func (opts StackOptions) values() map[string]string {
 	return map[string]string{
-		"Ref AWS::Partition":        "aws",
-		"Ref AWS::Region":           Region,
-		"Ref AWS::AccountId":        AccountID,
-		"Ref SecretPrefix":          cmp.Or(opts.SecretPrefix, config.DefaultSecretPrefix),
-		"Ref LogLevel":              cmp.Or(opts.LogLevel, "debug"),
-		"Ref EventBusName":          EventBusName,
+		"Ref AWS::Partition": "aws",
+		"Ref AWS::Region":    Region,
+		"Ref AWS::AccountId": AccountID,
+		"Ref SecretPrefix":   cmp.Or(opts.SecretPrefix, config.DefaultSecretPrefix),
+		"Ref LogLevel":       cmp.Or(opts.LogLevel, "debug"),
+		"Ref EventBusName":   EventBusName,
+		// Short enough for the journey to wait out after showing the refusal.
+		"Ref MinRotateInterval":     MinRotateInterval.String(),
 		"GetAtt ConnectionKey.Arn":  ConnectionKeyARN,
 		"GetAtt RotateFunction.Arn": RotateFunctionARN,
 	}

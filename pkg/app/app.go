@@ -70,7 +70,8 @@ func New(ctx context.Context, getenv func(string) string, out io.Writer, budget 
 func (a *App) Connections(deps connection.Dependents) *connection.Service {
 	return connection.New(a.Secrets, a.Datadog, connection.Options{
 		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, RotationFunctionARN: a.Config.RotationFunctionARN,
-		Now: time.Now, Logger: a.Logger, Dependents: deps,
+		MinRotateInterval: a.Config.MinRotateInterval,
+		Now:               time.Now, Logger: a.Logger, Dependents: deps,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Environment variable names, kept in one place so the template test can check
@@ -16,6 +17,7 @@ const (
 	EnvRotationFunctionARN = "DDCONN_ROTATION_FUNCTION_ARN"
 	EnvLogLevel            = "DDCONN_LOG_LEVEL"
 	EnvEventBus            = "DDCONN_EVENT_BUS"
+	EnvMinRotateInterval   = "DDCONN_MIN_ROTATE_INTERVAL"
 )
 
 // DefaultSecretPrefix is the prefix of connection secret names when
@@ -40,6 +42,10 @@ type Config struct {
 	// published to; empty means nothing is published. eventbus.New checks
 	// its form.
 	EventBus string
+	// MinRotateInterval is the least time between a rotation and a
+	// rotate-now request (connection.Options.MinRotateInterval): 0 when
+	// unset means the default, a negative value (set as "0") no minimum.
+	MinRotateInterval time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in production) and
@@ -66,6 +72,16 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.RotationFunctionARN != "" && !strings.HasPrefix(c.RotationFunctionARN, "arn:") {
 		return Config{}, fmt.Errorf("%s: want a Lambda function ARN (arn:aws:lambda:…)", EnvRotationFunctionARN)
+	}
+	if v := strings.TrimSpace(getenv(EnvMinRotateInterval)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 24*time.Hour {
+			return Config{}, fmt.Errorf("%s: want a duration from 0s (no minimum) to 24h, such as 1m", EnvMinRotateInterval)
+		}
+		c.MinRotateInterval = d
+		if d == 0 {
+			c.MinRotateInterval = -1
+		}
 	}
 	if lvl := strings.TrimSpace(getenv(EnvLogLevel)); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -30,6 +31,9 @@ func TestLoad(t *testing.T) {
 		{name: "bad arn", env: map[string]string{EnvRotationFunctionARN: "rotate"}, wantErr: EnvRotationFunctionARN},
 		{name: "bad level", env: map[string]string{EnvLogLevel: "loud"}, wantErr: EnvLogLevel},
 		{name: "bus name", env: map[string]string{EnvEventBus: " ddconn-events "}, want: Config{SecretPrefix: DefaultSecretPrefix, EventBus: "ddconn-events"}},
+		{name: "min rotate interval", env: map[string]string{EnvMinRotateInterval: "5m"}, want: Config{SecretPrefix: DefaultSecretPrefix, MinRotateInterval: 5 * time.Minute}},
+		{name: "no min rotate interval", env: map[string]string{EnvMinRotateInterval: "0s"}, want: Config{SecretPrefix: DefaultSecretPrefix, MinRotateInterval: -1}},
+		{name: "bad min rotate interval", env: map[string]string{EnvMinRotateInterval: "-1m"}, wantErr: EnvMinRotateInterval},
 		{name: "bus arn", env: map[string]string{EnvEventBus: "arn:aws:events:us-east-1:123456789012:event-bus/default"},
 			want: Config{SecretPrefix: DefaultSecretPrefix, EventBus: "arn:aws:events:us-east-1:123456789012:event-bus/default"}},
 	}
