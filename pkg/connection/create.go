@@ -36,6 +36,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 	if err != nil {
 		return Connection{}, err
 	}
+	others, err := s.sharers(ctx, req.name, doc.KeyID)
+	if err != nil {
+		return Connection{}, err
+	}
 	tags := metadataTags(req.creds.Site, p, v)
 	newSecret := secretstore.CreateInput{
 		Name:        s.secretName(req.name),
@@ -60,7 +64,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 	sec.Description, sec.Tags, sec.CreatedAt, sec.LastChangedAt = req.description, tags, now, now
 	s.log.InfoContext(ctx, "connection created", "connection", req.name, "site", req.creds.Site.Name,
 		"owner_id", doc.OwnerID, "application_key_id", doc.KeyID, "key_lookup", string(p.lookup), "valid", v.Valid)
-	return s.connectionFrom(req.name, sec, &doc), nil
+	c := s.connectionFrom(req.name, sec, &doc)
+	if len(others) > 0 {
+		c.Warnings = append(c.Warnings, sharedKeyWarning(others))
+	}
+	return c, nil
 }
 
 // repeated answers a create whose name is taken (taken is the error to

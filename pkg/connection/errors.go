@@ -26,6 +26,9 @@ var (
 	ErrStoreUnavailable = errors.New("secrets manager is unavailable")
 	// ErrRotationDisabled: rotate-now on a connection whose rotation is off.
 	ErrRotationDisabled = errors.New("rotation is not enabled")
+	// ErrKeyShared: the connection's application key is also stored in
+	// other connections; rotating it would revoke their key.
+	ErrKeyShared = errors.New("the application key is shared with other connections")
 	// ErrTooSoon: rotate-now before the next rotation may start (the
 	// minimum interval, or the limit of keys awaiting revocation); the
 	// message says from when.

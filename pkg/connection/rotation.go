@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/rotationstate"
@@ -45,6 +47,9 @@ func (s *Service) EnableRotation(ctx context.Context, name string, in RotationSe
 	}
 	sec, err := s.rotatable(ctx, name)
 	if err != nil {
+		return Connection{}, err
+	}
+	if err := s.checkNotShared(ctx, name, sec); err != nil {
 		return Connection{}, err
 	}
 	// The policy is in place before RotateSecret, so a rotation that starts
@@ -134,6 +139,9 @@ func (s *Service) RotateNow(ctx context.Context, name string) (RotationStarted, 
 	}
 	if pending, ok := incomplete(sec); ok {
 		return s.resume(ctx, name, sec.ARN, pending)
+	}
+	if err := s.checkNotShared(ctx, name, sec); err != nil {
+		return RotationStarted{}, err
 	}
 	if err := s.tooSoon(name, sec); err != nil {
 		return RotationStarted{}, err
@@ -277,4 +285,42 @@ func newToken() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// sharers returns the other connections whose current application key is
+// keyID (TagKeyID), by name.
+func (s *Service) sharers(ctx context.Context, name, keyID string) ([]string, error) {
+	if keyID == "" {
+		return nil, nil
+	}
+	secs, err := s.store.WithTag(ctx, s.prefix, secretkind.TagKeyID, keyID)
+	if err != nil {
+		return nil, storeFailure("looking for other connections holding the key of "+name, err)
+	}
+	var out []string
+	for _, sec := range secs {
+		if n, ok := secretkind.ParseName(s.prefix, sec.Name); ok && !n.Managed() && n.Connection != name {
+			out = append(out, n.Connection)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// checkNotShared refuses to rotate a key other connections hold: the
+// rotation would in time revoke it, and break them.
+func (s *Service) checkNotShared(ctx context.Context, name string, sec secretstore.Secret) error {
+	others, err := s.sharers(ctx, name, sec.Tags[secretkind.TagKeyID])
+	if err != nil || len(others) == 0 {
+		return err
+	}
+	return &Error{Kind: ErrKeyShared, Message: fmt.Sprintf(
+		"the application key of connection %q is also stored in connection(s) %s, and rotating it would revoke their key; "+
+			"give each connection a key of its own first (PATCH its credentials)", name, strings.Join(others, ", "))}
+}
+
+// sharedKeyWarning names the other connections that hold keyID.
+func sharedKeyWarning(others []string) string {
+	return "the application key is also stored in connection(s) " + strings.Join(others, ", ") +
+		": ddconn will not rotate it while another connection holds it"
 }

@@ -23,6 +23,7 @@ const (
 	CodeRotationNotEnabled   = "rotation_not_enabled"
 	CodeRotationTooSoon      = "rotation_too_soon"
 	CodeKeyLimitReached      = "key_limit_reached"
+	CodeKeyShared            = "key_shared"
 	CodeRotationUnavailable  = "rotation_not_configured"
 	CodeBodyTooLarge         = "body_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
@@ -88,6 +89,7 @@ var kinds = []kindStatus{
 	{connection.ErrRotationInProgress, http.StatusConflict, CodeRotationInProgress},
 	{connection.ErrRotationDisabled, http.StatusConflict, CodeRotationNotEnabled},
 	{connection.ErrTooSoon, http.StatusConflict, CodeRotationTooSoon},
+	{connection.ErrKeyShared, http.StatusConflict, CodeKeyShared},
 	{connection.ErrRotationUnavailable, http.StatusServiceUnavailable, CodeRotationUnavailable},
 	{connection.ErrInUse, http.StatusConflict, CodeConnectionInUse},
 	{connection.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},

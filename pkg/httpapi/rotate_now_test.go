@@ -3,7 +3,9 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"github.com/ddconn/ddconn/internal/smemu"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -172,5 +174,47 @@ func TestForcedDeleteRevokesMintedKeys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSharedKeyIsNeverRotatedOrRevoked: a connection created from a key
+// another connection already holds is accepted with a warning naming it;
+// neither may then rotate it (409 key_shared, naming the other); and a key
+// retired by an earlier rotation of one connection is not revoked while
+// another connection holds it.
+func TestSharedKeyIsNeverRotatedOrRevoked(t *testing.T) {
+	clock := smemu.NewClock(time.Now)
+	e := newEnv(t, withRotation(), withClock(clock))
+	e.enabledConnection("first", "after:1h")
+
+	r := e.do("POST", "/connections", e.createBody("second", e.rotatorKey))
+	mustStatus(t, r, http.StatusCreated)
+	var second connection.Connection
+	r.json(t, &second)
+	if !slices.ContainsFunc(second.Warnings, func(w string) bool { return strings.Contains(w, "first") }) {
+		t.Fatalf("warnings %q, want one naming connection first", second.Warnings)
+	}
+	for _, req := range []struct{ method, path, body string }{
+		{"POST", "/connections/first/rotate", ""},
+		{"PUT", "/connections/second/rotation", `{"schedule":"rate(30 days)"}`},
+	} {
+		r := e.do(req.method, req.path, req.body)
+		var env errorEnvelope
+		r.json(t, &env)
+		if r.status != http.StatusConflict || env.Error.Code != httpapi.CodeKeyShared {
+			t.Fatalf("%s %s = %d %+v, want 409 %s", req.method, req.path, r.status, env.Error, httpapi.CodeKeyShared)
+		}
+	}
+
+	// A key that was first's, retired by its rotation, then stored in a
+	// third connection, outlives the grace period.
+	mustStatus(t, e.do("DELETE", "/connections/second?force=true&keepKeys=true", ""), http.StatusOK)
+	e.rotateNow("first")
+	mustStatus(t, e.do("POST", "/connections", e.createBody("third", e.rotatorKey)), http.StatusCreated)
+	if err := e.sweepAfter(2 * time.Hour); err == nil {
+		t.Fatal("the sweep reported no revocation held back")
+	}
+	if !e.authenticates(e.rotatorKey) {
+		t.Fatal("the retired key was revoked although connection third holds it")
 	}
 }

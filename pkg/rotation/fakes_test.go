@@ -56,6 +56,11 @@ func (f *fakeStore) Describe(context.Context, string) (secretstore.Secret, error
 	return sec, nil
 }
 
+// WithTag finds no other connection: the fake holds one secret.
+func (f *fakeStore) WithTag(context.Context, string, string, string) ([]secretstore.Secret, error) {
+	return nil, f.fail("WithTag")
+}
+
 func (f *fakeStore) Get(_ context.Context, _, versionID, stage string) (secretstore.Version, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -1,6 +1,7 @@
 package rotation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,6 +119,11 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 			unset = append(unset, rt.TagKey())
 			continue
 		}
+		if holder, err := r.heldElsewhere(ctx, snap.Secret.ARN, rt.KeyID); err != nil || holder != "" {
+			failures = append(failures, cmp.Or(err, fmt.Errorf("%s %s is also the key of connection %s; it is not revoked while that connection holds it",
+				n.Kind.Noun(), rt.KeyID, holder)))
+			continue
+		}
 		m, err := revoker(n.Kind, mgr, cur, rt)
 		if err != nil {
 			res.Unrevocable = append(res.Unrevocable, rt.KeyID)
@@ -203,4 +209,20 @@ func (r *Rotator) countRevoked(n int) {
 	if err := r.metrics.Count(metrics.KeysRevoked, n); err != nil {
 		r.log.Warn("writing a metric failed", slog.Any("error", err))
 	}
+}
+
+// heldElsewhere names a connection, other than the secret secretARN, whose
+// current key is keyID: a key created once and stored in several
+// connections. Such a key is never revoked.
+func (r *Rotator) heldElsewhere(ctx context.Context, secretARN, keyID string) (string, error) {
+	secs, err := r.secrets.WithTag(ctx, r.prefix, secretkind.TagKeyID, keyID)
+	if err != nil {
+		return "", fmt.Errorf("looking for connections holding %s: %w", keyID, err)
+	}
+	for _, sec := range secs {
+		if n, ok := secretkind.ParseName(r.prefix, sec.Name); ok && !n.Managed() && sec.ARN != secretARN {
+			return n.Connection, nil
+		}
+	}
+	return "", nil
 }

@@ -50,6 +50,7 @@ type secretStore interface {
 type secretReader interface {
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
+	WithTag(ctx context.Context, namePrefix, key, value string) ([]secretstore.Secret, error)
 }
 
 type secretWriter interface {

@@ -193,6 +193,34 @@ func (s *Store) List(ctx context.Context, namePrefix string, limit int, cursor s
 	return secrets, aws.ToString(out.NextToken), nil
 }
 
+// WithTag returns the live secrets whose names start with namePrefix and
+// whose tag key has value, every page. ListSecrets filters by tag value
+// server-side (a tag-value filter matches any tag's value, so the tag is
+// checked again here), so this reads only the matching secrets.
+func (s *Store) WithTag(ctx context.Context, namePrefix, key, value string) ([]Secret, error) {
+	in := &secretsmanager.ListSecretsInput{Filters: []types.Filter{
+		{Key: types.FilterNameStringTypeName, Values: []string{namePrefix}},
+		{Key: types.FilterNameStringTypeTagKey, Values: []string{key}},
+		{Key: types.FilterNameStringTypeTagValue, Values: []string{value}},
+	}}
+	var out []Secret
+	for {
+		page, err := s.sm.ListSecrets(ctx, in)
+		if err != nil {
+			return nil, wrap("listing secrets by tag", "", err)
+		}
+		for _, e := range page.SecretList {
+			if sec := secretFromListEntry(e); sec.Tags[key] == value && sec.DeletedAt == nil {
+				out = append(out, sec)
+			}
+		}
+		if aws.ToString(page.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
 // Delete schedules the secret's deletion after recoveryDays (7–30), or
 // deletes it at once when force is set. It returns the deletion date.
 func (s *Store) Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error) {
