@@ -149,6 +149,10 @@ func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *secre
 	if w := lookupWarning(keyLookup(t[secretkind.TagKeyLookup])); w != "" {
 		c.Warnings = []string{w}
 	}
+	if left, ok := t[secretkind.TagLowKeyHeadroom]; ok {
+		c.Warnings = append(c.Warnings, "the key's owner has only "+left+" application keys left under Datadog's limit: "+
+			"rotations and mints fail at the limit - revoke unused keys in Datadog")
+	}
 	return c
 }
 

@@ -67,6 +67,11 @@ const (
 	// deletingMarkTTL is one a crashed delete left, and is ignored.
 	TagDeleting = "ddconn:deleting"
 
+	// TagLowKeyHeadroom is set by the sweeper while the secret's key owner
+	// (or organisation, for API keys) has LowKeyHeadroom or fewer keys left
+	// under Datadog's limit; its value says how many.
+	TagLowKeyHeadroom = "ddconn:low-key-headroom"
+
 	// TagKind holds a managed key's kind segment ("keys", "api-keys").
 	TagKind = "ddconn:managed-key-kind"
 	// TagConnection holds the connection a managed key belongs to.
@@ -96,6 +101,11 @@ func Deleting(tags map[string]string, now time.Time) bool {
 	at, err := time.Parse(time.RFC3339, tags[TagDeleting])
 	return err == nil && now.Sub(at) < deletingMarkTTL
 }
+
+// LowKeyHeadroom is the number of keys left under Datadog's limit at which
+// the sweeper warns (TagLowKeyHeadroom): a few more rotations or mints and
+// they fail.
+const LowKeyHeadroom = 5
 
 // ManagedBy is TagManagedBy's value.
 const ManagedBy = "ddconn"

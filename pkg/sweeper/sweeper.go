@@ -29,6 +29,7 @@ type secretStore interface {
 	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
+	Tag(ctx context.Context, id string, tags map[string]string) error
 	Untag(ctx context.Context, id string, keys []string) error
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
 }
@@ -146,7 +147,7 @@ func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, rep *Re
 	n, _ := secretkind.ParseName(s.prefix, sec.Name)
 	conn := n.String()
 	rep.Connections++
-	swept, res, err := s.sweep(ctx, sec.ARN)
+	swept, res, err := s.sweep(ctx, sec)
 	rep.Swept += len(swept)
 	rep.Revoked += len(res.Revoked)
 	level := slog.LevelInfo
@@ -165,7 +166,8 @@ func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, rep *Re
 // sweep lists the owner's keys, then reads the secret, then deletes the
 // orphans and reconciles. The order is what makes it safe (see the package
 // documentation).
-func (s *Sweeper) sweep(ctx context.Context, secretID string) ([]string, rotation.Reconciled, error) {
+func (s *Sweeper) sweep(ctx context.Context, sec secretstore.Secret) ([]string, rotation.Reconciled, error) {
+	secretID := sec.ARN
 	n, m, err := s.rot.Manager(ctx, secretID)
 	if err != nil {
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading who manages the keys: %w", err)
@@ -175,6 +177,7 @@ func (s *Sweeper) sweep(ctx context.Context, secretID string) ([]string, rotatio
 		return nil, rotation.Reconciled{}, err
 	}
 	s.countHeadroom(ctx, n.Kind, len(keys))
+	s.markHeadroom(ctx, sec, n.Kind, len(keys))
 	snap, err := s.rot.Snapshot(ctx, secretID)
 	if err != nil {
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading the secret: %w", err)
@@ -220,5 +223,24 @@ func (s *Sweeper) orphan(keyPrefix string, k secretkind.Key, snap rotation.Snaps
 func (s *Sweeper) countHeadroom(ctx context.Context, k secretkind.Kind, held int) {
 	if err := s.metrics.Count(metrics.KeyHeadroom, max(k.KeyLimit()-held, 0)); err != nil {
 		s.log.WarnContext(ctx, "writing a metric failed", slog.Any("error", err))
+	}
+}
+
+// markHeadroom sets TagLowKeyHeadroom on the secret while its owner has
+// secretkind.LowKeyHeadroom or fewer keys left, and removes it once there
+// is room again; it writes only when that changes. A failure is logged:
+// the next sweep tries again.
+func (s *Sweeper) markHeadroom(ctx context.Context, sec secretstore.Secret, k secretkind.Kind, held int) {
+	left := max(k.KeyLimit()-held, 0)
+	_, marked := sec.Tags[secretkind.TagLowKeyHeadroom]
+	var err error
+	switch low := left <= secretkind.LowKeyHeadroom; {
+	case low && !marked:
+		err = s.secrets.Tag(ctx, sec.ARN, map[string]string{secretkind.TagLowKeyHeadroom: fmt.Sprintf("%d of %d", left, k.KeyLimit())})
+	case !low && marked:
+		err = s.secrets.Untag(ctx, sec.ARN, []string{secretkind.TagLowKeyHeadroom})
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "marking the key headroom failed", slog.String("secret_arn", sec.ARN), slog.Any("error", err))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ddconn/ddconn/pkg/secretkind"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -69,6 +70,13 @@ func (w *world) Describe(_ context.Context, id string) (secretstore.Secret, erro
 		}
 	}
 	return secretstore.Secret{}, secretstore.ErrNotFound
+}
+
+func (w *world) Tag(_ context.Context, id string, tags map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		w.calls = append(w.calls, "Tag "+id+" "+k+"="+tags[k])
+	}
+	return nil
 }
 
 func (w *world) Untag(_ context.Context, id string, keys []string) error {
@@ -325,5 +333,32 @@ func TestKeyHeadroomMetric(t *testing.T) {
 	want := fmt.Sprintf(`"KeyHeadroom":%d`, secretkind.AppKey.KeyLimit()-listed)
 	if !strings.Contains(out.String(), want) {
 		t.Fatalf("metrics %s lack %s", out.String(), want)
+	}
+}
+
+// TestLowKeyHeadroomIsMarked: a connection whose owner is near Datadog's
+// key limit is tagged once, so the Connection object warns; with room
+// again the tag goes.
+func TestLowKeyHeadroomIsMarked(t *testing.T) {
+	near := make([]datadog.AppKey, secretkind.AppKey.KeyLimit()-secretkind.LowKeyHeadroom)
+	for i := range near {
+		near[i] = key(fmt.Sprint("k", i), "a key the user made", time.Hour)
+	}
+	w := &world{pages: 10}
+	w.addConnection("prod", nil, near...)
+	if _, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(w.calls, func(c string) bool { return strings.HasPrefix(c, "Tag arn:prod "+secretkind.TagLowKeyHeadroom) }) {
+		t.Fatalf("calls %v: the low headroom was not marked", w.calls)
+	}
+
+	w = &world{pages: 10}
+	w.addConnection("prod", map[string]string{secretkind.TagLowKeyHeadroom: "1 of 50"}, key("k", "a key the user made", time.Hour))
+	if _, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(w.calls, "Untag arn:prod "+secretkind.TagLowKeyHeadroom) {
+		t.Fatalf("calls %v: the mark stayed with room again", w.calls)
 	}
 }
