@@ -228,9 +228,11 @@ var wantActions = map[string][]string{
 	"RotateFunction": {
 		"events:PutEvents", // "Rotation Failed"
 		"kms:Decrypt", "kms:GenerateDataKey",
-		"secretsmanager:DeleteSecret", // abandoned mints, expired tombstones
+		"secretsmanager:DeleteSecret", // abandoned mints, expired tombstones, connections whose recovery window ends
 		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecrets",
-		"secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:UntagResource",
+		"secretsmanager:PutSecretValue",
+		"secretsmanager:RestoreSecret", // to revoke the keys of a connection whose recovery window ends
+		"secretsmanager:TagResource", "secretsmanager:UntagResource",
 		"secretsmanager:UpdateSecretVersionStage",
 		"sqs:SendMessage", // its dead-letter queue
 	},
@@ -310,7 +312,8 @@ var wantSecretScopes = map[string]map[string][]string{
 		listSecrets:                     {"*"},
 	},
 	"RotateFunction": {
-		"secretsmanager:DeleteSecret":             {"api-keys", "keys", "tombstones"}, // never a connection's secret
+		"secretsmanager:DeleteSecret":             {"connections"}, // see SweptSecrets
+		"secretsmanager:RestoreSecret":            {"connections"},
 		"secretsmanager:DescribeSecret":           {"connections"},
 		"secretsmanager:GetSecretValue":           {"connections"},
 		"secretsmanager:PutSecretValue":           {"connections"},

@@ -1,12 +1,9 @@
 package connection
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -126,20 +123,15 @@ func (s *Service) revokeMinted(ctx context.Context, name string, sec secretstore
 	if err != nil {
 		return nil, keysFailure("listing the keys of connection "+name+" to revoke them", err)
 	}
-	minted := map[string]bool{}
+	var retired []string
 	for _, r := range rotationstate.Retirements(sec.Tags) {
-		if r.KeyID != "" {
-			minted[r.KeyID] = true
-		}
+		retired = append(retired, r.KeyID)
 	}
-	prefix := secretkind.ConnectionName(name).DatadogKeyNamePrefix()
-	var ids []string
-	for _, k := range keys {
-		if strings.HasPrefix(k.Name, prefix) || minted[k.ID] {
-			ids = append(ids, k.ID)
-		}
+	listed := make([]secretkind.Key, len(keys))
+	for i, k := range keys {
+		listed[i] = secretkind.Key{ID: k.ID, Name: k.Name}
 	}
-	slices.SortStableFunc(ids, func(a, b string) int { return cmp.Compare(boolInt(a == doc.KeyID), boolInt(b == doc.KeyID)) })
+	ids := secretkind.MintedKeys(secretkind.ConnectionName(name), listed, retired, doc.KeyID)
 	var revoked []string
 	for _, id := range ids {
 		if err := s.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, id); err != nil {
@@ -151,13 +143,6 @@ func (s *Service) revokeMinted(ctx context.Context, name string, sec secretstore
 		s.log.InfoContext(ctx, "keys of a deleted connection revoked", "connection", name, "revoked_key_ids", revoked)
 	}
 	return revoked, nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // keysFailure maps a failed key listing or revocation of a deletion: the

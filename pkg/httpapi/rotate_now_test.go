@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"net/http"
@@ -216,5 +217,45 @@ func TestSharedKeyIsNeverRotatedOrRevoked(t *testing.T) {
 	}
 	if !e.authenticates(e.rotatorKey) {
 		t.Fatal("the retired key was revoked although connection third holds it")
+	}
+}
+
+// TestDeleteWithRecoveryWindowRevokesAtItsEnd: a connection deleted with a
+// recovery window keeps its keys working while it can be restored; in the
+// window's last hours the sweeper restores it, revokes the keys ddconn
+// minted for it and deletes it. A connection restored in time keeps them.
+func TestDeleteWithRecoveryWindowRevokesAtItsEnd(t *testing.T) {
+	for _, restore := range []bool{false, true} {
+		t.Run(fmt.Sprint("restored=", restore), func(t *testing.T) {
+			clock := smemu.NewClock(time.Now)
+			e := newEnv(t, withRotation(), withClock(clock))
+			e.enabledConnection("windowed", "next-rotation")
+			rotated := e.rotateNow("windowed")
+			mustStatus(t, e.do("DELETE", "/connections/windowed", ""), http.StatusOK)
+
+			if err := e.sweepAfter(24 * time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if !e.authenticates(rotated.Key) || !e.authenticates(e.rotatorKey) {
+				t.Fatal("a key was revoked while the connection could still be restored")
+			}
+			if restore {
+				if err := e.Store.Restore(context.Background(), secretPrefix+"windowed"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.sweepAfter(6*24*time.Hour - time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			revoked := !e.authenticates(rotated.Key) && !e.authenticates(e.rotatorKey)
+			alive := e.authenticates(rotated.Key) && e.authenticates(e.rotatorKey)
+			if restore && !alive || !restore && !revoked {
+				t.Fatalf("after the window (restored %v): rotated key works %v, original works %v",
+					restore, e.authenticates(rotated.Key), e.authenticates(e.rotatorKey))
+			}
+			if _, err := e.Store.Describe(context.Background(), secretPrefix+"windowed"); !restore && !errors.Is(err, secretstore.ErrNotFound) {
+				t.Fatalf("the deleted connection's secret is still there: %v", err)
+			}
+		})
 	}
 }

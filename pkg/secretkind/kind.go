@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -335,4 +337,21 @@ func CheckHeadroom(k Kind, keys []Key, exempt string) error {
 		return fmt.Errorf("%w: %d of at most %d %ss are in use; revoke unused ones in Datadog", ErrKeyLimit, n, k.KeyLimit(), k.Noun())
 	}
 	return nil
+}
+
+// MintedKeys picks, from a Manager's listing, the keys ddconn minted for
+// secret n - named after its rotations, or recorded as retired (retired
+// ids) - in the order to revoke them: the current key last, as it is the
+// credential that revokes the others.
+func MintedKeys(n Name, keys []Key, retired []string, current string) []string {
+	var ids []string
+	for _, k := range keys {
+		if strings.HasPrefix(k.Name, n.DatadogKeyNamePrefix()) || slices.Contains(retired, k.ID) {
+			ids = append(ids, k.ID)
+		}
+	}
+	if i := slices.Index(ids, current); i >= 0 {
+		ids = append(append(ids[:i:i], ids[i+1:]...), current)
+	}
+	return ids
 }

@@ -175,9 +175,20 @@ func (s *Store) SetDescription(ctx context.Context, id, description string) erro
 // List returns up to limit secrets whose names start with namePrefix, and
 // the cursor of the next page ("" on the last page). Only metadata is read.
 func (s *Store) List(ctx context.Context, namePrefix string, limit int, cursor string) ([]Secret, string, error) {
+	return s.list(ctx, namePrefix, limit, cursor, false)
+}
+
+// ListIncludingDeleted is List, with the secrets scheduled for deletion
+// too (DeletedAt set).
+func (s *Store) ListIncludingDeleted(ctx context.Context, namePrefix string, limit int, cursor string) ([]Secret, string, error) {
+	return s.list(ctx, namePrefix, limit, cursor, true)
+}
+
+func (s *Store) list(ctx context.Context, namePrefix string, limit int, cursor string, deleted bool) ([]Secret, string, error) {
 	in := &secretsmanager.ListSecretsInput{
-		Filters:   []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{namePrefix}}},
-		NextToken: optional(cursor),
+		Filters:                []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{namePrefix}}},
+		NextToken:              optional(cursor),
+		IncludePlannedDeletion: aws.Bool(deleted),
 	}
 	if limit > 0 {
 		in.MaxResults = aws.Int32(int32(min(limit, 100)))
@@ -191,6 +202,12 @@ func (s *Store) List(ctx context.Context, namePrefix string, limit int, cursor s
 		secrets = append(secrets, secretFromListEntry(e))
 	}
 	return secrets, aws.ToString(out.NextToken), nil
+}
+
+// Restore cancels the scheduled deletion of a secret (RestoreSecret).
+func (s *Store) Restore(ctx context.Context, id string) error {
+	_, err := s.sm.RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: aws.String(id)})
+	return wrap("restoring secret", id, err)
 }
 
 // WithTag returns the live secrets whose names start with namePrefix and

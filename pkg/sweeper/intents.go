@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -27,6 +29,9 @@ import (
 //	                                                                                     secret, once older than MinAge
 //	tombstone    secret tombstones/<request token>            managedkey (bury)          expire: delete after
 //	                                                                                     secretkind.TombstoneTTL
+//	deletion     a connection's secret scheduled for          connection (Delete)        revokeDeleted: in the last
+//	             deletion, its keys still in Datadog                                     DeletionMargin, restore it, revoke
+//	                                                                                     the keys ddconn minted, delete it
 //
 // Every recovery is idempotent, waits for MinAge before touching what may
 // still be in flight, and treats a key already gone as done.
@@ -37,6 +42,7 @@ var intents = []intent{
 	{kind: "rotation keys and retirements", applies: rotated, recover: (*Sweeper).visitKeys},
 	{kind: "mint", applies: uncommittedMint, recover: (*Sweeper).rollBackMint},
 	{kind: "tombstone", applies: tombstone, recover: (*Sweeper).expireTombstone},
+	{kind: "deletion", applies: deletionEnding, recover: (*Sweeper).revokeDeleted},
 }
 
 // intent is one row of intents. applies tells whether a listed secret
@@ -66,7 +72,7 @@ func (s *Sweeper) visit(ctx context.Context, sec secretstore.Secret, rep *Report
 // (Secrets Manager keeps the function ARN after a cancellation) or
 // retirements are recorded.
 func rotated(s *Sweeper, sec secretstore.Secret) bool {
-	if _, ok := secretkind.ParseName(s.prefix, sec.Name); !ok {
+	if _, ok := secretkind.ParseName(s.prefix, sec.Name); !ok || sec.DeletedAt != nil {
 		return false
 	}
 	if sec.RotationLambdaARN != "" {
@@ -120,4 +126,75 @@ func (s *Sweeper) expireTombstone(ctx context.Context, sec secretstore.Secret, _
 		return fmt.Errorf("deleting tombstone %s: %w", sec.Name, err)
 	}
 	return nil
+}
+
+// DeletionMargin is how long before a connection's recovery window ends
+// the sweeper revokes its keys: more than the hourly schedule, so a run
+// falls inside it. A restore before then keeps every key working.
+const DeletionMargin = 2 * time.Hour
+
+// deletionEnding reports whether sec is a connection's secret whose
+// recovery window ends within DeletionMargin.
+func deletionEnding(s *Sweeper, sec secretstore.Secret) bool {
+	n, ok := secretkind.ParseName(s.prefix, sec.Name)
+	return ok && !n.Managed() && sec.DeletedAt != nil && sec.DeletedAt.Sub(s.now()) <= DeletionMargin
+}
+
+// revokeDeleted revokes the keys ddconn minted for a connection whose
+// recovery window is ending: a secret scheduled for deletion cannot be
+// read, so it is restored, its keys revoked with its current key (that one
+// last), and it is deleted for good. If anything fails after the restore,
+// the secret is scheduled for deletion again, and a later run retries
+// before that window ends: a stuck deletion is preferred to forgotten keys.
+func (s *Sweeper) revokeDeleted(ctx context.Context, sec secretstore.Secret, rep *Report) error {
+	if err := s.secrets.Restore(ctx, sec.ARN); err != nil {
+		return fmt.Errorf("restoring %s to revoke its keys: %w", sec.Name, err)
+	}
+	revoked, err := s.revokeMinted(ctx, sec)
+	rep.Revoked += len(revoked)
+	if err != nil {
+		if _, derr := s.secrets.Delete(ctx, sec.ARN, deletionRetryDays, false); derr != nil {
+			err = errors.Join(err, fmt.Errorf("scheduling %s for deletion again: %w", sec.Name, derr))
+		}
+		return err
+	}
+	if _, err := s.secrets.Delete(ctx, sec.ARN, 0, true); err != nil {
+		return fmt.Errorf("deleting %s after revoking its keys: %w", sec.Name, err)
+	}
+	s.log.InfoContext(ctx, "keys of a deleted connection revoked", slog.String("secret_arn", sec.ARN), slog.Any("revoked_key_ids", revoked))
+	return nil
+}
+
+// deletionRetryDays is the recovery window of a deletion scheduled again
+// after its keys could not be revoked: Secrets Manager's shortest.
+const deletionRetryDays = 7
+
+// revokeMinted revokes the keys secretkind.MintedKeys picks for the
+// restored secret sec.
+func (s *Sweeper) revokeMinted(ctx context.Context, sec secretstore.Secret) ([]string, error) {
+	n, m, err := s.rot.Manager(ctx, sec.ARN)
+	if err != nil {
+		return nil, fmt.Errorf("reading who manages the keys: %w", err)
+	}
+	keys, err := n.Kind.ListKeys(ctx, s.dd, m)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.rot.Snapshot(ctx, sec.ARN)
+	if err != nil {
+		return nil, fmt.Errorf("reading the secret: %w", err)
+	}
+	var retired []string
+	for _, r := range rotationstate.Retirements(snap.Secret.Tags) {
+		retired = append(retired, r.KeyID)
+	}
+	cur, _ := snap.Current()
+	var revoked []string
+	for _, id := range secretkind.MintedKeys(n, keys, retired, cur.KeyID) {
+		if err := n.Kind.RevokeKey(ctx, s.dd, m, id); err != nil {
+			return revoked, err
+		}
+		revoked = append(revoked, id)
+	}
+	return revoked, nil
 }

@@ -26,7 +26,8 @@ const pageSize = 100
 // secretStore is what the sweeper needs from Secrets Manager;
 // *secretstore.Store implements it.
 type secretStore interface {
-	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
+	ListIncludingDeleted(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
+	Restore(ctx context.Context, id string) error
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
 	Tag(ctx context.Context, id string, tags map[string]string) error
@@ -116,7 +117,7 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	var errs []error
 	cursor := ""
 	for {
-		page, next, err := s.secrets.List(ctx, s.prefix, pageSize, cursor)
+		page, next, err := s.secrets.ListIncludingDeleted(ctx, s.prefix, pageSize, cursor)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listing connection secrets: %w", err))
 			break

@@ -41,7 +41,12 @@ var (
 	_ reconciler  = (*world)(nil)
 )
 
-func (w *world) List(_ context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error) {
+func (w *world) Restore(_ context.Context, id string) error {
+	w.calls = append(w.calls, "Restore "+id)
+	return nil
+}
+
+func (w *world) ListIncludingDeleted(_ context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error) {
 	w.calls = append(w.calls, "List "+cursor)
 	start := 0
 	if cursor != "" {
