@@ -18,7 +18,10 @@
 //     creates a key; such a secret older than MinAge means the mint
 //     stopped, so the key named after its token is revoked and the secret
 //     deleted (secretkind.RollBackMint);
-//   - deletes tombstones older than secretkind.TombstoneTTL.
+//   - deletes tombstones older than secretkind.TombstoneTTL;
+//   - revokes the keys of a connection whose recovery window ends within
+//     DeletionMargin: it restores the secret (a pending one cannot be
+//     read), revokes the keys ddconn minted for it, and deletes it.
 //
 // intents.go holds the table of every intent and its recovery.
 //
