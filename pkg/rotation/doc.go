@@ -29,7 +29,7 @@
 // # Managed keys
 //
 // The same steps, in the same order and with the same crash safety, rotate
-// the secrets of managed keys (package managedsecret), told apart by name:
+// the secrets of managed keys, told apart by name (secretkind.ParseName):
 //
 //   - a managed application key ("<prefix>keys/<connection>/<name>"): every
 //     call is made by its manager, the connection's AWSCURRENT key read at
@@ -42,14 +42,12 @@
 //   - a managed API key ("<prefix>api-keys/<connection>/<name>"): the
 //     manager creates a new API key ("ddconn-managed:api-keys/…:<token>"),
 //     testSecret waits for /api/v1/validate to accept it, and the policy is
-//     always next-rotation: two keys alternate, and a rotation deletes the
-//     key of two rotations back.
+//     next-rotation (the API accepts no other for API keys): two keys
+//     alternate, and a rotation deletes the key of two rotations back.
 //
-// Steps work on a secretkind.Document view of every document (a managed
-// key's owner is its service account; an API key's id sits in
-// ApplicationKeyID), so snapshots, retirements and the sweeper apply
-// unchanged. ConnectionName refuses these names ("/" never occurs in a
-// connection name).
+// Every step works on the secretkind.Document view and calls the secret's
+// secretkind.Kind for its keys, so each step, snapshots, retirements and
+// the sweeper are written once for all three kinds.
 //
 // # Crash safety
 //

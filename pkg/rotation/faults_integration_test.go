@@ -55,6 +55,8 @@ var matrixSpecs = []matrixSpec{
 // detector, which makes each case several times slower, the managed-key
 // specs fault every call with one kind, in turn, to keep the package's
 // tests within their time budget; without it every call gets every kind.
+func (spec matrixSpec) specName() string { return spec.name }
+
 func (spec matrixSpec) kindsAt(i int, kinds []faultKind) []faultKind {
 	if raceEnabled && (spec.managed || spec.managedAPIKey) {
 		return kinds[i%len(kinds) : i%len(kinds)+1]
@@ -77,19 +79,29 @@ func (spec matrixSpec) kindsAt(i int, kinds []faultKind) []faultKind {
 // one sweeper run past the minimum age no key of the connection may exist
 // that no labelled version refers to.
 func TestFaultMatrix(t *testing.T) {
+	runMatrix(t, "rotation", matrixSpecs, baselineCalls, runFaultCase)
+}
+
+// runMatrix runs, for each spec, the baseline that records every remote
+// call it makes, then one case per call and fault kind (spec.kindsAt),
+// in parallel, and reports how many cases the code survived.
+func runMatrix[S interface {
+	kindsAt(int, []faultKind) []faultKind
+	specName() string
+}](t *testing.T, what string, specs []S, baseline func(*testing.T, S) []string, run func(*testing.T, S, plan)) {
 	kinds := []faultKind{fault5xx, faultThrottle, faultTimeout, faultCrash}
 	var total, survived atomic.Int64
-	for _, spec := range matrixSpecs {
-		labels := baselineCalls(t, spec)
-		t.Logf("%s: one rotation makes %d remote calls:\n  %s", spec.name, len(labels), strings.Join(labels, "\n  "))
-		t.Run(spec.name, func(t *testing.T) {
+	for _, spec := range specs {
+		labels := baseline(t, spec)
+		t.Logf("%s: one %s makes %d remote calls:\n  %s", spec.specName(), what, len(labels), strings.Join(labels, "\n  "))
+		t.Run(spec.specName(), func(t *testing.T) {
 			for i, label := range labels {
 				for _, kind := range spec.kindsAt(i, kinds) {
 					p := plan{label: label, kind: kind}
 					total.Add(1)
 					t.Run(fmt.Sprintf("%s at %s", kind, label), func(t *testing.T) {
 						t.Parallel()
-						runFaultCase(t, spec, p)
+						run(t, spec, p)
 						if !t.Failed() {
 							survived.Add(1)
 						}

@@ -238,7 +238,7 @@ func (r *Rotator) alreadyCurrent(ctx context.Context, sec secretstore.Secret, ev
 	return rep, nil
 }
 
-// document reads and parses one version of the subject's secret.
+// document reads and parses one version of secret n.
 func (r *Rotator) document(ctx context.Context, n secretkind.Name, secretID, versionID, stage string) (secretkind.Document, error) {
 	v, err := r.secrets.Get(ctx, secretID, versionID, stage)
 	if err != nil {

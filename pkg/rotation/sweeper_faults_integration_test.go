@@ -3,10 +3,8 @@ package rotation_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,31 +46,7 @@ var sweepSpecs = []sweepSpec{
 // rotation's key too young to be an orphan, with no retirement record,
 // warning, abandoned mint or expired tombstone left.
 func TestSweeperFaultMatrix(t *testing.T) {
-	kinds := []faultKind{fault5xx, faultThrottle, faultTimeout, faultCrash}
-	var total, survived atomic.Int64
-	for _, spec := range sweepSpecs {
-		labels := baselineSweep(t, spec)
-		t.Logf("%s: one sweep makes %d remote calls:\n  %s", spec.name, len(labels), strings.Join(labels, "\n  "))
-		t.Run(spec.name, func(t *testing.T) {
-			for i, label := range labels {
-				for _, kind := range spec.kindsAt(i, kinds) {
-					p := plan{label: label, kind: kind}
-					total.Add(1)
-					t.Run(fmt.Sprintf("%s at %s", kind, label), func(t *testing.T) {
-						t.Parallel()
-						runSweepFaultCase(t, spec, p)
-						if !t.Failed() {
-							survived.Add(1)
-						}
-					})
-				}
-			}
-		})
-	}
-	t.Logf("survived %d of %d", survived.Load(), total.Load())
-	if survived.Load() != total.Load() || total.Load() == 0 {
-		t.Errorf("survived %d of %d", survived.Load(), total.Load())
-	}
+	runMatrix(t, "sweep", sweepSpecs, baselineSweep, runSweepFaultCase)
 }
 
 // sweepWork is a secret set up with work for the sweeper.
