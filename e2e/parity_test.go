@@ -37,6 +37,23 @@ type parityStep struct {
 	// the configuration test's temporary AWSPENDING); they are not
 	// compared.
 	racy []string
+	// pause is how long to wait before sending the request, on both
+	// stacks: a rotate-now waits out MinRotateInterval after the rotation
+	// before it.
+	pause time.Duration
+}
+
+// apiKeysKey stands, in a parityStep's body, for the stack's own
+// application key with apiKeysScopes.
+const apiKeysKey = "${apiKeysKey}"
+
+// bodyWith is the step's body for the stack whose apiKeysKey is key; nil
+// when the step has none.
+func (s parityStep) bodyWith(key string) []byte {
+	if s.body == "" {
+		return nil
+	}
+	return []byte(strings.ReplaceAll(s.body, apiKeysKey, key))
 }
 
 // TestParityWithDevStack sends the same requests through the shipped
@@ -51,8 +68,15 @@ func TestParityWithDevStack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
+	// Each simulator gets its own application key that may also manage API
+	// keys; a step's body names it as apiKeysKey.
+	rieKey, _ := rie.Simulator.AddAppKey(ddsim.DemoRotatorID, "parity-api-keys", apiKeysScopes())
+	devKey, _ := dev.Simulator.AddAppKey(ddsim.DemoRotatorID, "parity-api-keys", apiKeysScopes())
+	secrets := []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, rieKey, devKey}
+
 	creds := fmt.Sprintf(`{"url":"https://api.%s","apiKey":%q,"applicationKey":%q}`, ddsim.DemoSite, ddsim.DemoAPIKey, ddsim.DemoAppKey)
 	keys := connPath + "/application-keys"
+	apiKeys := connPath + "/api-keys"
 	steps := []parityStep{
 		{name: "create", route: "POST /connections", path: "/connections",
 			body: `{"name":"` + connName + `","description":"parity","credentials":` + creds + `}`},
@@ -78,19 +102,42 @@ func TestParityWithDevStack(t *testing.T) {
 		{name: "delete application key", route: "DELETE /connections/{name}/application-keys/{key}", path: keys + "/parity"},
 		{name: "get deleted application key", route: "GET /connections/{name}/application-keys/{key}", path: keys + "/parity"},
 		{name: "list after delete", route: "GET /connections/{name}/application-keys", path: keys},
+		{name: "patch description", route: "PATCH /connections/{name}", path: connPath, body: `{"description":"parity, patched"}`},
+		{name: "patch allowed service accounts", route: "PATCH /connections/{name}", path: connPath,
+			body: `{"allowedServiceAccounts":["` + ddsim.DemoMetricsWriterID + `"]}`},
+		{name: "patch credentials", route: "PATCH /connections/{name}", path: connPath,
+			body: `{"credentials":` + strings.Replace(creds, ddsim.DemoAppKey, apiKeysKey, 1) + `}`},
+		{name: "patch rename", route: "PATCH /connections/{name}", path: connPath, body: `{"name":"other"}`},
+		{name: "patch nothing", route: "PATCH /connections/{name}", path: connPath, body: `{}`},
+		{name: "patch missing", route: "PATCH /connections/{name}", path: "/connections/missing", body: `{"description":"x"}`},
+		{name: "mint api key", route: "POST /connections/{name}/api-keys", path: apiKeys,
+			body: `{"name":"parity","rotation":{"schedule":"rate(7 days)"}}`, idle: true, racy: []string{"inProgress"}},
+		{name: "mint api key again", route: "POST /connections/{name}/api-keys", path: apiKeys, body: `{"name":"parity"}`},
+		{name: "invalid api key", route: "POST /connections/{name}/api-keys", path: apiKeys, body: `{"name":"parity","scopes":[]}`},
+		{name: "list api keys", route: "GET /connections/{name}/api-keys", path: apiKeys},
+		{name: "get api key", route: "GET /connections/{name}/api-keys/{key}", path: apiKeys + "/parity"},
+		{name: "delete api key", route: "DELETE /connections/{name}/api-keys/{key}", path: apiKeys + "/parity"},
+		{name: "get deleted api key", route: "GET /connections/{name}/api-keys/{key}", path: apiKeys + "/parity"},
+		{name: "list api keys after delete", route: "GET /connections/{name}/api-keys", path: apiKeys},
+		{name: "change rotation settings", route: "PUT /connections/{name}/rotation", path: connPath + "/rotation",
+			body: `{"schedule":"rate(14 days)","window":"3h","revokePrevious":"immediately"}`, idle: true},
+		{name: "rotate now", route: "POST /connections/{name}/rotate", path: connPath + "/rotate",
+			idle: true, pause: MinRotateInterval},
+		{name: "get after rotate now", route: "GET /connections/{name}", path: connPath},
+		{name: "rotate missing", route: "POST /connections/{name}/rotate", path: "/connections/missing/rotate"},
+		{name: "disable rotation", route: "DELETE /connections/{name}/rotation", path: connPath + "/rotation"},
+		{name: "rotate without rotation", route: "POST /connections/{name}/rotate", path: connPath + "/rotate"},
+		{name: "get after disabling rotation", route: "GET /connections/{name}", path: connPath},
 	}
 	rieNorm, devNorm := newParityNormaliser(), newParityNormaliser()
 	for _, s := range steps {
 		fn := functionFor(t, s.route)
-		var body []byte
-		if s.body != "" {
-			body = []byte(s.body)
-		}
-		got, err := InvokeHTTP(ctx, rie.Functions[fn], s.route, s.path, body)
+		time.Sleep(s.pause)
+		got, err := InvokeHTTP(ctx, rie.Functions[fn], s.route, s.path, s.bodyWith(rieKey))
 		if err != nil {
 			t.Fatalf("%s through %s: %v", s.name, fn, err)
 		}
-		want := devCall(ctx, t, dev.APIURL, s.route, s.path, body)
+		want := devCall(ctx, t, dev.APIURL, s.route, s.path, s.bodyWith(devKey))
 		if s.idle {
 			waitIdle(ctx, t, rie)
 			if err := dev.Emulator.WaitIdle(ctx); err != nil {
@@ -98,9 +145,8 @@ func TestParityWithDevStack(t *testing.T) {
 			}
 		}
 		t.Run(s.name, func(t *testing.T) {
-			keys := []string{ddsim.DemoAPIKey, ddsim.DemoAppKey}
-			testkit.AssertNoKeyMaterial(t, got.Body, keys...)
-			testkit.AssertNoKeyMaterial(t, want.Body, keys...)
+			testkit.AssertNoKeyMaterial(t, got.Body, secrets...)
+			testkit.AssertNoKeyMaterial(t, want.Body, secrets...)
 			rie, dev := rieNorm.answer(t, got), devNorm.answer(t, want)
 			for _, f := range s.racy {
 				dropField(rie.Body, f)
@@ -115,14 +161,16 @@ func TestParityWithDevStack(t *testing.T) {
 
 // newDevStack starts what `make dev` starts (internal/devstack, with the
 // rotate function in-process) on random ports, seeded with the demo
-// organisation, with the e2e stack's rotation retry settings.
+// organisation, with the e2e stack's rotation retry settings and minimum
+// interval between rotations.
 func newDevStack(t *testing.T) *devstack.Stack {
 	t.Helper()
 	st, err := devstack.Start(context.Background(), devstack.Options{
-		SeedDemo:         true,
-		RotationFunction: devstack.RotationFunction(devstack.SimulatorActivation),
-		RetryInterval:    50 * time.Millisecond,
-		Emulator:         smemu.Options{MaxAttempts: 3, TickInterval: 50 * time.Millisecond},
+		SeedDemo:          true,
+		RotationFunction:  devstack.RotationFunction(devstack.SimulatorActivation),
+		RetryInterval:     50 * time.Millisecond,
+		MinRotateInterval: MinRotateInterval,
+		Emulator:          smemu.Options{MaxAttempts: 3, TickInterval: 50 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)

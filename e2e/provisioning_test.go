@@ -37,11 +37,11 @@ const (
 	stagingSecret = config.DefaultSecretPrefix + provisioning.StagingPrefix + pipelineConn
 )
 
-// pipelineKeyScopes are the scopes of the connection's application key:
-// the demo rotator key's, plus what minting and revoking managed API keys
-// needs (ddsim.DemoAppKey lacks api_keys_*, so with it "Provision API Key"
-// is refused with permission-denied).
-func pipelineKeyScopes() []string {
+// apiKeysScopes are the scopes of an application key that may mint and
+// revoke managed API keys: the demo rotator key's, plus api_keys_*
+// (ddsim.DemoAppKey lacks them, so with it "Provision API Key" and POST
+// …/api-keys are refused with permission-denied).
+func apiKeysScopes() []string {
 	return append(ddsim.DemoAppKeyScopes(), "api_keys_read", "api_keys_write", "api_keys_delete")
 }
 
@@ -95,7 +95,7 @@ func newPipeline(t *testing.T) *pipeline {
 	if !ok {
 		t.Fatalf("site %s is not allow-listed", ddsim.DemoSite)
 	}
-	appKey, _ := st.Simulator.AddAppKey(ddsim.DemoRotatorID, "e2e-pipeline", pipelineKeyScopes())
+	appKey, _ := st.Simulator.AddAppKey(ddsim.DemoRotatorID, "e2e-pipeline", apiKeysScopes())
 	return &pipeline{
 		t: t, ctx: ctx, st: st,
 		store:   verifier(ctx, t, st),
