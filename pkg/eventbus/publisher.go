@@ -76,12 +76,28 @@ func New(ctx context.Context, opts Options) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventbus: %w", err)
 	}
-	client := eventbridge.NewFromConfig(cfg)
+	return NewFromConfig(cfg, opts)
+}
+
+// NewFromConfig builds a Publisher on an AWS configuration the caller
+// loaded itself (the ddconn CLI loads the standard credential chain:
+// profiles, SSO). Of opts, it uses Bus, Source and Endpoint; an empty Bus
+// gives a nil Publisher, as for New.
+func NewFromConfig(cfg aws.Config, opts Options) (*Publisher, error) {
+	if opts.Bus == "" {
+		return nil, nil
+	}
+	if err := checkBus(opts.Bus); err != nil {
+		return nil, err
+	}
+	if opts.Endpoint != "" {
+		cfg.BaseEndpoint = aws.String(opts.Endpoint)
+	}
 	source := opts.Source
 	if source == "" {
 		source = DefaultSource
 	}
-	return &Publisher{api: client, bus: opts.Bus, source: source}, nil
+	return &Publisher{api: eventbridge.NewFromConfig(cfg), bus: opts.Bus, source: source}, nil
 }
 
 // Bus returns the bus name or ARN the Publisher puts events on.

@@ -1,24 +1,27 @@
 package provisioning
 
-import "github.com/ddconn/ddconn/pkg/rotation"
+import (
+	"github.com/ddconn/ddconn/pkg/eventbus"
+	"github.com/ddconn/ddconn/pkg/rotation"
+)
 
 // RequestSource is the source of the events ddconn acts on.
-const RequestSource = "ddconn.requests"
+const RequestSource = eventbus.RequestSource
 
 // OutcomeSource is the source of the events ddconn publishes.
 const OutcomeSource = "ddconn"
 
 // Detail types of requests.
 const (
-	CreateConnection        = "Create Connection"
-	ProvisionApplicationKey = "Provision Application Key"
-	ProvisionAPIKey         = "Provision API Key"
-	DeleteManagedKey        = "Delete Managed Key"
+	CreateConnection        = eventbus.CreateConnection
+	ProvisionApplicationKey = eventbus.ProvisionApplicationKey
+	ProvisionAPIKey         = eventbus.ProvisionAPIKey
+	DeleteManagedKey        = eventbus.DeleteManagedKey
 )
 
 // RequestTypes are the detail types the create function acts on: the
 // EventBridge rule in template.yaml matches exactly these.
-var RequestTypes = []string{CreateConnection, ProvisionApplicationKey, ProvisionAPIKey, DeleteManagedKey}
+var RequestTypes = eventbus.RequestTypes
 
 // Detail types of outcomes.
 const (
