@@ -43,6 +43,7 @@ type flags struct {
 	apiAddr       string
 	verbose       bool
 	logLevel      slog.Level
+	requireSigV4  bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -58,6 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.ddAddr, "datadog-addr", "127.0.0.1:4580", "listen address of the Datadog simulator")
 	fs.StringVar(&f.apiAddr, "api-addr", "127.0.0.1:3000", "listen address of the API")
 	fs.BoolVar(&f.verbose, "v", false, "also log every request the stand-ins receive")
+	fs.BoolVar(&f.requireSigV4, "require-sigv4", false, "refuse API requests not signed with SigV4 (service "+devstack.SigV4Service+
+		") with the test credentials: access key id and secret both "+devstack.SigV4Credentials.AccessKeyID)
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "API log level (debug, info, warn, error)")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
@@ -94,6 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// The same Datadog retry policy as the Lambda functions.
 		DatadogRetry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
 		Logger:       logger,
+		RequireSigV4: f.requireSigV4,
 	}
 	opts.Emulator.Logger = standIns.With("component", "secretsmanager")
 	opts.Simulator.Logger = standIns.With("component", "datadog")

@@ -90,6 +90,10 @@ type Options struct {
 	// EventRetryDelays are the waits before the retries of a provisioning
 	// request whose handling failed; nil means defaultEventRetryDelays.
 	EventRetryDelays []time.Duration
+	// RequireSigV4 makes the API refuse (403) every request not signed
+	// with SigV4 for SigV4Service in Region with SigV4Credentials, as API
+	// Gateway does in front of a stack deployed with AuthMode IAM.
+	RequireSigV4 bool
 }
 
 // Deps are the adapters a rotation function is built from.
@@ -235,6 +239,9 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.Handler = st.withDevEvents(httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger, ManagedKeys: st.ManagedKeys}))
+	if opts.RequireSigV4 {
+		st.Handler = requireSigV4(st.Handler, opts.Region, opts.Now)
+	}
 	invoker, err := st.rotationInvoker(opts)
 	if err != nil {
 		return err
