@@ -1,18 +1,14 @@
 package busemu
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ddconn/ddconn/internal/peer"
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 // conformanceCase is one case of testdata/conformance.json.
@@ -41,23 +37,8 @@ type subject struct {
 	bus      *Bus
 }
 
-func loadConformance(t *testing.T) []conformanceCase {
-	t.Helper()
-	data, err := os.ReadFile("testdata/conformance.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Cases []conformanceCase `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("decoding conformance.json: %v", err)
-	}
-	return doc.Cases
-}
-
 func TestConformance(t *testing.T) {
-	cases := loadConformance(t)
+	cases := testkit.LoadCases[conformanceCase](t, "testdata/conformance.json")
 	t.Run("busemu", func(t *testing.T) {
 		t.Parallel()
 		b, err := New(Options{Buses: []string{conformanceBus}})
@@ -78,28 +59,19 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// runConformance runs every case against p and logs a summary line.
+// runConformance runs every case against p. BUSEMU_CONFORMANCE_ALL=1 also
+// runs the known moto deviations against moto, to check they still fail
+// there.
 func runConformance(t *testing.T, p subject, cases []conformanceCase) {
 	runAll := os.Getenv("BUSEMU_CONFORMANCE_ALL") == "1"
-	passed, skipped, failed := 0, 0, 0
-	for _, c := range cases {
-		completed := false
-		ok := t.Run(c.Name, func(t *testing.T) {
-			if p.bus == nil && c.MotoDeviation != "" && !runAll {
-				skipped++
-				t.Skipf("known moto deviation: %s", c.MotoDeviation)
-			}
-			runCase(t, p, c)
-			completed = true
-		})
-		switch {
-		case ok && completed:
-			passed++
-		case !ok:
-			failed++
+	name := func(c conformanceCase) string { return c.Name }
+	skip := func(c conformanceCase) string {
+		if p.bus == nil && c.MotoDeviation != "" && !runAll {
+			return "known moto deviation: " + c.MotoDeviation
 		}
+		return ""
 	}
-	t.Logf("conformance summary for %s: %d passed, %d skipped as known deviations, %d failed", p.name, passed, skipped, failed)
+	testkit.RunCases(t, p.name, cases, name, skip, func(t *testing.T, _ int, c conformanceCase) { runCase(t, p, c) })
 }
 
 func runCase(t *testing.T, p subject, c conformanceCase) {
@@ -119,7 +91,7 @@ func runCase(t *testing.T, p subject, c conformanceCase) {
 		t.Fatalf("HTTP %d %v, want %d", status, out, c.Status)
 	}
 	if c.ErrorType != "" {
-		if got, _ := out["__type"].(string); errorCode(got) != c.ErrorType {
+		if got, _ := out["__type"].(string); testkit.AWSErrorCode(got) != c.ErrorType {
 			t.Fatalf("error type %q (%v), want %s", got, out, c.ErrorType)
 		}
 	} else {
@@ -196,45 +168,8 @@ func detailForSize(t *testing.T, entry map[string]any, size int) string {
 	return `{"pad":"` + strings.Repeat("x", pad) + `"}`
 }
 
-// errorCode strips the namespace and suffix some servers add to __type.
-func errorCode(t string) string {
-	if i := strings.LastIndex(t, "#"); i >= 0 {
-		t = t[i+1:]
-	}
-	code, _, _ := strings.Cut(t, ":")
-	return code
-}
-
+// postJSON sends one EventBridge request for the operation target.
 func postJSON(t *testing.T, endpoint, target string, input any) (int, map[string]any) {
 	t.Helper()
-	body, _ := json.Marshal(input)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", jsonContentType)
-	req.Header.Set("X-Amz-Target", target)
-	// moto takes the region from the credential scope.
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/events/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
-	req.Header.Set("X-Amz-Date", "20250101T000000Z")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", target, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := map[string]any{}
-	if len(raw) > 0 && json.Unmarshal(raw, &out) != nil {
-		out = map[string]any{"__raw": truncate(string(raw), 200)}
-	}
-	return resp.StatusCode, out
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	return testkit.PostAWSJSON(t, endpoint, "events", target, input)
 }

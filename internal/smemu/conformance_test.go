@@ -1,11 +1,8 @@
 package smemu
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/internal/peer"
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 // conformanceCase is one behaviour case of testdata/conformance.json.
@@ -45,23 +43,8 @@ type subject struct {
 
 const conformanceLambda = "arn:aws:lambda:us-east-1:123456789012:function:conformance"
 
-func loadConformance(t *testing.T) []conformanceCase {
-	t.Helper()
-	data, err := os.ReadFile("testdata/conformance.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Cases []conformanceCase `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("decoding conformance.json: %v", err)
-	}
-	return doc.Cases
-}
-
 func TestConformance(t *testing.T) {
-	cases := loadConformance(t)
+	cases := testkit.LoadCases[conformanceCase](t, "testdata/conformance.json")
 	t.Run("emulator", func(t *testing.T) {
 		t.Parallel()
 		// Not started: rotations stay at their start, which is what the
@@ -90,31 +73,22 @@ func TestConformance(t *testing.T) {
 func runConformance(t *testing.T, p subject, cases []conformanceCase) {
 	run := fmt.Sprintf("conf%d", time.Now().UnixNano()%1_000_000_000)
 	runAll := os.Getenv("SMEMU_CONFORMANCE_ALL") == "1"
-	passed, skipped, failed := 0, 0, 0
-	for i, c := range cases {
-		completed := false
-		ok := t.Run(c.Name, func(t *testing.T) {
-			if p.isMoto && c.MotoDeviation != "" && !runAll {
-				skipped++
-				t.Skipf("known moto deviation: %s", c.MotoDeviation)
-			}
-			vars := map[string]string{"name": fmt.Sprintf("%s/%02d", run, i), "lambda": conformanceLambda}
-			for n := 1; n <= 9; n++ {
-				vars[fmt.Sprintf("tok%d", n)] = newUUID()
-			}
-			for j, step := range c.Steps {
-				runStep(t, p, j, step, vars)
-			}
-			completed = true
-		})
-		switch {
-		case ok && completed:
-			passed++
-		case !ok:
-			failed++
+	name := func(c conformanceCase) string { return c.Name }
+	skip := func(c conformanceCase) string {
+		if p.isMoto && c.MotoDeviation != "" && !runAll {
+			return "known moto deviation: " + c.MotoDeviation
 		}
+		return ""
 	}
-	t.Logf("conformance summary for %s: %d passed, %d skipped as known deviations, %d failed", p.name, passed, skipped, failed)
+	testkit.RunCases(t, p.name, cases, name, skip, func(t *testing.T, i int, c conformanceCase) {
+		vars := map[string]string{"name": fmt.Sprintf("%s/%02d", run, i), "lambda": conformanceLambda}
+		for n := 1; n <= 9; n++ {
+			vars[fmt.Sprintf("tok%d", n)] = newUUID()
+		}
+		for j, step := range c.Steps {
+			runStep(t, p, j, step, vars)
+		}
+	})
 }
 
 func runStep(t *testing.T, p subject, n int, step conformanceStep, vars map[string]string) {
@@ -123,7 +97,7 @@ func runStep(t *testing.T, p subject, n int, step conformanceStep, vars map[stri
 	status, out := postJSON(t, p.endpoint, step.Op, input)
 	where := fmt.Sprintf("step %d (%s)", n+1, step.Op)
 	if step.Error != "" {
-		if got, _ := out["__type"].(string); status < 400 || errorCode(got) != step.Error {
+		if got, _ := out["__type"].(string); status < 400 || testkit.AWSErrorCode(got) != step.Error {
 			t.Fatalf("%s: answer %d %v, want error %s", where, status, redacted(out), step.Error)
 		}
 		if step.Status != 0 && status != step.Status {
@@ -165,15 +139,6 @@ func redacted(out map[string]any) map[string]any {
 	return c
 }
 
-// errorCode strips the namespace and suffix some servers add to __type.
-func errorCode(t string) string {
-	if i := strings.LastIndex(t, "#"); i >= 0 {
-		t = t[i+1:]
-	}
-	code, _, _ := strings.Cut(t, ":")
-	return code
-}
-
 func messageOf(out map[string]any) string {
 	for _, k := range []string{"Message", "message"} {
 		if s, ok := out[k].(string); ok {
@@ -183,28 +148,10 @@ func messageOf(out map[string]any) string {
 	return ""
 }
 
+// postJSON sends one Secrets Manager request for the operation op.
 func postJSON(t *testing.T, endpoint, op string, input any) (int, map[string]any) {
 	t.Helper()
-	body, _ := json.Marshal(input)
-	req, err := http.NewRequestWithContext(ctxT(t), http.MethodPost, endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "secretsmanager."+op)
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
-	req.Header.Set("X-Amz-Date", "20250101T000000Z")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", op, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := map[string]any{}
-	if len(raw) > 0 && json.Unmarshal(raw, &out) != nil {
-		out = map[string]any{"__raw": string(raw)}
-	}
-	return resp.StatusCode, out
+	return testkit.PostAWSJSON(t, endpoint, "secretsmanager", "secretsmanager."+op, input)
 }
 
 var varPattern = regexp.MustCompile(`\$\{([a-z0-9]+)\}`)

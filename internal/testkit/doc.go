@@ -11,4 +11,6 @@
 //     test does not compile them under go test's timeout.
 //   - SetAWSCABundle sets AWS_CA_BUNDLE as build machines do, for the
 //     adapters' tests that pass their own *http.Client.
+//   - LoadCases, RunCases, PostAWSJSON and AWSErrorCode run the AWS
+//     stand-ins' conformance tables against the stand-in and against moto.
 package testkit
