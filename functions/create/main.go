@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -22,22 +21,18 @@ import (
 )
 
 func main() {
-	a, err := app.New(context.Background(), os.Getenv, os.Stdout, app.HTTP)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ddconn create: starting:", err)
-		os.Exit(1)
-	}
-	cfg := a.Config
-	events, err := eventbus.New(context.Background(), eventbus.Options{Bus: cfg.EventBus})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ddconn create: starting:", config.EnvEventBus+":", err)
-		os.Exit(1)
-	}
-	svc := a.Connections(nil)
-	keys := a.ManagedKeys()
-	requests := provisioning.New(svc, keys, a.Secrets, provisioning.Options{
-		Prefix: cfg.SecretPrefix, Publisher: events, Logger: a.Logger,
+	app.Main("create", app.HTTP, func(a *app.App) error {
+		events, err := eventbus.New(context.Background(), eventbus.Options{Bus: a.Config.EventBus})
+		if err != nil {
+			return fmt.Errorf("%s: %w", config.EnvEventBus, err)
+		}
+		svc := a.Connections(nil)
+		keys := a.ManagedKeys()
+		requests := provisioning.New(svc, keys, a.Secrets, provisioning.Options{
+			Prefix: a.Config.SecretPrefix, Publisher: events, Logger: a.Logger,
+		})
+		api := apigateway.Proxy(httpapi.NewCreateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
+		lambda.Start(handler{api: api, requests: requests, log: a.Logger}.Handle)
+		return nil
 	})
-	api := apigateway.Proxy(httpapi.NewCreateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
-	lambda.Start(handler{api: api, requests: requests, log: a.Logger}.Handle)
 }

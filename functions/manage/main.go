@@ -7,24 +7,18 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-
 	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/httpapi"
 )
 
 func main() {
-	a, err := app.New(context.Background(), os.Getenv, os.Stdout, app.HTTP)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ddconn manage: starting:", err)
-		os.Exit(1)
-	}
-	keys := a.ManagedKeys()
-	svc := a.Connections(keys)
-	apigateway.Start(httpapi.NewManageHandler(svc, httpapi.Options{
-		Logger: a.Logger, RequestID: apigateway.RequestID, ManagedKeys: keys,
-	}))
+	app.Main("manage", app.HTTP, func(a *app.App) error {
+		keys := a.ManagedKeys()
+		svc := a.Connections(keys)
+		apigateway.Start(httpapi.NewManageHandler(svc, httpapi.Options{
+			Logger: a.Logger, RequestID: apigateway.RequestID, ManagedKeys: keys,
+		}))
+		return nil
+	})
 }

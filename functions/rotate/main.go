@@ -24,20 +24,17 @@ import (
 )
 
 func main() {
-	a, err := app.New(context.Background(), os.Getenv, os.Stdout, app.Rotation)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ddconn rotate: starting:", err)
-		os.Exit(1)
-	}
-	prefix := a.Config.SecretPrefix
-	events, err := eventbus.New(context.Background(), eventbus.Options{Bus: a.Config.EventBus})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ddconn rotate: starting:", config.EnvEventBus+":", err)
-		os.Exit(1)
-	}
-	// Metrics go to stdout with the logs: CloudWatch extracts EMF records.
-	mw := metrics.New(os.Stdout, time.Now)
-	rot := rotation.New(a.Secrets, a.Datadog, rotation.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw, Publisher: events})
-	sw := sweeper.New(a.Secrets, a.Datadog, rot, sweeper.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw})
-	lambda.Start(newHandler(rot, sw, a.Logger).Handle)
+	app.Main("rotate", app.Rotation, func(a *app.App) error {
+		events, err := eventbus.New(context.Background(), eventbus.Options{Bus: a.Config.EventBus})
+		if err != nil {
+			return fmt.Errorf("%s: %w", config.EnvEventBus, err)
+		}
+		prefix := a.Config.SecretPrefix
+		// Metrics go to stdout with the logs: CloudWatch extracts EMF records.
+		mw := metrics.New(os.Stdout, time.Now)
+		rot := rotation.New(a.Secrets, a.Datadog, rotation.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw, Publisher: events})
+		sw := sweeper.New(a.Secrets, a.Datadog, rot, sweeper.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw})
+		lambda.Start(newHandler(rot, sw, a.Logger).Handle)
+		return nil
+	})
 }

@@ -5,21 +5,15 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-
 	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/httpapi"
 )
 
 func main() {
-	a, err := app.New(context.Background(), os.Getenv, os.Stdout, app.HTTP)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ddconn validate: starting:", err)
-		os.Exit(1)
-	}
-	svc := a.Connections(nil)
-	apigateway.Start(httpapi.NewValidateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
+	app.Main("validate", app.HTTP, func(a *app.App) error {
+		svc := a.Connections(nil)
+		apigateway.Start(httpapi.NewValidateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
+		return nil
+	})
 }

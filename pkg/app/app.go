@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/config"
@@ -43,6 +44,28 @@ type App struct {
 	Secrets *secretstore.Store
 	// Datadog is the Datadog API adapter.
 	Datadog *datadog.Client
+}
+
+// Main starts the function called name; it is what functions/*/main.go
+// call. It builds the App from the process's environment, logging to
+// stdout, and hands it to start, which wires the function's services and
+// starts its handler (lambda.Start does not return). If either fails, Main
+// writes the error to stderr and ends the process with status 1: the
+// function fails its init, and Lambda reports why.
+func Main(name string, budget Budget, start func(*App) error) {
+	if err := run(budget, os.Getenv, os.Stdout, start); err != nil {
+		fmt.Fprintln(os.Stderr, "ddconn "+name+": starting:", err)
+		os.Exit(1)
+	}
+}
+
+// run builds the App and calls start with it.
+func run(budget Budget, getenv func(string) string, out io.Writer, start func(*App) error) error {
+	a, err := New(context.Background(), getenv, out, budget)
+	if err != nil {
+		return err
+	}
+	return start(a)
 }
 
 // New reads the configuration through getenv, logs to out, and builds the
