@@ -181,17 +181,10 @@ func (r *pipeline) provisionAppKey() managedkey.AppKey {
 	r.deliver(ev)
 	r.deliver(ev)
 
-	outs := outcomesOf[provisioning.ApplicationKeyProvisionedDetail](r, provisioning.ApplicationKeyProvisioned)
-	if len(outs) != 2 {
-		t.Fatalf("after two deliveries the bus has %d Application Key Provisioned events, want 2", len(outs))
-	}
-	key := outs[0].Key
-	for i, o := range outs {
-		if o.RequestID != id || o.Key.ApplicationKeyID != key.ApplicationKeyID || o.Key.SecretARN != key.SecretARN {
-			t.Errorf("Application Key Provisioned #%d: requestId %q, key %q, secret %q; want %q and the same key and secret each time",
-				i+1, o.RequestID, o.Key.ApplicationKeyID, o.Key.SecretARN, id)
-		}
-	}
+	key := sameOutcomes(r, provisioning.ApplicationKeyProvisioned, id, 2,
+		func(o provisioning.ApplicationKeyProvisionedDetail) (string, string, string) {
+			return o.RequestID, o.Key.ApplicationKeyID, o.Key.SecretARN
+		}).Key
 	if key.ServiceAccountID != ddsim.DemoMetricsWriterID || !slices.Equal(key.Scopes, []string{"metrics_read"}) || !key.IncludeAPIKey {
 		t.Errorf("provisioned key: service account %q, scopes %v, includeApiKey %v; want the requested ones", key.ServiceAccountID, key.Scopes, key.IncludeAPIKey)
 	}
@@ -225,17 +218,11 @@ func (r *pipeline) provisionAPIKey() managedkey.APIKey {
 	r.deliver(ev)
 	r.deliver(ev)
 
-	outs := outcomesOf[provisioning.APIKeyProvisionedDetail](r, provisioning.APIKeyProvisioned)
-	if len(outs) != 2 {
-		t.Fatalf("after three deliveries, the first failing to publish, the bus has %d API Key Provisioned events, want 2", len(outs))
-	}
-	key := outs[0].Key
-	for i, o := range outs {
-		if o.RequestID != id || o.Key.APIKeyID != key.APIKeyID || o.Key.SecretARN != key.SecretARN {
-			t.Errorf("API Key Provisioned #%d: requestId %q, key %q, secret %q; want %q and the same key and secret each time",
-				i+1, o.RequestID, o.Key.APIKeyID, o.Key.SecretARN, id)
-		}
-	}
+	// The first outcome was lost, so the three deliveries published two.
+	key := sameOutcomes(r, provisioning.APIKeyProvisioned, id, 2,
+		func(o provisioning.APIKeyProvisionedDetail) (string, string, string) {
+			return o.RequestID, o.Key.APIKeyID, o.Key.SecretARN
+		}).Key
 
 	doc := r.keyDocument(secretkind.APIKey, key.SecretARN)
 	if ids := r.apiKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.APIKeyID || doc.KeyID != key.APIKeyID {
@@ -491,6 +478,26 @@ func outcomesOf[T any](r *pipeline, detailType string) []T {
 		out = append(out, d)
 	}
 	return out
+}
+
+// sameOutcomes checks that the bus holds want outcomes of detailType and
+// that each answers request id with the same key and secret, which ids
+// reads from an outcome (its requestId, key id and secret ARN); it returns
+// the first.
+func sameOutcomes[T any](r *pipeline, detailType, id string, want int, ids func(T) (requestID, keyID, secretARN string)) T {
+	r.t.Helper()
+	outs := outcomesOf[T](r, detailType)
+	if len(outs) != want {
+		r.t.Fatalf("the bus has %d %s events, want %d", len(outs), detailType, want)
+	}
+	_, firstKey, firstSecret := ids(outs[0])
+	for i, o := range outs {
+		if requestID, keyID, secretARN := ids(o); requestID != id || keyID != firstKey || secretARN != firstSecret {
+			r.t.Errorf("%s #%d: requestId %q, key %q, secret %q; want %q and the same key and secret each time",
+				detailType, i+1, requestID, keyID, secretARN, id)
+		}
+	}
+	return outs[0]
 }
 
 // keyDocument reads the secret of a managed key of kind (secretkind.AppKey
