@@ -12,16 +12,6 @@ import (
 	"github.com/ddconn/ddconn/internal/testkit"
 )
 
-type fakeRequests struct {
-	got []events.EventBridgeEvent
-	err error
-}
-
-func (f *fakeRequests) Handle(_ context.Context, ev events.EventBridgeEvent) error {
-	f.got = append(f.got, ev)
-	return f.err
-}
-
 func TestDispatchByEventShape(t *testing.T) {
 	retry := errors.New("retry me")
 	tests := []struct {
@@ -48,20 +38,20 @@ func TestDispatchByEventShape(t *testing.T) {
 				}
 				return events.APIGatewayV2HTTPResponse{StatusCode: 201}, nil
 			}
-			reqs := &fakeRequests{err: tt.requestErr}
+			reqs := &testkit.Recorder[events.EventBridgeEvent]{Err: tt.requestErr}
 			h := handler{api: api, requests: reqs, log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
 			out, err := h.Handle(context.Background(), raw)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Handle error = %v, want %v", err, tt.wantErr)
 			}
-			if apiCalls != tt.wantAPI || len(reqs.got) != tt.wantRequests {
-				t.Fatalf("API called %d times, requests %d; want %d and %d", apiCalls, len(reqs.got), tt.wantAPI, tt.wantRequests)
+			if apiCalls != tt.wantAPI || len(reqs.Events) != tt.wantRequests {
+				t.Fatalf("API called %d times, requests %d; want %d and %d", apiCalls, len(reqs.Events), tt.wantAPI, tt.wantRequests)
 			}
 			if tt.wantAPI == 1 && out.(events.APIGatewayV2HTTPResponse).StatusCode != 201 {
 				t.Fatalf("response %+v is not the API's", out)
 			}
-			if tt.wantRequests == 1 && (reqs.got[0].ID == "" || len(reqs.got[0].Detail) == 0) {
-				t.Fatalf("the event reached the processor without id or detail: %+v", reqs.got[0])
+			if tt.wantRequests == 1 && (reqs.Events[0].ID == "" || len(reqs.Events[0].Detail) == 0) {
+				t.Fatalf("the event reached the processor without id or detail: %+v", reqs.Events[0])
 			}
 		})
 	}

@@ -15,16 +15,6 @@ import (
 	"github.com/ddconn/ddconn/pkg/sweeper"
 )
 
-type fakeRotator struct {
-	events []rotation.Event
-	err    error
-}
-
-func (f *fakeRotator) Handle(_ context.Context, ev rotation.Event) error {
-	f.events = append(f.events, ev)
-	return f.err
-}
-
 type fakeSweeper struct {
 	runs int
 	err  error
@@ -53,14 +43,14 @@ func TestDispatchByEventShape(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := testkit.Event(tt.fixture)
-			rot, sw := &fakeRotator{err: tt.rotErr}, &fakeSweeper{}
+			rot, sw := &testkit.Recorder[rotation.Event]{Err: tt.rotErr}, &fakeSweeper{}
 			var logs bytes.Buffer
 			err := newHandler(rot, sw, logging.New(&logs, nil)).Handle(context.Background(), raw)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
-			if len(rot.events) != tt.wantSteps || sw.runs != tt.wantRuns {
-				t.Fatalf("steps %d, sweeps %d; want %d, %d", len(rot.events), sw.runs, tt.wantSteps, tt.wantRuns)
+			if len(rot.Events) != tt.wantSteps || sw.runs != tt.wantRuns {
+				t.Fatalf("steps %d, sweeps %d; want %d, %d", len(rot.Events), sw.runs, tt.wantSteps, tt.wantRuns)
 			}
 		})
 	}
@@ -68,7 +58,7 @@ func TestDispatchByEventShape(t *testing.T) {
 
 func TestRotationEventFields(t *testing.T) {
 	raw := testkit.Event(testkit.RotationEvent)
-	rot := &fakeRotator{}
+	rot := &testkit.Recorder[rotation.Event]{}
 	if err := newHandler(rot, &fakeSweeper{}, logging.New(&bytes.Buffer{}, nil)).Handle(context.Background(), raw); err != nil {
 		t.Fatal(err)
 	}
@@ -78,15 +68,15 @@ func TestRotationEventFields(t *testing.T) {
 		ClientRequestToken: "3a5d6f3e-7b1c-4c8e-9f0a-1b2c3d4e5f60",
 		RotationToken:      "8f1e2d3c-4b5a-4697-8877-665544332211",
 	}
-	if rot.events[0] != want {
-		t.Errorf("event %+v, want %+v", rot.events[0], want)
+	if rot.Events[0] != want {
+		t.Errorf("event %+v, want %+v", rot.Events[0], want)
 	}
 }
 
 func TestRequestIDReachesTheLogs(t *testing.T) {
 	var logs bytes.Buffer
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
-	h := newHandler(&fakeRotator{}, &fakeSweeper{}, logging.New(&logs, nil))
+	h := newHandler(&testkit.Recorder[rotation.Event]{}, &fakeSweeper{}, logging.New(&logs, nil))
 	if err := h.Handle(ctx, []byte(`{"detail-type":"Object Created","source":"aws.s3"}`)); !errors.Is(err, errUnknownEvent) {
 		t.Fatalf("err = %v", err)
 	}
@@ -96,7 +86,7 @@ func TestRequestIDReachesTheLogs(t *testing.T) {
 }
 
 func TestMalformedEvent(t *testing.T) {
-	h := newHandler(&fakeRotator{}, &fakeSweeper{}, logging.New(&bytes.Buffer{}, nil))
+	h := newHandler(&testkit.Recorder[rotation.Event]{}, &fakeSweeper{}, logging.New(&bytes.Buffer{}, nil))
 	if err := h.Handle(context.Background(), []byte(`[1,2]`)); err == nil {
 		t.Fatal("want an error for a malformed event")
 	}

@@ -11,6 +11,7 @@
 //     test does not compile them under go test's timeout.
 //   - SetAWSCABundle sets AWS_CA_BUNDLE as build machines do, for the
 //     adapters' tests that pass their own *http.Client.
+//   - Recorder is the fake event handler of the functions' dispatch tests.
 //   - LoadCases, RunCases, PostAWSJSON and AWSErrorCode run the AWS
 //     stand-ins' conformance tables against the stand-in and against moto.
 package testkit
