@@ -107,6 +107,9 @@ func (a *app) readKeysFile(name string) (datadogKeys, error) {
 	if err != nil {
 		return k, fmt.Errorf("reading the credentials from %s: %w", label, err)
 	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return k, usageErrorf("no credentials in %s: it is empty", label)
+	}
 	if len(b) > maxKeysFile {
 		return k, usageErrorf("the credentials in %s are over %d KiB", label, maxKeysFile>>10)
 	}

@@ -64,12 +64,6 @@ func row(w io.Writer, cells ...string) {
 	fmt.Fprintln(w, strings.Join(cells, "\t"))
 }
 
-// info prints a line on stderr: progress and hints, which never mix with
-// the output scripts parse.
-func (a *app) info(format string, v ...any) {
-	fmt.Fprintf(a.stdio.Stderr, format+"\n", v...)
-}
-
 // when formats a time for tables ("-" for none).
 func when(t *time.Time) string {
 	if t == nil || t.IsZero() {

@@ -185,7 +185,7 @@ func (a *app) rotate(ctx context.Context, name string, wait bool, timeout time.D
 		})
 	}
 	res := rotationResult{Connection: name, VersionID: started.VersionID, Resumed: started.Resumed}
-	after, err := a.follow(ctx, name, before.Rotation, timeout)
+	after, err := a.follow(ctx, name, before.Rotation, started.Resumed, timeout)
 	if err != nil {
 		return err
 	}
@@ -239,8 +239,9 @@ func revocation(r rotationBlock) (string, *time.Time) {
 
 // follow polls the connection until the rotation started after before has
 // finished or failed, with a progress line on stderr, and returns the
-// connection as it last read it.
-func (a *app) follow(ctx context.Context, name string, before rotationBlock, timeout time.Duration) (connection, error) {
+// connection as it last read it. A resumed rotation that ends without a
+// new key was the test run of `rotation enable --rotate-immediately=false`.
+func (a *app) follow(ctx context.Context, name string, before rotationBlock, resumed bool, timeout time.Duration) (connection, error) {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	progress := a.progress(name)
@@ -256,6 +257,9 @@ func (a *app) follow(ctx context.Context, name string, before rotationBlock, tim
 			return conn, nil
 		case !r.InProgress && (r.CurrentKeyID != before.CurrentKeyID || !sameTime(r.LastRotatedAt, before.LastRotatedAt)):
 			return conn, nil
+		case !r.InProgress && resumed:
+			return conn, &failedError{msg: fmt.Sprintf("the rotation in progress that %s resumed was the test run of "+
+				"`rotation enable --rotate-immediately=false` and made no new key: run `ddconn rotate %s --wait` again", name, name)}
 		}
 		phase := "creating and testing the new key"
 		if r.CurrentKeyID != before.CurrentKeyID {
