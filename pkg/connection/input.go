@@ -207,21 +207,22 @@ func checkCredentials(errs *fieldErrors, c *CredentialsInput) datadog.Credential
 	} else {
 		out.Site = s
 	}
-	out.APIKey = strings.TrimSpace(c.APIKey)
-	switch {
-	case out.APIKey == "":
-		errs.add("credentials.apiKey", "is required")
-	case !validAPIKey(out.APIKey):
-		errs.add("credentials.apiKey", "must be 32 hexadecimal characters")
-	}
-	out.AppKey = strings.TrimSpace(c.ApplicationKey)
-	switch {
-	case out.AppKey == "":
-		errs.add("credentials.applicationKey", "is required")
-	case !validAppKey(out.AppKey):
-		errs.add("credentials.applicationKey", "must be 40 letters or digits")
-	}
+	out.APIKey = checkKey(errs, "credentials.apiKey", c.APIKey, validAPIKey, "must be 32 hexadecimal characters")
+	out.AppKey = checkKey(errs, "credentials.applicationKey", c.ApplicationKey, validAppKey, "must be 40 letters or digits")
 	return out
+}
+
+// checkKey returns the key trimmed, adding a field error when it is empty
+// or fails valid (format says what valid wants, without the key).
+func checkKey(errs *fieldErrors, field, key string, valid func(string) bool, format string) string {
+	key = strings.TrimSpace(key)
+	switch {
+	case key == "":
+		errs.add(field, "is required")
+	case !valid(key):
+		errs.add(field, format)
+	}
+	return key
 }
 
 func urlMessage(err error) string {
