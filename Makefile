@@ -29,7 +29,7 @@ HOST_GOARCH := $(shell $(GO) env GOARCH)
 UNIT_TIMEOUT ?= 20m
 E2E_TIMEOUT  ?= 20m
 
-.PHONY: help dev dev-reset test unit lint tools build bootstraps deploy e2e bench clean
+.PHONY: help dev dev-reset cli test unit lint tools build bootstraps deploy e2e bench clean
 
 # One target at a time, even under -j: two cold builds for different targets
 # at once need twice the memory (the Datadog client alone takes gigabytes).
@@ -38,9 +38,14 @@ E2E_TIMEOUT  ?= 20m
 help: ## List the targets.
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-dev: ## Run ddconn locally: API :3000, Secrets Manager emulator :4566, Datadog simulator :4580.
+dev: cli ## Run ddconn locally: API :3000, Secrets Manager emulator :4566, Datadog simulator :4580.
 	$(GO) build -o $(BIN)/ddconn-dev ./cmd/ddconn-dev
 	exec $(BIN)/ddconn-dev $(DEV_FLAGS)
+
+# The operators' CLI (docs/cli.md); it imports no Datadog client package,
+# so it builds in seconds.
+cli: ## Build the ddconn CLI into .bin/ddconn (make dev builds it too).
+	$(GO) build -trimpath -o $(BIN)/ddconn ./cmd/ddconn
 
 # DEV_DATA is where `make dev` keeps its data (ddconn-dev's -data-dir default).
 DEV_DATA ?= .ddconn-dev
