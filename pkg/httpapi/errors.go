@@ -80,7 +80,11 @@ type kindStatus struct {
 	code   string
 }
 
-// kinds maps the connection service's error kinds to statuses and codes.
+// kinds maps the services' error kinds to statuses and codes: the
+// connection service's, then the managed-key service's. Datadog refusing
+// the connection's key and an unusable service account are both 422 for a
+// managed key: the request is well formed but cannot be served with what
+// the connection and Datadog hold.
 var kinds = []kindStatus{
 	{connection.ErrInvalid, http.StatusBadRequest, CodeInvalidRequest},
 	{connection.ErrNotFound, http.StatusNotFound, CodeNotFound},
@@ -95,6 +99,25 @@ var kinds = []kindStatus{
 	{connection.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},
 	{connection.ErrDatadogUnavailable, http.StatusBadGateway, CodeDatadogUnavailable},
 	{connection.ErrStoreUnavailable, http.StatusServiceUnavailable, CodeStoreUnavailable},
+	{managedkey.ErrInvalid, http.StatusBadRequest, CodeInvalidRequest},
+	{managedkey.ErrConnectionNotFound, http.StatusNotFound, CodeNotFound},
+	{managedkey.ErrNotFound, http.StatusNotFound, CodeNotFound},
+	{managedkey.ErrExists, http.StatusConflict, CodeNameTaken},
+	{managedkey.ErrDeleted, http.StatusConflict, CodeNameTaken},
+	{managedkey.ErrKeyLimit, http.StatusConflict, CodeKeyLimitReached},
+	{managedkey.ErrNotAllowed, http.StatusForbidden, CodeServiceAccountNotAllowed},
+	{managedkey.ErrServiceAccount, http.StatusUnprocessableEntity, CodeServiceAccountInvalid},
+	{managedkey.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},
+}
+
+// kindOf returns how kinds answers the error kind kind.
+func kindOf(kind error) (kindStatus, bool) {
+	for _, k := range kinds {
+		if errors.Is(kind, k.kind) {
+			return k, true
+		}
+	}
+	return kindStatus{}, false
 }
 
 // classify turns any error into the envelope's status, code, message and
@@ -107,10 +130,8 @@ func classify(err error) (int, errorBody) {
 	}
 	var ce *connection.Error
 	if errors.As(err, &ce) {
-		for _, k := range kinds {
-			if errors.Is(ce.Kind, k.kind) {
-				return k.status, errorBody{Code: k.code, Message: ce.Message, Details: ce.Details}
-			}
+		if k, ok := kindOf(ce.Kind); ok {
+			return k.status, errorBody{Code: k.code, Message: ce.Message, Details: ce.Details}
 		}
 	}
 	var me *managedkey.Error
@@ -141,30 +162,12 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	a.writeJSON(w, r, status, envelope{Error: body, RequestID: logging.RequestID(ctx)})
 }
 
-// managedKeyKinds maps the managed-key service's error kinds to statuses
-// and codes. Datadog refusing the connection's key and an unusable service
-// account are both 422: the request is well formed but cannot be served
-// with what the connection and Datadog hold.
-var managedKeyKinds = []kindStatus{
-	{managedkey.ErrInvalid, http.StatusBadRequest, CodeInvalidRequest},
-	{managedkey.ErrConnectionNotFound, http.StatusNotFound, CodeNotFound},
-	{managedkey.ErrNotFound, http.StatusNotFound, CodeNotFound},
-	{managedkey.ErrExists, http.StatusConflict, CodeNameTaken},
-	{managedkey.ErrDeleted, http.StatusConflict, CodeNameTaken},
-	{managedkey.ErrKeyLimit, http.StatusConflict, CodeKeyLimitReached},
-	{managedkey.ErrNotAllowed, http.StatusForbidden, CodeServiceAccountNotAllowed},
-	{managedkey.ErrServiceAccount, http.StatusUnprocessableEntity, CodeServiceAccountInvalid},
-	{managedkey.ErrRejected, http.StatusUnprocessableEntity, CodeCredentialsRejected},
-}
-
 // classifyManagedKey classifies a managed-key failure. ErrUnavailable
 // covers both backends; its cause says which, so the answer matches the
 // rest of the API (502 for Datadog, 503 for Secrets Manager).
 func classifyManagedKey(e *managedkey.Error) (int, errorBody) {
-	for _, k := range managedKeyKinds {
-		if errors.Is(e.Kind, k.kind) {
-			return k.status, errorBody{Code: k.code, Message: e.Message, Details: e.Details}
-		}
+	if k, ok := kindOf(e.Kind); ok {
+		return k.status, errorBody{Code: k.code, Message: e.Message, Details: e.Details}
 	}
 	var apiErr *datadog.APIError
 	switch {
