@@ -187,6 +187,53 @@ func (s *Simulator) getAPIKey(c *caller, in request) reply {
 	})
 }
 
+type apiKeyUpdateBody struct {
+	Data *struct {
+		ID         string `json:"id"`
+		Type       string `json:"type"`
+		Attributes *struct {
+			Name     *string `json:"name"`
+			Category *string `json:"category"`
+		} `json:"attributes"`
+	} `json:"data"`
+}
+
+// updateAPIKey answers PATCH /api/v2/api_keys/{api_key_id}: name is
+// required (APIKeyUpdateAttributes) and stays unique per org. The secret is
+// shown only when ShowKeyOnRead is set, as for GET.
+func (s *Simulator) updateAPIKey(c *caller, in request) reply {
+	id := in.PathValue("api_key_id")
+	k := s.st.APIKeys[id]
+	if k == nil || k.OrgID != c.org.ID {
+		return notFound("API key not found")
+	}
+	var body apiKeyUpdateBody
+	if err := decodeJSON(in.body, &body); err != nil {
+		return badRequest(err.Error())
+	}
+	if body.Data == nil || body.Data.Type != apiKeysType || body.Data.Attributes == nil {
+		return badRequest(`data with type "api_keys", id and attributes is required`)
+	}
+	if body.Data.ID != id {
+		return badRequest("data.id must match the API key id in the path")
+	}
+	attrs := body.Data.Attributes
+	if attrs.Name == nil || strings.TrimSpace(*attrs.Name) == "" {
+		return badRequest("name is required and must not be blank")
+	}
+	for _, other := range s.st.APIKeys {
+		if other.OrgID == c.org.ID && other.ID != id && other.Name == *attrs.Name {
+			return badRequest("An API key with this name already exists in the organization")
+		}
+	}
+	k.Name = *attrs.Name
+	if attrs.Category != nil {
+		k.Category = *attrs.Category
+	}
+	k.ModifiedAt = s.now()
+	return ok(apiKeyDocument{Data: s.renderAPIKey(k, s.opts.ShowKeyOnRead)})
+}
+
 // deleteAPIKey answers DELETE /api/v2/api_keys/{api_key_id}; the key stops
 // authenticating with the next request, even if it is the caller's own.
 func (s *Simulator) deleteAPIKey(c *caller, in request) reply {

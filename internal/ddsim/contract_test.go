@@ -431,12 +431,29 @@ func exerciseEveryRoute(t *testing.T, f *fixture) {
 	want("get API key", 200, resp, err)
 	_, resp, err = km.GetAPIKey(admin, unknown)
 	want("get API key, unknown", 404, resp, err)
+	renamed, resp, err := km.UpdateAPIKey(admin, apiKeyID, updateAPIKeyBody(apiKeyID, "contract-renamed"))
+	want("rename API key", 200, resp, err)
+	if got := renamed.Data.Attributes.GetName(); got != "contract-renamed" {
+		t.Errorf("renamed API key is named %q", got)
+	}
+	_, resp, err = km.UpdateAPIKey(admin, apiKeyID, updateAPIKeyBody(unknown, "x"))
+	want("rename API key, id mismatch", 400, resp, err)
+	_, resp, err = km.UpdateAPIKey(admin, unknown, updateAPIKeyBody(unknown, "x"))
+	want("rename API key, unknown", 404, resp, err)
+	_, resp, err = km.UpdateAPIKey(weak, apiKeyID, updateAPIKeyBody(apiKeyID, "weak"))
+	want("rename API key without permission", 403, resp, err)
 	resp, err = km.DeleteAPIKey(weak, apiKeyID)
 	want("delete API key without permission", 403, resp, err)
 	resp, err = km.DeleteAPIKey(admin, apiKeyID)
 	want("delete API key", 204, resp, err)
 	resp, err = km.DeleteAPIKey(admin, apiKeyID)
 	want("delete API key again", 404, resp, err)
+}
+
+func updateAPIKeyBody(id, name string) datadogV2.APIKeyUpdateRequest {
+	return datadogV2.APIKeyUpdateRequest{Data: datadogV2.APIKeyUpdateData{
+		Id: id, Type: datadogV2.APIKEYSTYPE_API_KEYS, Attributes: datadogV2.APIKeyUpdateAttributes{Name: name},
+	}}
 }
 
 // exerciseRateLimitFaults produces 429 responses from faults, before and

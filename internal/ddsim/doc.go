@@ -27,6 +27,7 @@
 //	GET    /api/v2/api_keys                                   api_keys_read
 //	POST   /api/v2/api_keys                                   api_keys_write (201, with key)
 //	GET    /api/v2/api_keys/{id}                              api_keys_read
+//	PATCH  /api/v2/api_keys/{id}                              api_keys_write (name required)
 //	DELETE /api/v2/api_keys/{id}                              api_keys_delete (204)
 //
 // # Fidelity
@@ -125,7 +126,7 @@
 //     but reach the data file only with the next mutation.
 //   - Faults apply before authentication; injected 5xx statuses are not
 //     declared by the spec, so the Go client leaves Model() nil for them.
-//   - Not implemented: org-wide /api/v2/application_keys, PATCH
-//     /api/v2/api_keys/{id}, POST /api/v2/service_accounts, the v1 key
+//   - Not implemented: org-wide /api/v2/application_keys,
+//     POST /api/v2/service_accounts, the v1 key
 //     endpoints, OAuth and bearer tokens, keys as query parameters.
 package ddsim

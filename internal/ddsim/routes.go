@@ -54,6 +54,7 @@ var apiRoutes = []route{
 	{pattern: "GET /api/v2/api_keys", anyOf: []string{"api_keys_read"}, handle: (*Simulator).listAPIKeys},
 	{pattern: "POST /api/v2/api_keys", anyOf: []string{"api_keys_write"}, handle: (*Simulator).createAPIKey},
 	{pattern: "GET /api/v2/api_keys/{api_key_id}", anyOf: []string{"api_keys_read"}, handle: (*Simulator).getAPIKey},
+	{pattern: "PATCH /api/v2/api_keys/{api_key_id}", anyOf: []string{"api_keys_write"}, handle: (*Simulator).updateAPIKey},
 	{pattern: "DELETE /api/v2/api_keys/{api_key_id}", anyOf: []string{"api_keys_delete"}, handle: (*Simulator).deleteAPIKey},
 }
 

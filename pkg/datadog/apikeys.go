@@ -94,3 +94,23 @@ func apiKeyFromFull(k *datadogV2.FullAPIKey) (APIKey, bool) {
 	a := k.Attributes
 	return APIKey{ID: k.GetId(), Name: a.GetName(), Last4: a.GetLast4(), Key: a.GetKey(), CreatedAt: a.GetCreatedAt()}, true
 }
+
+// RenameAPIKey renames an API key (PATCH /api/v2/api_keys/{id}; needs
+// api_keys_write). A key that is already gone (404) counts as done.
+func (c *Client) RenameAPIKey(ctx context.Context, cr Credentials, id, name string) error {
+	const op = "renaming an API key"
+	ctx, err := c.withCredentials(ctx, cr)
+	if err != nil {
+		return err
+	}
+	body := datadogV2.APIKeyUpdateRequest{Data: datadogV2.APIKeyUpdateData{
+		Id:         id,
+		Type:       datadogV2.APIKEYSTYPE_API_KEYS,
+		Attributes: datadogV2.APIKeyUpdateAttributes{Name: name},
+	}}
+	_, resp, err := c.keys.UpdateAPIKey(ctx, id, body)
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
+		return nil
+	}
+	return translate(op, resp, err)
+}

@@ -175,3 +175,28 @@ func scopesOf(l dd.NullableList[string]) []string {
 	}
 	return append([]string{}, (*p)...)
 }
+
+// RenameAppKey renames an application key, leaving its scopes as they are.
+// A key that is already gone (404) counts as done.
+func (c *Client) RenameAppKey(ctx context.Context, cr Credentials, o KeyOwner, id, name string) error {
+	const op = "renaming an application key"
+	ctx, err := c.withCredentials(ctx, cr)
+	if err != nil {
+		return err
+	}
+	body := datadogV2.ApplicationKeyUpdateRequest{Data: datadogV2.ApplicationKeyUpdateData{
+		Id:         id,
+		Type:       datadogV2.APPLICATIONKEYSTYPE_APPLICATION_KEYS,
+		Attributes: datadogV2.ApplicationKeyUpdateAttributes{Name: &name},
+	}}
+	var resp *http.Response
+	if o.isServiceAccount() {
+		_, resp, err = c.sas.UpdateServiceAccountApplicationKey(ctx, o.ServiceAccountID, id, body)
+	} else {
+		_, resp, err = c.keys.UpdateCurrentUserApplicationKey(ctx, id, body)
+	}
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
+		return nil
+	}
+	return translate(op, resp, err)
+}
