@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -184,11 +185,19 @@ func (a *app) rotate(ctx context.Context, name string, wait bool, timeout time.D
 			fmt.Fprintf(w, "rotation of %s %s (secret version %s)\n", name, verb, started.VersionID)
 		})
 	}
-	res := rotationResult{Connection: name, VersionID: started.VersionID, Resumed: started.Resumed}
 	after, err := a.follow(ctx, name, before.Rotation, started.Resumed, timeout)
+	if errors.Is(err, errNoNewKey) {
+		// The request joined the test run of `rotation enable
+		// --rotate-immediately=false`, which has ended: ask again.
+		if _, err := api.do(ctx, http.MethodPost, connPath(name)+"/rotate", nil, nil, &started); err != nil {
+			return err
+		}
+		after, err = a.follow(ctx, name, before.Rotation, false, timeout)
+	}
 	if err != nil {
 		return err
 	}
+	res := rotationResult{Connection: name, VersionID: started.VersionID, Resumed: started.Resumed}
 	r := after.Rotation
 	if r.LastError != "" && r.LastError != before.Rotation.LastError {
 		res.LastError = r.LastError
@@ -237,6 +246,9 @@ func revocation(r rotationBlock) (string, *time.Time) {
 	return "revoked", nil
 }
 
+// errNoNewKey is a resumed rotation that ended without a new key.
+var errNoNewKey = errors.New("the rotation in progress ended without a new key")
+
 // follow polls the connection until the rotation started after before has
 // finished or failed, with a progress line on stderr, and returns the
 // connection as it last read it. A resumed rotation that ends without a
@@ -258,8 +270,7 @@ func (a *app) follow(ctx context.Context, name string, before rotationBlock, res
 		case !r.InProgress && (r.CurrentKeyID != before.CurrentKeyID || !sameTime(r.LastRotatedAt, before.LastRotatedAt)):
 			return conn, nil
 		case !r.InProgress && resumed:
-			return conn, &failedError{msg: fmt.Sprintf("the rotation in progress that %s resumed was the test run of "+
-				"`rotation enable --rotate-immediately=false` and made no new key: run `ddconn rotate %s --wait` again", name, name)}
+			return conn, errNoNewKey
 		}
 		phase := "creating and testing the new key"
 		if r.CurrentKeyID != before.CurrentKeyID {
