@@ -92,7 +92,7 @@ func TestHandlerEndToEnd(t *testing.T) {
 		t.Fatal("AWSCURRENT does not authenticate")
 	}
 
-	_, staleID := sim.AddAppKey(owner, secretkind.ConnectionName("e2e").DatadogKeyName("abandoned-token"), []string{"user_app_keys"})
+	_, staleID := sim.AddAppKey(owner, secretkind.ConnectionName("e2e").DatadogKeyName(secretkind.KeyScope("ddconn/connections/", sec.ARN), "abandoned-token"), []string{"user_app_keys"})
 	emu.Advance(11 * time.Minute)
 	if err := h.Handle(ctx, testkit.Event(testkit.ScheduledEvent)); err != nil {
 		t.Fatalf("sweep: %v", err)

@@ -22,6 +22,9 @@ type Deletion struct {
 	// RevokedKeyIDs are the keys ddconn minted for the connection that a
 	// forced deletion revoked.
 	RevokedKeyIDs []string `json:"revokedKeyIds,omitempty"`
+	// ReleasedKeyIDs are those a forced deletion with keepKeys released:
+	// renamed out of ddconn's names, and left working.
+	ReleasedKeyIDs []string `json:"releasedKeyIds,omitempty"`
 }
 
 // checkUnused refuses to delete a live connection that has managed keys:
@@ -65,10 +68,15 @@ func (s *Service) checkUnused(ctx context.Context, name string, sec secretstore.
 // deletes it at once when force is set. Forcing also works on a connection
 // already scheduled for deletion, which frees its name.
 //
-// A forced deletion of a live connection first revokes, unless keepKeys,
-// every key ddconn minted for it (revokeMinted): once the secret is gone,
-// nothing could. A failed revocation stops the deletion, so a retry finds
-// the keys again.
+// A forced deletion first settles every key ddconn minted for the
+// connection (settleMinted): it revokes them, or with keepKeys releases
+// them; once the secret is gone, nothing could. A connection already
+// scheduled for deletion is restored for that, since a secret pending
+// deletion cannot be read. A failed settlement stops the deletion (a
+// restored secret is scheduled for deletion again), so a retry finds the
+// keys again. A scheduled deletion records keepKeys on the secret
+// (secretkind.TagKeepKeys) for the sweeper, which settles the keys as the
+// recovery window ends.
 func (s *Service) Delete(ctx context.Context, name string, force, keepKeys bool) (Deletion, error) {
 	sec, err := s.describe(ctx, name)
 	if err != nil {
@@ -82,15 +90,20 @@ func (s *Service) Delete(ctx context.Context, name string, force, keepKeys bool)
 	if err := s.checkUnused(ctx, name, sec); err != nil {
 		return Deletion{}, err
 	}
-	window := recoveryWindowDays
-	var revoked []string
+	out := Deletion{Name: name, RecoveryWindowDays: recoveryWindowDays}
 	if force {
-		window = 0
-		if !keepKeys && sec.DeletedAt == nil {
-			if revoked, err = s.revokeMinted(ctx, name, sec); err != nil {
-				return Deletion{}, err
-			}
+		out.RecoveryWindowDays = 0
+		settled, err := s.settleForced(ctx, name, sec, keepKeys)
+		if err != nil {
+			return Deletion{}, err
 		}
+		if keepKeys {
+			out.ReleasedKeyIDs = settled
+		} else {
+			out.RevokedKeyIDs = settled
+		}
+	} else if err := s.recordKeepKeys(ctx, name, sec, keepKeys); err != nil {
+		return Deletion{}, err
 	}
 	date, err := s.store.Delete(ctx, sec.ARN, recoveryWindowDays, force)
 	switch {
@@ -101,51 +114,82 @@ func (s *Service) Delete(ctx context.Context, name string, force, keepKeys bool)
 	case err != nil:
 		return Deletion{}, storeFailure("deleting connection "+name, err)
 	}
-	s.log.InfoContext(ctx, "connection deleted", "connection", name, "force", force, "deletion_date", date)
-	return Deletion{Name: name, DeletionDate: date.UTC(), RecoveryWindowDays: window, RevokedKeyIDs: revoked}, nil
+	out.DeletionDate = date.UTC()
+	s.log.InfoContext(ctx, "connection deleted", "connection", name, "force", force, "keep_keys", keepKeys, "deletion_date", date)
+	return out, nil
 }
 
-// revokeMinted revokes, with the connection's current key, the keys ddconn
-// minted for it: every key of the owner named after its rotations, and
-// every retired key awaiting revocation. The current key goes last when it
-// is one of them: it is the credential that revokes the others. A key the
-// user supplied and no rotation retired is theirs, and stays.
-func (s *Service) revokeMinted(ctx context.Context, name string, sec secretstore.Secret) ([]string, error) {
+// settleForced settles the minted keys of a connection about to be deleted
+// for good, restoring it first when it is pending deletion.
+func (s *Service) settleForced(ctx context.Context, name string, sec secretstore.Secret, release bool) ([]string, error) {
+	if sec.DeletedAt == nil {
+		return s.settleMinted(ctx, name, sec, release)
+	}
+	if err := s.store.Restore(ctx, sec.ARN); err != nil {
+		return nil, storeFailure("restoring connection "+name+" to settle its keys", err)
+	}
+	settled, err := s.settleMinted(ctx, name, sec, release)
+	if err != nil {
+		if _, derr := s.store.Delete(ctx, sec.ARN, recoveryWindowDays, false); derr != nil {
+			s.log.ErrorContext(ctx, "scheduling the deletion again failed; the connection is live", "connection", name, "error", derr)
+		}
+		return settled, err
+	}
+	return settled, nil
+}
+
+// recordKeepKeys sets secretkind.TagKeepKeys on a connection to be deleted
+// with keepKeys, and removes it from one deleted without.
+func (s *Service) recordKeepKeys(ctx context.Context, name string, sec secretstore.Secret, keepKeys bool) error {
+	_, recorded := sec.Tags[secretkind.TagKeepKeys]
+	var err error
+	switch {
+	case keepKeys && !recorded:
+		err = s.store.Tag(ctx, sec.ARN, map[string]string{secretkind.TagKeepKeys: "true"})
+	case !keepKeys && recorded:
+		err = s.store.Untag(ctx, sec.ARN, []string{secretkind.TagKeepKeys})
+	}
+	if err != nil {
+		return storeFailure("recording keepKeys on connection "+name, err)
+	}
+	return nil
+}
+
+// settleMinted revokes, or releases (secretkind.Settle), with the
+// connection's current key the keys ddconn minted for it: every key of the
+// owner named after its rotations, and every retired key awaiting
+// revocation. The current key goes last when it is one of them: it is the
+// credential that settles the others. A key the user supplied and no
+// rotation retired is theirs, and stays.
+func (s *Service) settleMinted(ctx context.Context, name string, sec secretstore.Secret, release bool) ([]string, error) {
 	doc, err := s.readDocument(ctx, name, sec)
 	if err != nil {
 		return nil, err
 	}
-	cr, err := secretkind.Connection.Credentials(doc, secretkind.Manager{})
-	if err != nil {
+	m := secretkind.Manager{}
+	if m.Credentials, err = secretkind.Connection.Credentials(doc, m); err != nil {
 		return nil, fmt.Errorf("reading connection %s: %w", name, err)
 	}
-	keys, err := s.dd.ListAppKeys(ctx, cr, datadog.KeyOwner{})
+	keys, err := secretkind.Connection.ListKeys(ctx, s.dd, m)
 	if err != nil {
-		return nil, keysFailure("listing the keys of connection "+name+" to revoke them", err)
+		return nil, keysFailure("listing the keys of connection "+name+" to settle them", err)
 	}
 	var retired []string
 	for _, r := range rotationstate.Retirements(sec.Tags) {
 		retired = append(retired, r.KeyID)
 	}
-	listed := make([]secretkind.Key, len(keys))
-	for i, k := range keys {
-		listed[i] = secretkind.Key{ID: k.ID, Name: k.Name}
+	minted := secretkind.MintedKeys(secretkind.KeyScope(s.prefix, sec.ARN), secretkind.ConnectionName(name), keys, retired, doc.KeyID)
+	settled, err := secretkind.Settle(ctx, s.dd, secretkind.Connection, m, minted, release)
+	if len(settled) > 0 {
+		s.log.InfoContext(ctx, "keys of a deleted connection settled", "connection", name, "released", release, "key_ids", settled)
 	}
-	ids := secretkind.MintedKeys(secretkind.ConnectionName(name), listed, retired, doc.KeyID)
-	var revoked []string
-	for _, id := range ids {
-		if err := s.dd.DeleteAppKey(ctx, cr, datadog.KeyOwner{}, id); err != nil {
-			return revoked, keysFailure("revoking key "+id+" of connection "+name, err)
-		}
-		revoked = append(revoked, id)
+	if err != nil {
+		return settled, keysFailure("settling the keys of connection "+name, err)
 	}
-	if len(revoked) > 0 {
-		s.log.InfoContext(ctx, "keys of a deleted connection revoked", "connection", name, "revoked_key_ids", revoked)
-	}
-	return revoked, nil
+	return settled, nil
 }
 
-// keysFailure maps a failed key listing or revocation of a deletion: the
+// keysFailure maps a failed key listing or settlement of a deletion: the
 // connection's key was refused, or Datadog is unavailable.
 func keysFailure(op string, err error) error {
 	if errors.Is(err, datadog.ErrUnauthorized) {

@@ -7,29 +7,17 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
 // datadogAPI is what the Service needs from Datadog; *datadog.Client
 // implements it.
+// datadogAPI is what the Service calls at Datadog: every kind's key
+// operations, plus reading who a key belongs to.
 type datadogAPI interface {
-	keyChecker
-	identityReader
-	serviceAccountLister
-	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
-}
-
-type keyChecker interface {
-	ValidateAPIKey(ctx context.Context, cr datadog.Credentials) error
-	ValidateKeys(ctx context.Context, cr datadog.Credentials) error
-}
-
-type identityReader interface {
+	secretkind.Datadog
 	CurrentUser(ctx context.Context, cr datadog.Credentials) (datadog.User, error)
-	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
-}
-
-type serviceAccountLister interface {
 	ListServiceAccounts(ctx context.Context, cr datadog.Credentials) ([]datadog.User, error)
 }
 
@@ -63,6 +51,7 @@ type secretTagger interface {
 
 type secretDeleter interface {
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
+	Restore(ctx context.Context, id string) error
 }
 
 type secretRotator interface {

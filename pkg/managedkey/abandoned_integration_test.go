@@ -80,8 +80,8 @@ func TestMintRollsBackAnAbandonedMint(t *testing.T) {
 		t.Run(c.kind, func(t *testing.T) {
 			st := newStack(t)
 			other := secretkind.Name{Kind: c.name.Kind, Connection: connName, Key: "checkout-eu"}
-			kept := st.addNamedKey(c.name.Kind, other.DatadogKeyName("x"))
-			keptSame := st.addNamedKey(c.name.Kind, c.name.DatadogKeyName("earlier-token"))
+			kept := st.addNamedKey(c.name.Kind, other.DatadogKeyName(st.scope(), "x"))
+			keptSame := st.addNamedKey(c.name.Kind, c.name.DatadogKeyName(st.scope(), "earlier-token"))
 			before := c.keys(st)
 			c.abandon(t, st, before)
 

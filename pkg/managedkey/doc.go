@@ -19,7 +19,7 @@
 // A mint first records its intent in the store it commits to: the managed
 // key's own secret, created without a value and tagged with the mint's
 // token (see intent.go). The Datadog key is then named from the token
-// ("ddconn-managed:keys/<connection>/<name>:<token>"; derived from the
+// ("ddconn-managed@<scope>:keys/<connection>/<name>:<token>"; derived from the
 // request id for event-driven requests), created on the service account's
 // routes with exactly the requested scopes, and stored as the secret's
 // first version: the commit. Rotation is enabled last. A failure after the

@@ -76,7 +76,7 @@ func (s *Service) begin(ctx context.Context, v spec, mgr managerOf, token string
 		if attempt > 0 || !s.abandoned(held) {
 			return secretstore.Secret{}, nil, fail(ErrExists, "a managed key of that name exists", nil)
 		}
-		if err := secretkind.RollBackMint(ctx, s.store, s.dd, v.name, held, mgr.cr); err != nil {
+		if err := secretkind.RollBackMint(ctx, s.store, s.dd, s.keyScope(held), v.name, held, mgr.cr); err != nil {
 			return secretstore.Secret{}, nil, datadogFailure("rolling back an abandoned mint of the same name", err)
 		}
 		s.log.InfoContext(ctx, "rolled back an abandoned mint", slog.String("secret_arn", held.ARN))
@@ -143,7 +143,7 @@ func (s *Service) dropIntent(ctx context.Context, sec secretstore.Secret) {
 // abort rolls back a mint that failed after recording its intent. A
 // failure leaves the intent to the sweeper, which retries.
 func (s *Service) abort(ctx context.Context, n secretkind.Name, sec secretstore.Secret, mgr managerOf) {
-	if err := secretkind.RollBackMint(ctx, s.store, s.dd, n, sec, mgr.cr); err != nil {
+	if err := secretkind.RollBackMint(ctx, s.store, s.dd, s.keyScope(sec), n, sec, mgr.cr); err != nil {
 		s.log.WarnContext(ctx, "rolling back a failed mint failed; the sweeper will", slog.String("secret_arn", sec.ARN), slog.Any("error", err))
 	}
 }

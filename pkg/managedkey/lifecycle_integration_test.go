@@ -74,7 +74,7 @@ func TestLifecycle(t *testing.T) {
 				t.Errorf("AWSPREVIOUS's key alive = %v, want %v", prevAlive, tt.previousLives)
 			}
 			for _, key := range keys {
-				if !strings.HasPrefix(key.Name, "ddconn-managed:keys/"+connName+"/checkout:") {
+				if want := (secretkind.Name{Kind: secretkind.AppKey, Connection: connName, Key: "checkout"}).DatadogKeyNamePrefix(st.scope()); !strings.HasPrefix(key.Name, want) {
 					t.Errorf("the service account holds a key named %q", key.Name)
 				}
 			}

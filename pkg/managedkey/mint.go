@@ -204,7 +204,7 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 		s.dropIntent(ctx, sec)
 		return record{}, err
 	}
-	key, err := kind.CreateKey(ctx, s.dd, m, v.name.DatadogKeyName(token), v.scopes)
+	key, err := kind.CreateKey(ctx, s.dd, m, v.name.DatadogKeyName(s.keyScope(sec), token), v.scopes)
 	if err != nil {
 		if refused(err) {
 			s.dropIntent(ctx, sec) // Datadog created nothing

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -128,8 +126,9 @@ func (s *Service) DeleteAPIKey(ctx context.Context, conn, name string, keepKeys 
 	return s.remove(ctx, secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: name}, keepKeys)
 }
 
-// remove deletes a managed key of either kind. Revocation comes first: if
-// it fails, the secret stays, and a retry finds the keys again through it.
+// remove deletes a managed key of either kind. Its keys are settled first
+// (revoked, or with keepKeys released): if that fails, the secret stays,
+// and a retry finds the keys again through it.
 func (s *Service) remove(ctx context.Context, n secretkind.Name, keepKeys bool) error {
 	sec, err := s.describe(ctx, n)
 	if err != nil {
@@ -138,25 +137,24 @@ func (s *Service) remove(ctx context.Context, n secretkind.Name, keepKeys bool) 
 	if err := s.bury(ctx, n, sec); err != nil {
 		return err
 	}
-	var revoked []string
-	if !keepKeys {
-		if revoked, err = s.revokeAll(ctx, n, sec); err != nil {
-			return err
-		}
+	settled, err := s.settleAll(ctx, n, sec, keepKeys)
+	if err != nil {
+		return err
 	}
 	if _, err := s.store.Delete(ctx, sec.ARN, 0, true); err != nil && !errors.Is(err, secretstore.ErrNotFound) {
 		return storeFailure("deleting the managed key's secret", err)
 	}
 	s.log.InfoContext(ctx, "managed key deleted", slog.String("kind", n.Kind.Segment()), slog.String("connection", n.Connection),
-		slog.String("name", n.Key), slog.String("secret_arn", sec.ARN), slog.Any("revoked_key_ids", revoked),
+		slog.String("name", n.Key), slog.String("secret_arn", sec.ARN), slog.Any("settled_key_ids", settled),
 		slog.Bool("keep_keys", keepKeys))
 	return nil
 }
 
-// revokeAll deletes, with the connection's current keys, every key ddconn
-// minted for n: those named under its prefix and those a labelled version
-// holds. The connection's own API key is never among them.
-func (s *Service) revokeAll(ctx context.Context, n secretkind.Name, sec secretstore.Secret) ([]string, error) {
+// settleAll revokes, or with release releases (secretkind.Settle), with the
+// connection's current keys every key ddconn minted for n: those named for
+// it and those a labelled version holds. The connection's own API key is
+// never among them.
+func (s *Service) settleAll(ctx context.Context, n secretkind.Name, sec secretstore.Secret, release bool) ([]string, error) {
 	mgr, err := s.connection(ctx, n.Connection)
 	if err != nil {
 		return nil, err
@@ -170,17 +168,11 @@ func (s *Service) revokeAll(ctx context.Context, n secretkind.Name, sec secretst
 	if err != nil {
 		return nil, datadogFailure("listing the managed key's keys", err)
 	}
-	var revoked []string
-	for _, k := range keys {
-		if !strings.HasPrefix(k.Name, n.DatadogKeyNamePrefix()) && !slices.Contains(held, k.ID) {
-			continue
-		}
-		if err := n.Kind.RevokeKey(ctx, s.dd, m, k.ID); err != nil {
-			return revoked, datadogFailure("revoking", err)
-		}
-		revoked = append(revoked, k.ID)
+	settled, err := secretkind.Settle(ctx, s.dd, n.Kind, m, secretkind.MintedKeys(s.keyScope(sec), n, keys, held, ""), release)
+	if err != nil {
+		return settled, datadogFailure("settling the managed key's keys", err)
 	}
-	return revoked, nil
+	return settled, nil
 }
 
 // heldKeys returns the key ids the labelled versions hold, and the service

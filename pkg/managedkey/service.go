@@ -165,3 +165,8 @@ func datadogFailure(op string, err error) *Error {
 	}
 	return fail(ErrUnavailable, op+": Datadog is unavailable", err)
 }
+
+// keyScope is the deployment scope of the keys of sec (secretkind.KeyScope).
+func (s *Service) keyScope(sec secretstore.Secret) string {
+	return secretkind.KeyScope(s.opts.Prefix, sec.ARN)
+}

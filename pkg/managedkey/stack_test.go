@@ -56,6 +56,9 @@ type stack struct {
 	seen []string // application keys read from secrets
 }
 
+// scope is the deployment scope of the stack's keys (secretkind.KeyScope).
+func (st *stack) scope() string { return secretkind.KeyScope(prefix, st.conn) }
+
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	clock := smemu.NewClock(time.Now)

@@ -172,13 +172,24 @@ func describe(evs []busemu.Event) string {
 	return "[" + strings.Join(parts, "; ") + "]"
 }
 
+// scope is the deployment scope (secretkind.KeyScope) of the keys of
+// connection conn's secrets.
+func (e *env) scope(conn string) string {
+	e.t.Helper()
+	sec, err := e.st.Store.Describe(context.Background(), prefix+conn)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secretkind.KeyScope(prefix, sec.ARN)
+}
+
 // appKeysNamed counts the application keys in Datadog minted for a managed
 // key of connection conn named name.
 func (e *env) appKeysNamed(conn, name string) int {
-	want := secretkind.Name{Kind: secretkind.AppKey, Connection: conn, Key: name}.DatadogKeyNamePrefix()
+	want := secretkind.Name{Kind: secretkind.AppKey, Connection: conn, Key: name}
 	n := 0
 	for _, k := range e.st.Simulator.Keys() {
-		if strings.HasPrefix(k.Name, want) {
+		if want.OwnsKey(e.scope(conn), k.Name) {
 			n++
 		}
 	}
@@ -192,10 +203,10 @@ func (e *env) apiKeysNamed(conn, name string) int {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	want := secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: name}.DatadogKeyNamePrefix()
+	want := secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: name}
 	n := 0
 	for _, k := range keys {
-		if strings.HasPrefix(k.Name, want) {
+		if want.OwnsKey(e.scope(conn), k.Name) {
 			n++
 		}
 	}

@@ -42,7 +42,7 @@ func (r *Rotator) createSecret(ctx context.Context, n secretkind.Name, sec secre
 	if err != nil {
 		return report{}, err
 	}
-	name := n.DatadogKeyName(ev.ClientRequestToken)
+	name := n.DatadogKeyName(secretkind.KeyScope(r.prefix, sec.ARN), ev.ClientRequestToken)
 	if err := secretkind.CheckHeadroom(n.Kind, keys, name); err != nil {
 		return report{}, err
 	}

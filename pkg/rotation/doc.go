@@ -10,7 +10,7 @@
 // version is AWSPENDING; a version already AWSCURRENT means the rotation is
 // committed and the step has nothing left to do). Then:
 //
-//   - createSecret creates a key named "ddconn:<connection>:<token>" for the
+//   - createSecret creates a key named "ddconn@<scope>:<connection>:<token>" for the
 //     same owner with exactly the current key's scopes (read from Datadog),
 //     after deleting any key of that name an earlier attempt left, and
 //     stores the full document as AWSPENDING with the event's RotationToken;

@@ -31,7 +31,7 @@ var _ secretStore = (*fakeStore)(nil)
 
 func newFakeStore(name string) *fakeStore {
 	return &fakeStore{
-		sec:    secretstore.Secret{ARN: "arn:" + name, Name: name, RotationEnabled: true, Tags: map[string]string{}, Versions: map[string][]string{}},
+		sec:    secretstore.Secret{ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + name + "-AbCdEf", Name: name, RotationEnabled: true, Tags: map[string]string{}, Versions: map[string][]string{}},
 		values: map[string]string{},
 		failOp: map[string]error{},
 	}
@@ -237,6 +237,19 @@ func (d *fakeDatadog) DeleteAppKey(_ context.Context, cr datadog.Credentials, _ 
 	return nil
 }
 
+func (d *fakeDatadog) RenameAppKey(_ context.Context, cr datadog.Credentials, _ datadog.KeyOwner, id, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.authenticated(cr); err != nil {
+		return err
+	}
+	if k, ok := d.keys[id]; ok {
+		k.Name = name
+		d.keys[id] = k
+	}
+	return nil
+}
+
 func (d *fakeDatadog) has(id string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -274,6 +287,10 @@ func (d *fakeDatadog) CreateAPIKey(context.Context, datadog.Credentials, string)
 }
 
 func (d *fakeDatadog) DeleteAPIKey(context.Context, datadog.Credentials, string) error {
+	return errNoAPIKeys
+}
+
+func (d *fakeDatadog) RenameAPIKey(context.Context, datadog.Credentials, string, string) error {
 	return errNoAPIKeys
 }
 

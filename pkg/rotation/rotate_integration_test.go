@@ -49,7 +49,7 @@ func TestFullRotations(t *testing.T) {
 		if !slices.Equal(newKey.Scopes, scopes) || !slices.Equal(cur.Scopes, scopes) {
 			t.Errorf("rotation %d: new key scopes %v (document %v), want %v", n, newKey.Scopes, cur.Scopes, scopes)
 		}
-		if want := secretkind.ConnectionName("prod").DatadogKeyName(token); newKey.Name != want {
+		if want := secretkind.ConnectionName("prod").DatadogKeyName(st.scope(c), token); newKey.Name != want {
 			t.Errorf("rotation %d: new key is named %q, want %q", n, newKey.Name, want)
 		}
 		if cur.OwnerID != c.owner || !cur.OwnerIsServiceAccount || cur.URL != siteURL || cur.APIKey != st.apiKey {

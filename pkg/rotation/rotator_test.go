@@ -126,7 +126,7 @@ func TestFullRotationWithFakes(t *testing.T) {
 	if next.Key == f.orig.Key || !slices.Equal(next.Scopes, scopes) || next.OwnerID != "owner" || next.APIKey != apiKey {
 		t.Errorf("pending document %v", next)
 	}
-	if k := f.dd.keys[next.KeyID]; k.Name != secretkind.ConnectionName("prod").DatadogKeyName(token) || !slices.Equal(k.Scopes, scopes) {
+	if k := f.dd.keys[next.KeyID]; k.Name != keyName(f, token) || !slices.Equal(k.Scopes, scopes) {
 		t.Errorf("new key %s %v", k.Name, k.Scopes)
 	}
 	tags := f.store.tags()
@@ -211,7 +211,7 @@ func TestChecks(t *testing.T) {
 func TestCreateSecretReplacesAnUnstoredKey(t *testing.T) {
 	f := newFixture(t, nil)
 	f.dd.mu.Lock()
-	left := f.dd.addLocked(secretkind.ConnectionName("prod").DatadogKeyName(token), nil) // an earlier attempt's key, never stored
+	left := f.dd.addLocked(keyName(f, token), nil) // an earlier attempt's key, never stored
 	f.dd.mu.Unlock()
 	if err := f.step(StepCreate); err != nil {
 		t.Fatal(err)
@@ -387,4 +387,10 @@ func TestFailedRevocationIsAWarning(t *testing.T) {
 	if f.dd.has(f.orig.ID) || tags[secretkind.TagRetirePrefix+f.orig.ID] != "" || tags[secretkind.TagLastWarning] != "" {
 		t.Errorf("after a successful retry: key kept %v, tags %v", f.dd.has(f.orig.ID), tags)
 	}
+}
+
+// keyName is the name the rotation of f's connection gives the key it
+// creates under token.
+func keyName(f *fixture, token string) string {
+	return secretkind.ConnectionName("prod").DatadogKeyName(secretkind.KeyScope(testPrefix, f.store.sec.ARN), token)
 }

@@ -284,6 +284,9 @@ func (st *stack) sweepOnce() (sweeper.Report, error) {
 	return st.sweep.Run(ctx)
 }
 
+// scope is the deployment scope of c's keys (secretkind.KeyScope).
+func (st *stack) scope(c conn) string { return secretkind.KeyScope(prefix, c.arn) }
+
 func (st *stack) describe(c conn) secretstore.Secret {
 	st.t.Helper()
 	sec, err := st.admin.Describe(context.Background(), c.arn)

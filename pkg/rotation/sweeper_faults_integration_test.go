@@ -92,14 +92,14 @@ func newSweepWork(t *testing.T, spec sweepSpec) *sweepWork {
 		t.Fatalf("%s is not a ddconn secret name", st.describe(c).Name)
 	}
 	user := w.addKey("made by the user")
-	w.orphan = w.addKey(n.DatadogKeyName("abandoned"))
+	w.orphan = w.addKey(n.DatadogKeyName(st.scope(c), "abandoned"))
 	advance := 11 * time.Minute
 	if spec.intents {
 		w.addIntents(n)
 		advance += secretkind.TombstoneTTL
 	}
 	st.emu.Advance(advance)
-	young := w.addKey(n.DatadogKeyName("in-flight"))
+	young := w.addKey(n.DatadogKeyName(st.scope(c), "in-flight"))
 	w.keep = []string{st.doc(c, secretstore.Current).KeyID, user, young}
 	if spec.previousLives {
 		w.keep = append(w.keep, st.doc(c, secretstore.Previous).KeyID)
@@ -135,7 +135,7 @@ func (w *sweepWork) addIntents(n secretkind.Name) {
 		w.st.t.Fatalf("recording the mint: %v", err)
 	}
 	w.mint = sec.ARN
-	w.mintKey = w.addKey(mint.DatadogKeyName(token))
+	w.mintKey = w.addKey(mint.DatadogKeyName(w.st.scope(w.c), token))
 	tomb, err := w.st.admin.Create(ctx, secretstore.CreateInput{
 		Name:  secretkind.TombstoneName(prefix, "a-replayed-request"),
 		Value: `{"deleted":true}`,

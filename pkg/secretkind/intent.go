@@ -18,10 +18,11 @@ type mintStore interface {
 
 // RollBackMint undoes the mint recorded by sec, a managed key's secret
 // without a current version: it revokes, with the connection's
-// credentials, the key named after the mint's token, then deletes the
+// credentials, the key named after the mint's token under the deployment
+// scope (KeyScope), then deletes the
 // secret. It is idempotent, and does nothing to a secret that committed in
 // the meantime (its key is in use).
-func RollBackMint(ctx context.Context, store mintStore, dd Datadog, n Name, sec secretstore.Secret, conn datadog.Credentials) error {
+func RollBackMint(ctx context.Context, store mintStore, dd Datadog, scope string, n Name, sec secretstore.Secret, conn datadog.Credentials) error {
 	if _, err := store.Get(ctx, sec.ARN, "", secretstore.Current); err == nil {
 		return nil
 	} else if !errors.Is(err, secretstore.ErrNotFound) {
@@ -34,7 +35,7 @@ func RollBackMint(ctx context.Context, store mintStore, dd Datadog, n Name, sec 
 			return err
 		}
 		for _, k := range keys {
-			if k.Name != n.DatadogKeyName(token) {
+			if k.Name != n.DatadogKeyName(scope, token) && k.Name != n.DatadogKeyName("", token) {
 				continue
 			}
 			if err := n.Kind.RevokeKey(ctx, dd, m, k.ID); err != nil {

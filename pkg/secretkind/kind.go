@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -41,6 +40,8 @@ type Kind interface {
 	CreateKey(ctx context.Context, dd Datadog, m Manager, name string, scopes []string) (Key, error)
 	// RevokeKey deletes key id; a key already gone counts as revoked.
 	RevokeKey(ctx context.Context, dd Datadog, m Manager, id string) error
+	// RenameKey renames key id; a key already gone counts as done.
+	RenameKey(ctx context.Context, dd Datadog, m Manager, id, name string) error
 }
 
 // The kinds.
@@ -89,9 +90,11 @@ type Datadog interface {
 	ListAppKeys(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner) ([]datadog.AppKey, error)
 	CreateAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, name string, scopes []string) (datadog.AppKey, error)
 	DeleteAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id string) error
+	RenameAppKey(ctx context.Context, cr datadog.Credentials, o datadog.KeyOwner, id, name string) error
 	ListAPIKeys(ctx context.Context, cr datadog.Credentials) ([]datadog.APIKey, error)
 	CreateAPIKey(ctx context.Context, cr datadog.Credentials, name string) (datadog.APIKey, error)
 	DeleteAPIKey(ctx context.Context, cr datadog.Credentials, id string) error
+	RenameAPIKey(ctx context.Context, cr datadog.Credentials, id, name string) error
 }
 
 var _ Datadog = (*datadog.Client)(nil)
@@ -149,6 +152,13 @@ func (appKeys) CreateKey(ctx context.Context, dd Datadog, m Manager, name string
 func (appKeys) RevokeKey(ctx context.Context, dd Datadog, m Manager, id string) error {
 	if err := dd.DeleteAppKey(ctx, m.Credentials, m.Owner, id); err != nil {
 		return fmt.Errorf("deleting application key %s: %w", id, err)
+	}
+	return nil
+}
+
+func (appKeys) RenameKey(ctx context.Context, dd Datadog, m Manager, id, name string) error {
+	if err := dd.RenameAppKey(ctx, m.Credentials, m.Owner, id, name); err != nil {
+		return fmt.Errorf("renaming application key %s: %w", id, err)
 	}
 	return nil
 }
@@ -296,6 +306,13 @@ func (apiKeyKind) RevokeKey(ctx context.Context, dd Datadog, m Manager, id strin
 	return nil
 }
 
+func (apiKeyKind) RenameKey(ctx context.Context, dd Datadog, m Manager, id, name string) error {
+	if err := dd.RenameAPIKey(ctx, m.Credentials, id, name); err != nil {
+		return fmt.Errorf("renaming API key %s: %w", id, err)
+	}
+	return nil
+}
+
 // ErrNotDocument is the error of Parse: the value is not a document of the
 // kind. It never holds the value.
 var ErrNotDocument = errors.New("the secret value is not a ddconn document of its kind")
@@ -340,18 +357,48 @@ func CheckHeadroom(k Kind, keys []Key, exempt string) error {
 }
 
 // MintedKeys picks, from a Manager's listing, the keys ddconn minted for
-// secret n - named after its rotations, or recorded as retired (retired
-// ids) - in the order to revoke them: the current key last, as it is the
-// credential that revokes the others.
-func MintedKeys(n Name, keys []Key, retired []string, current string) []string {
-	var ids []string
+// secret n - named after its rotations (Name.OwnsKey under scope), or
+// recorded as retired (retired ids) - in the order to settle them: the
+// current key last, as it is the credential that settles the others.
+func MintedKeys(scope string, n Name, keys []Key, retired []string, current string) []Key {
+	var minted []Key
+	last := -1
 	for _, k := range keys {
-		if strings.HasPrefix(k.Name, n.DatadogKeyNamePrefix()) || slices.Contains(retired, k.ID) {
-			ids = append(ids, k.ID)
+		if !n.OwnsKey(scope, k.Name) && !slices.Contains(retired, k.ID) {
+			continue
 		}
+		if k.ID == current {
+			last = len(minted)
+		}
+		minted = append(minted, k)
 	}
-	if i := slices.Index(ids, current); i >= 0 {
-		ids = append(append(ids[:i:i], ids[i+1:]...), current)
+	if last >= 0 {
+		minted = append(append(minted[:last:last], minted[last+1:]...), minted[last])
 	}
-	return ids
+	return minted
+}
+
+// Settle ends ddconn's hold on keys, in order, when their secret goes:
+// it revokes them, or, with release (a deletion with keepKeys), renames
+// them to ReleasedKeyName so that they keep working and no sweep takes
+// them for ddconn's again (a key ddconn did not name is left as it is). It
+// returns the ids settled before any failure.
+func Settle(ctx context.Context, dd Datadog, k Kind, m Manager, keys []Key, release bool) ([]string, error) {
+	var done []string
+	for _, key := range keys {
+		var err error
+		switch {
+		case release && !namedByDdconn(key.Name):
+			continue
+		case release:
+			err = k.RenameKey(ctx, dd, m, key.ID, ReleasedKeyName(key.Name))
+		default:
+			err = k.RevokeKey(ctx, dd, m, key.ID)
+		}
+		if err != nil {
+			return done, err
+		}
+		done = append(done, key.ID)
+	}
+	return done, nil
 }

@@ -1,6 +1,8 @@
 package secretkind
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -80,26 +82,107 @@ const NameRule = "must be 1–64 characters of a-z, 0-9 and '-', starting and en
 // differs from a connection's, so that a connection whose owner is the same
 // service account never takes a managed key's key for one of its orphans.
 const (
-	connectionKeyPrefix = "ddconn:"
-	managedKeyPrefix    = "ddconn-managed:"
+	connectionKeyPrefix = "ddconn"
+	managedKeyPrefix    = "ddconn-managed"
 )
 
-// DatadogKeyName is the name of the Datadog key created for n under token:
-// "ddconn:<connection>:<token>" for a connection,
-// "ddconn-managed:<kind>/<connection>/<name>:<token>" for a managed key.
-// Deriving it from the token makes Datadog itself record the intent, so a
-// retried step (or the sweeper) finds a key whose secret was never stored.
-func (n Name) DatadogKeyName(token string) string {
-	return n.DatadogKeyNamePrefix() + token
+// KeyScope names the ddconn deployment that owns secretARN's keys: a hash
+// of the ARN's partition, region and account, and of the secret name
+// prefix — everything that makes two deployments' secrets distinct. It is
+// part of the name of every key ddconn creates (DatadogKeyName), so two
+// deployments sharing a Datadog key owner never take each other's keys for
+// their own. It is "" for an ARN it cannot read, which gives the unscoped
+// names of older releases.
+func KeyScope(prefix, secretARN string) string {
+	parts := strings.SplitN(secretARN, ":", 7)
+	if len(parts) != 7 || parts[0] != "arn" || parts[5] != "secret" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(parts[1] + "\x00" + parts[3] + "\x00" + parts[4] + "\x00" + prefix))
+	return hex.EncodeToString(sum[:keyScopeBytes])
 }
 
-// DatadogKeyNamePrefix starts the name of every Datadog key created for n.
-// The trailing colon keeps "prod" from matching the keys of "prod-eu".
-func (n Name) DatadogKeyNamePrefix() string {
-	if !n.Managed() {
-		return connectionKeyPrefix + n.Connection + ":"
+// keyScopeBytes is how much of the hash KeyScope keeps: 48 bits.
+const keyScopeBytes = 6
+
+// DatadogKeyName is the name of the Datadog key created for n under token
+// by the deployment scope (KeyScope): "ddconn@<scope>:<connection>:<token>"
+// for a connection, "ddconn-managed@<scope>:<kind>/<connection>/<name>:<token>"
+// for a managed key. Deriving it from the token makes Datadog itself record
+// the intent, so a retried step (or the sweeper) finds a key whose secret
+// was never stored.
+func (n Name) DatadogKeyName(scope, token string) string {
+	return n.DatadogKeyNamePrefix(scope) + token
+}
+
+// DatadogKeyNamePrefix starts the name of every Datadog key created for n
+// under scope; an empty scope gives the unscoped prefix of older releases
+// ("ddconn:<connection>:"). The trailing colon keeps "prod" from matching
+// the keys of "prod-eu".
+func (n Name) DatadogKeyNamePrefix(scope string) string {
+	return keyNameHead(n.Kind, scope) + n.keyNameBody() + ":"
+}
+
+// OwnsKey reports whether keyName is the name of a key created for n:
+// under scope, or unscoped by an older release.
+func (n Name) OwnsKey(scope, keyName string) bool {
+	return strings.HasPrefix(keyName, n.DatadogKeyNamePrefix(scope)) ||
+		strings.HasPrefix(keyName, n.DatadogKeyNamePrefix(""))
+}
+
+// ParseDatadogKeyName tells which secret a key named keyName was created
+// for, when the deployment scope created it; ok is false for any other
+// name, unscoped ones included.
+func ParseDatadogKeyName(scope, keyName string) (n Name, ok bool) {
+	if scope == "" {
+		return Name{}, false
 	}
-	return managedKeyPrefix + n.Kind.Segment() + "/" + n.Connection + "/" + n.Key + ":"
+	for _, k := range []Kind{Connection, AppKey} {
+		rest, found := strings.CutPrefix(keyName, keyNameHead(k, scope))
+		if !found {
+			continue
+		}
+		body, _, hasToken := strings.Cut(rest, ":")
+		n, ok := ParseName("", body)
+		return n, ok && hasToken && n.Managed() == (k != Connection)
+	}
+	return Name{}, false
+}
+
+// ReleasedKeyName is the name a key ddconn created is given when ddconn lets
+// it go (a deletion with keepKeys): it no longer starts like any name ddconn
+// creates, so no sweep ever takes it for its own again.
+func ReleasedKeyName(keyName string) string { return "released-" + keyName }
+
+// namedByDdconn reports whether keyName has the form of the names ddconn
+// gives keys, scoped or not.
+func namedByDdconn(keyName string) bool {
+	for _, head := range []string{connectionKeyPrefix, managedKeyPrefix} {
+		if strings.HasPrefix(keyName, head+":") || strings.HasPrefix(keyName, head+"@") {
+			return true
+		}
+	}
+	return false
+}
+
+// keyNameHead is "<kind prefix>@<scope>:", or "<kind prefix>:" unscoped.
+func keyNameHead(k Kind, scope string) string {
+	head := connectionKeyPrefix
+	if k != Connection {
+		head = managedKeyPrefix
+	}
+	if scope != "" {
+		head += "@" + scope
+	}
+	return head + ":"
+}
+
+// keyNameBody is the part of a key name between its head and its token.
+func (n Name) keyNameBody() string {
+	if !n.Managed() {
+		return n.Connection
+	}
+	return n.Kind.Segment() + "/" + n.Connection + "/" + n.Key
 }
 
 // String is the secret's name without prefix, for logs and messages.

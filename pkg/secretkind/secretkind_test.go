@@ -47,32 +47,109 @@ func TestParseName(t *testing.T) {
 	}
 }
 
+const (
+	arnA = "arn:aws:secretsmanager:us-east-1:111111111111:secret:ddconn/connections/prod-AbCdEf"
+	// arnB is a secret of another deployment: another account.
+	arnB = "arn:aws:secretsmanager:us-east-1:222222222222:secret:ddconn/connections/prod-GhIjKl"
+)
+
 func TestDatadogKeyNames(t *testing.T) {
+	scope := KeyScope(prefix, arnA)
 	tests := []struct {
-		name Name
-		want string
+		name  Name
+		scope string
+		want  string
 	}{
-		{ConnectionName("prod"), "ddconn:prod:tok"},
-		{Name{AppKey, "prod", "a"}, "ddconn-managed:keys/prod/a:tok"},
-		{Name{APIKey, "prod", "a"}, "ddconn-managed:api-keys/prod/a:tok"},
+		{ConnectionName("prod"), scope, "ddconn@" + scope + ":prod:tok"},
+		{Name{AppKey, "prod", "a"}, scope, "ddconn-managed@" + scope + ":keys/prod/a:tok"},
+		{Name{APIKey, "prod", "a"}, scope, "ddconn-managed@" + scope + ":api-keys/prod/a:tok"},
+		{ConnectionName("prod"), "", "ddconn:prod:tok"},
+		{Name{AppKey, "prod", "a"}, "", "ddconn-managed:keys/prod/a:tok"},
 	}
 	for _, tt := range tests {
-		if got := tt.name.DatadogKeyName("tok"); got != tt.want {
-			t.Errorf("DatadogKeyName(%v) = %q, want %q", tt.name, got, tt.want)
+		got := tt.name.DatadogKeyName(tt.scope, "tok")
+		if got != tt.want {
+			t.Errorf("DatadogKeyName(%v, %q) = %q, want %q", tt.name, tt.scope, got, tt.want)
+		}
+		if !tt.name.OwnsKey(scope, got) {
+			t.Errorf("%v does not own its key %q", tt.name, got)
+		}
+		parsed, ok := ParseDatadogKeyName(scope, got)
+		if wantOK := tt.scope != ""; ok != wantOK || ok && parsed != tt.name {
+			t.Errorf("ParseDatadogKeyName(%q) = %v, %v; want %v, %v", got, parsed, ok, tt.name, wantOK)
+		}
+		if namedByDdconn(ReleasedKeyName(got)) || tt.name.OwnsKey(scope, ReleasedKeyName(got)) {
+			t.Errorf("the released name of %q still looks like ddconn's", got)
 		}
 	}
-	if strings.HasPrefix(ConnectionName("prod-eu").DatadogKeyName("t"), ConnectionName("prod").DatadogKeyNamePrefix()) {
-		t.Error("the prefix of prod matches keys of prod-eu")
+	notOwned := []struct {
+		owner Name
+		key   string
+	}{
+		{ConnectionName("prod"), ConnectionName("prod-eu").DatadogKeyName(scope, "t")},
+		{ConnectionName("prod"), ConnectionName("prod-eu").DatadogKeyName("", "t")},
+		{Name{AppKey, "prod", "a"}, Name{AppKey, "prod", "a-b"}.DatadogKeyName(scope, "t")},
+		{ConnectionName("prod"), Name{AppKey, "prod", "a"}.DatadogKeyName(scope, "t")},
+		{ConnectionName("prod"), ConnectionName("prod").DatadogKeyName(KeyScope(prefix, arnB), "t")},
+	}
+	for _, tt := range notOwned {
+		if tt.owner.OwnsKey(scope, tt.key) {
+			t.Errorf("%v owns %q", tt.owner, tt.key)
+		}
+	}
+	for _, key := range []string{
+		ConnectionName("prod").DatadogKeyName(KeyScope(prefix, arnB), "t"), // another deployment's
+		"ddconn:prod:t", "ddconn@" + scope + ":prod", "ddconn@" + scope + ":Prod:t",
+		"ddconn-managed@" + scope + ":keys/prod:t", "ddconn-managed@" + scope + ":nope/prod/a:t", "made by hand",
+	} {
+		if n, ok := ParseDatadogKeyName(scope, key); ok {
+			t.Errorf("ParseDatadogKeyName(%q) = %v, want not ok", key, n)
+		}
 	}
 	n := Name{AppKey, "prod", "a"}
-	if strings.HasPrefix(Name{AppKey, "prod", "a-b"}.DatadogKeyName("t"), n.DatadogKeyNamePrefix()) {
-		t.Error("the prefix of key a matches keys of a-b")
-	}
-	if strings.HasPrefix(n.DatadogKeyName("t"), ConnectionName("prod").DatadogKeyNamePrefix()) {
-		t.Error("a managed key's name looks like a connection's key")
-	}
 	if !strings.HasPrefix(n.SecretName(prefix), Prefix(prefix, AppKey, "prod")) {
 		t.Error("Prefix does not cover the connection's managed keys")
+	}
+}
+
+func TestKeyScope(t *testing.T) {
+	a := KeyScope(prefix, arnA)
+	same := KeyScope(prefix, "arn:aws:secretsmanager:us-east-1:111111111111:secret:ddconn/connections/keys/prod/a-XyZwVu")
+	if a == "" || a != same {
+		t.Errorf("secrets of one deployment have scopes %q and %q", a, same)
+	}
+	others := []string{
+		KeyScope(prefix, arnB),
+		KeyScope(prefix, "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ddconn/connections/prod-AbCdEf"),
+		KeyScope("staging/", "arn:aws:secretsmanager:us-east-1:111111111111:secret:staging/prod-AbCdEf"),
+	}
+	for _, o := range others {
+		if o == a {
+			t.Errorf("another deployment has the scope %q", a)
+		}
+	}
+	if s := KeyScope(prefix, "arn:prod"); s != "" {
+		t.Errorf("KeyScope of an unreadable ARN = %q, want \"\"", s)
+	}
+}
+
+func TestMintedKeysPutsTheCurrentKeyLast(t *testing.T) {
+	scope := KeyScope(prefix, arnA)
+	n := ConnectionName("prod")
+	keys := []Key{
+		{ID: "cur", Name: n.DatadogKeyName(scope, "1")},
+		{ID: "user", Name: "made by the user"},
+		{ID: "legacy", Name: n.DatadogKeyName("", "0")},
+		{ID: "retired", Name: "original"},
+		{ID: "other", Name: ConnectionName("prod-eu").DatadogKeyName(scope, "2")},
+		{ID: "pending", Name: n.DatadogKeyName(scope, "3")},
+	}
+	var got []string
+	for _, k := range MintedKeys(scope, n, keys, []string{"retired"}, "cur") {
+		got = append(got, k.ID)
+	}
+	if want := []string{"legacy", "retired", "pending", "cur"}; !slices.Equal(got, want) {
+		t.Errorf("MintedKeys = %v, want %v", got, want)
 	}
 }
 

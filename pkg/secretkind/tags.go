@@ -67,6 +67,11 @@ const (
 	// deletingMarkTTL is one a crashed delete left, and is ignored.
 	TagDeleting = "ddconn:deleting"
 
+	// TagKeepKeys is "true" on a connection scheduled for deletion with
+	// keepKeys: as its recovery window ends, the sweeper releases its keys
+	// instead of revoking them.
+	TagKeepKeys = "ddconn:keep-keys"
+
 	// TagLowKeyHeadroom is set by the sweeper while the secret's key owner
 	// (or organisation, for API keys) has LowKeyHeadroom or fewer keys left
 	// under Datadog's limit; its value says how many.

@@ -2,14 +2,14 @@
 // schedule (hourly in production, every minute in `make dev`), visits every
 // rotated secret (a connection's, or a managed key's) and:
 //
-//   - deletes the orphans: keys named "ddconn:<connection>:*", or
-//     "ddconn-managed:<kind>/<connection>/<name>:*" for a managed key (the
-//     names rotations give the keys they create; secretkind.Name.DatadogKeyNamePrefix), that
-//     are older than MinAge, that
-//     no labelled version (AWSCURRENT, AWSPREVIOUS, AWSPENDING) refers to,
-//     and that no retirement record covers (those are Reconcile's, which
-//     honours their grace period). They are what a crashed or abandoned
-//     rotation leaves behind;
+//   - deletes the orphans: keys named for the secret by this deployment
+//     (secretkind.Name.OwnsKey: "ddconn@<scope>:<connection>:*", or
+//     "ddconn-managed@<scope>:<kind>/<connection>/<name>:*" for a managed
+//     key, and the unscoped names of older releases), that are older than
+//     MinAge, that no labelled version (AWSCURRENT, AWSPREVIOUS,
+//     AWSPENDING) refers to, and that no retirement record covers (those
+//     are Reconcile's, which honours their grace period). They are what a
+//     crashed or abandoned rotation leaves behind;
 //   - carries out the retirements that are due (rotation.Reconcile): the
 //     "after:<duration>" revocations, and any revocation that failed when
 //     the rotation promoted its new key.
@@ -21,7 +21,11 @@
 //   - deletes tombstones older than secretkind.TombstoneTTL;
 //   - revokes the keys of a connection whose recovery window ends within
 //     DeletionMargin: it restores the secret (a pending one cannot be
-//     read), revokes the keys ddconn minted for it, and deletes it.
+//     read), revokes (or, deleted with keepKeys, releases) the keys ddconn
+//     minted for it, and deletes it;
+//   - revokes the strays: keys this deployment named for a secret that is
+//     gone for good (deleted outside ddconn without a recovery window),
+//     seen in the listing of another secret with the same key owner.
 //
 // intents.go holds the table of every intent and its recovery.
 //

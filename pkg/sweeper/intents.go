@@ -30,8 +30,12 @@ import (
 //	tombstone    secret tombstones/<request token>            managedkey (bury)          expire: delete after
 //	                                                                                     secretkind.TombstoneTTL
 //	deletion     a connection's secret scheduled for          connection (Delete)        revokeDeleted: in the last
-//	             deletion, its keys still in Datadog                                     DeletionMargin, restore it, revoke
-//	                                                                                     the keys ddconn minted, delete it
+//	             deletion, its keys still in Datadog;                                    DeletionMargin, restore it, revoke
+//	             keepKeys as tag ddconn:keep-keys                                        (or release) the keys ddconn
+//	                                                                                     minted, delete it
+//	stray        a key named for a secret of this deployment  nobody: the secret was     revokeStrays: once every secret is
+//	             (KeyScope) that is gone for good             deleted outside ddconn     listed, revoke those of no secret,
+//	                                                                                     with the lister that saw them
 //
 // Every recovery is idempotent, waits for MinAge before touching what may
 // still be in flight, and treats a key already gone as done.
@@ -50,17 +54,17 @@ var intents = []intent{
 type intent struct {
 	kind    string
 	applies func(s *Sweeper, sec secretstore.Secret) bool
-	recover func(s *Sweeper, ctx context.Context, sec secretstore.Secret, rep *Report) error
+	recover func(s *Sweeper, ctx context.Context, sec secretstore.Secret, p *pass) error
 }
 
 // visit recovers every intent one listed secret carries.
-func (s *Sweeper) visit(ctx context.Context, sec secretstore.Secret, rep *Report) error {
+func (s *Sweeper) visit(ctx context.Context, sec secretstore.Secret, p *pass) error {
 	var errs []error
 	for _, in := range intents {
 		if !in.applies(s, sec) {
 			continue
 		}
-		if err := in.recover(s, ctx, sec, rep); err != nil {
+		if err := in.recover(s, ctx, sec, p); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", in.kind, err))
 		}
 	}
@@ -106,22 +110,22 @@ func (s *Sweeper) oldEnough(sec secretstore.Secret) bool {
 
 // rollBackMint rolls back a mint that never committed, with its
 // connection's current keys.
-func (s *Sweeper) rollBackMint(ctx context.Context, sec secretstore.Secret, rep *Report) error {
+func (s *Sweeper) rollBackMint(ctx context.Context, sec secretstore.Secret, p *pass) error {
 	n, _ := secretkind.ParseName(s.prefix, sec.Name)
 	_, m, err := s.rot.Manager(ctx, secretkind.ConnectionName(n.Connection).SecretName(s.prefix))
 	if err != nil {
 		return fmt.Errorf("reading the keys of connection %s: %w", n.Connection, err)
 	}
-	if err := secretkind.RollBackMint(ctx, s.secrets, s.dd, n, sec, m.Credentials); err != nil {
+	if err := secretkind.RollBackMint(ctx, s.secrets, s.dd, secretkind.KeyScope(s.prefix, sec.ARN), n, sec, m.Credentials); err != nil {
 		return err
 	}
-	rep.Swept++
+	p.rep.Swept++
 	s.log.InfoContext(ctx, "rolled back an abandoned mint", slog.String("managed_key", n.String()), slog.String("secret_arn", sec.ARN))
 	return nil
 }
 
 // expireTombstone deletes a tombstone past its time.
-func (s *Sweeper) expireTombstone(ctx context.Context, sec secretstore.Secret, _ *Report) error {
+func (s *Sweeper) expireTombstone(ctx context.Context, sec secretstore.Secret, _ *pass) error {
 	if _, err := s.secrets.Delete(ctx, sec.ARN, 0, true); err != nil && !errors.Is(err, secretstore.ErrNotFound) {
 		return fmt.Errorf("deleting tombstone %s: %w", sec.Name, err)
 	}
@@ -140,18 +144,23 @@ func deletionEnding(s *Sweeper, sec secretstore.Secret) bool {
 	return ok && !n.Managed() && sec.DeletedAt != nil && sec.DeletedAt.Sub(s.now()) <= DeletionMargin
 }
 
-// revokeDeleted revokes the keys ddconn minted for a connection whose
+// revokeDeleted settles the keys ddconn minted for a connection whose
 // recovery window is ending: a secret scheduled for deletion cannot be
 // read, so it is restored, its keys revoked with its current key (that one
-// last), and it is deleted for good. If anything fails after the restore,
-// the secret is scheduled for deletion again, and a later run retries
-// before that window ends: a stuck deletion is preferred to forgotten keys.
-func (s *Sweeper) revokeDeleted(ctx context.Context, sec secretstore.Secret, rep *Report) error {
+// last) — or released, when it was deleted with keepKeys
+// (secretkind.TagKeepKeys) — and it is deleted for good. If anything fails
+// after the restore, the secret is scheduled for deletion again, and a
+// later run retries before that window ends: a stuck deletion is preferred
+// to forgotten keys.
+func (s *Sweeper) revokeDeleted(ctx context.Context, sec secretstore.Secret, p *pass) error {
 	if err := s.secrets.Restore(ctx, sec.ARN); err != nil {
-		return fmt.Errorf("restoring %s to revoke its keys: %w", sec.Name, err)
+		return fmt.Errorf("restoring %s to settle its keys: %w", sec.Name, err)
 	}
-	revoked, err := s.revokeMinted(ctx, sec)
-	rep.Revoked += len(revoked)
+	release := sec.Tags[secretkind.TagKeepKeys] == "true"
+	settled, err := s.settleMinted(ctx, sec, release)
+	if !release {
+		p.rep.Revoked += len(settled)
+	}
 	if err != nil {
 		if _, derr := s.secrets.Delete(ctx, sec.ARN, deletionRetryDays, false); derr != nil {
 			err = errors.Join(err, fmt.Errorf("scheduling %s for deletion again: %w", sec.Name, derr))
@@ -159,19 +168,20 @@ func (s *Sweeper) revokeDeleted(ctx context.Context, sec secretstore.Secret, rep
 		return err
 	}
 	if _, err := s.secrets.Delete(ctx, sec.ARN, 0, true); err != nil {
-		return fmt.Errorf("deleting %s after revoking its keys: %w", sec.Name, err)
+		return fmt.Errorf("deleting %s after settling its keys: %w", sec.Name, err)
 	}
-	s.log.InfoContext(ctx, "keys of a deleted connection revoked", slog.String("secret_arn", sec.ARN), slog.Any("revoked_key_ids", revoked))
+	s.log.InfoContext(ctx, "keys of a deleted connection settled", slog.String("secret_arn", sec.ARN),
+		slog.Bool("released", release), slog.Any("key_ids", settled))
 	return nil
 }
 
 // deletionRetryDays is the recovery window of a deletion scheduled again
-// after its keys could not be revoked: Secrets Manager's shortest.
+// after its keys could not be settled: Secrets Manager's shortest.
 const deletionRetryDays = 7
 
-// revokeMinted revokes the keys secretkind.MintedKeys picks for the
-// restored secret sec.
-func (s *Sweeper) revokeMinted(ctx context.Context, sec secretstore.Secret) ([]string, error) {
+// settleMinted revokes, or releases, the keys secretkind.MintedKeys picks
+// for the restored secret sec.
+func (s *Sweeper) settleMinted(ctx context.Context, sec secretstore.Secret, release bool) ([]string, error) {
 	n, m, err := s.rot.Manager(ctx, sec.ARN)
 	if err != nil {
 		return nil, fmt.Errorf("reading who manages the keys: %w", err)
@@ -189,12 +199,6 @@ func (s *Sweeper) revokeMinted(ctx context.Context, sec secretstore.Secret) ([]s
 		retired = append(retired, r.KeyID)
 	}
 	cur, _ := snap.Current()
-	var revoked []string
-	for _, id := range secretkind.MintedKeys(n, keys, retired, cur.KeyID) {
-		if err := n.Kind.RevokeKey(ctx, s.dd, m, id); err != nil {
-			return revoked, err
-		}
-		revoked = append(revoked, id)
-	}
-	return revoked, nil
+	minted := secretkind.MintedKeys(secretkind.KeyScope(s.prefix, sec.ARN), n, keys, retired, cur.KeyID)
+	return secretkind.Settle(ctx, s.dd, n.Kind, m, minted, release)
 }

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -109,13 +108,33 @@ type Report struct {
 	Failed int `json:"failed"`
 }
 
+// pass is one Run's state: its report, the names of the secrets it listed,
+// and the strays its listings turned up.
+type pass struct {
+	rep    Report
+	listed map[string]bool
+	strays map[string]stray // by key id
+}
+
+// stray is a key of this deployment (secretkind.ParseDatadogKeyName) seen
+// in the listing of another secret's owner: a key of a secret that may be
+// gone. The manager is the one the listing was made with, which can
+// revoke it.
+type stray struct {
+	name secretkind.Name
+	key  secretkind.Key
+	kind secretkind.Kind
+	m    secretkind.Manager
+}
+
 // Run sweeps every connection once. A connection that fails is logged and
 // counted, and the others are still swept; the error joins every failure.
 func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	start := s.now()
-	var rep Report
+	p := &pass{listed: map[string]bool{}, strays: map[string]stray{}}
 	var errs []error
 	cursor := ""
+	listedAll := false
 	for {
 		page, next, err := s.secrets.ListIncludingDeleted(ctx, s.prefix, pageSize, cursor)
 		if err != nil {
@@ -123,16 +142,22 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 			break
 		}
 		for _, sec := range page {
-			if err := s.visit(ctx, sec, &rep); err != nil {
-				rep.Failed++
+			p.listed[sec.Name] = true
+			if err := s.visit(ctx, sec, p); err != nil {
+				p.rep.Failed++
 				errs = append(errs, fmt.Errorf("sweeping %s: %w", sec.Name, err))
 			}
 		}
 		if next == "" {
+			listedAll = true
 			break
 		}
 		cursor = next
 	}
+	if listedAll {
+		errs = append(errs, s.revokeStrays(ctx, p))
+	}
+	rep := p.rep
 	if err := s.metrics.Count(metrics.OrphansSwept, rep.Swept); err != nil {
 		s.log.WarnContext(ctx, "writing a metric failed", slog.Any("error", err))
 	}
@@ -144,11 +169,12 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 }
 
 // visitKeys sweeps the keys of one rotated secret.
-func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, rep *Report) error {
+func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, p *pass) error {
+	rep := &p.rep
 	n, _ := secretkind.ParseName(s.prefix, sec.Name)
 	conn := n.String()
 	rep.Connections++
-	swept, res, err := s.sweep(ctx, sec)
+	swept, res, err := s.sweep(ctx, sec, p)
 	rep.Swept += len(swept)
 	rep.Revoked += len(res.Revoked)
 	level := slog.LevelInfo
@@ -167,7 +193,7 @@ func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, rep *Re
 // sweep lists the owner's keys, then reads the secret, then deletes the
 // orphans and reconciles. The order is what makes it safe (see the package
 // documentation).
-func (s *Sweeper) sweep(ctx context.Context, sec secretstore.Secret) ([]string, rotation.Reconciled, error) {
+func (s *Sweeper) sweep(ctx context.Context, sec secretstore.Secret, p *pass) ([]string, rotation.Reconciled, error) {
 	secretID := sec.ARN
 	n, m, err := s.rot.Manager(ctx, secretID)
 	if err != nil {
@@ -179,21 +205,23 @@ func (s *Sweeper) sweep(ctx context.Context, sec secretstore.Secret) ([]string, 
 	}
 	s.countHeadroom(ctx, n.Kind, len(keys))
 	s.markHeadroom(ctx, sec, n.Kind, len(keys))
+	scope := secretkind.KeyScope(s.prefix, sec.ARN)
+	s.noteStrays(p, scope, n, m, keys)
 	snap, err := s.rot.Snapshot(ctx, secretID)
 	if err != nil {
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading the secret: %w", err)
 	}
-	swept, sweepErr := s.deleteOrphans(ctx, n, m, keys, snap)
+	swept, sweepErr := s.deleteOrphans(ctx, scope, n, m, keys, snap)
 	res, err := s.rot.Reconcile(ctx, snap)
 	return swept, res, errors.Join(sweepErr, err)
 }
 
-func (s *Sweeper) deleteOrphans(ctx context.Context, n secretkind.Name, m secretkind.Manager, keys []secretkind.Key, snap rotation.Snapshot) ([]string, error) {
+func (s *Sweeper) deleteOrphans(ctx context.Context, scope string, n secretkind.Name, m secretkind.Manager, keys []secretkind.Key, snap rotation.Snapshot) ([]string, error) {
 	now := s.now()
 	var swept []string
 	var errs []error
 	for _, k := range keys {
-		if !s.orphan(n.DatadogKeyNamePrefix(), k, snap, now) {
+		if !s.orphan(n.OwnsKey(scope, k.Name), k, snap, now) {
 			continue
 		}
 		if err := n.Kind.RevokeKey(ctx, s.dd, m, k.ID); err != nil {
@@ -206,15 +234,20 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, n secretkind.Name, m secret
 }
 
 // orphan reports whether k is a key of the secret that nothing will ever
-// use: a rotation's key (named under keyPrefix) that no labelled version
-// refers to, old enough that no rotation is about to store it, and not
-// retired (a retired key is Reconcile's, which honours its grace period). A
-// key whose creation time is unknown is never an orphan.
-func (s *Sweeper) orphan(keyPrefix string, k secretkind.Key, snap rotation.Snapshot, now time.Time) bool {
-	return strings.HasPrefix(k.Name, keyPrefix) &&
-		!k.CreatedAt.IsZero() && now.Sub(k.CreatedAt) >= s.minAge &&
+// use: a rotation's key (owned: named for the secret) that no labelled
+// version refers to, old enough that no rotation is about to store it, and
+// not retired (a retired key is Reconcile's, which honours its grace
+// period). A key whose creation time is unknown is never an orphan.
+func (s *Sweeper) orphan(owned bool, k secretkind.Key, snap rotation.Snapshot, now time.Time) bool {
+	return owned && s.oldKey(k, now) &&
 		!snap.Referenced(k.ID) &&
 		!snap.Retiring(k.ID)
+}
+
+// oldKey reports whether k is at least MinAge old; a key whose creation
+// time is unknown never is.
+func (s *Sweeper) oldKey(k secretkind.Key, now time.Time) bool {
+	return !k.CreatedAt.IsZero() && now.Sub(k.CreatedAt) >= s.minAge
 }
 
 // countHeadroom publishes KeyHeadroom: how many more keys the listing's

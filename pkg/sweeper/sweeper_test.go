@@ -144,6 +144,16 @@ func (w *world) DeleteAppKey(_ context.Context, _ datadog.Credentials, o datadog
 	return nil
 }
 
+func (w *world) RenameAppKey(_ context.Context, _ datadog.Credentials, _ datadog.KeyOwner, id, name string) error {
+	w.calls = append(w.calls, "RenameAppKey "+id+" "+name)
+	return nil
+}
+
+func (w *world) RenameAPIKey(_ context.Context, _ datadog.Credentials, id, name string) error {
+	w.calls = append(w.calls, "RenameAPIKey "+id+" "+name)
+	return nil
+}
+
 func (w *world) ListAPIKeys(context.Context, datadog.Credentials) ([]datadog.APIKey, error) {
 	w.calls = append(w.calls, "ListAPIKeys")
 	return w.apiKeys, nil
