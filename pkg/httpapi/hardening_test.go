@@ -8,7 +8,6 @@ import (
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/testkit"
-	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 )
 
@@ -17,11 +16,7 @@ import (
 // and answers 201 with that list.
 func TestDuplicateScopesAreNormalised(t *testing.T) {
 	k := newKeysEnv(t)
-	r := k.do("POST", "/connections/keys/application-keys",
-		mintBody("dupes", k.saID, []string{"metrics_read", "dashboards_read", "metrics_read"}))
-	mustStatus(t, r, http.StatusCreated)
-	var minted managedkey.AppKey
-	r.json(t, &minted)
+	minted := k.mintAppKey("dupes", k.saID, "metrics_read", "dashboards_read", "metrics_read")
 	want := []string{"dashboards_read", "metrics_read"}
 	if !slices.Equal(minted.Scopes, want) {
 		t.Fatalf("scopes = %v, want %v", minted.Scopes, want)
@@ -38,15 +33,8 @@ func TestDuplicateScopesAreNormalised(t *testing.T) {
 // answer may hold any of it, whole or in part.
 func TestErrorsNeverEchoKeyMaterial(t *testing.T) {
 	k := newKeysEnv(t)
-	r := k.do("POST", "/connections/keys/application-keys", mintBody("victim", k.saID, []string{"metrics_read"}))
-	mustStatus(t, r, http.StatusCreated)
-	var victim managedkey.AppKey
-	r.json(t, &victim)
-	doc, err := secretkind.AppKey.Parse(k.secretValue(victim.SecretName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	minted := doc.Key
+	victim := k.mintAppKey("victim", k.saID, "metrics_read")
+	minted := k.keyDocument(secretkind.AppKey, victim.SecretName).Key
 	upper := strings.ToUpper(minted)
 	tests := []struct {
 		name, method, path, body string
@@ -188,14 +176,10 @@ func TestPathNamesAndServiceAccountIDs(t *testing.T) {
 
 	upper := strings.ToUpper(k.otherSAID)
 	mustStatus(t, k.do("PATCH", "/connections/keys", `{"allowedServiceAccounts":["`+upper+`"]}`), http.StatusOK)
-	r := k.do("POST", "/connections/keys/application-keys", mintBody("upper", upper, []string{"metrics_read"}))
-	mustStatus(t, r, http.StatusCreated)
-	var minted managedkey.AppKey
-	r.json(t, &minted)
-	if minted.ServiceAccountID != k.otherSAID {
+	if minted := k.mintAppKey("upper", upper, "metrics_read"); minted.ServiceAccountID != k.otherSAID {
 		t.Errorf("serviceAccountId = %q, want %q", minted.ServiceAccountID, k.otherSAID)
 	}
-	r = k.do("POST", "/connections/keys/application-keys", mintBody("bad-sa", "checkout", []string{"metrics_read"}))
+	r := k.do("POST", "/connections/keys/application-keys", mintBody("bad-sa", "checkout", []string{"metrics_read"}))
 	mustStatus(t, r, http.StatusBadRequest)
 	checkEnvelope(t, r, "invalid_request", "serviceAccountId")
 	k.noKeyMaterial()

@@ -62,14 +62,40 @@ func mintBody(name, saID string, scopes []string) string {
 	return string(b)
 }
 
-// secretValue reads the AWSCURRENT value of a managed key's secret.
-func (k *keysEnv) secretValue(name string) string {
+// mintAppKey mints the application key name for the service account saID
+// through the API, fails unless it answers 201, and returns the answer.
+func (k *keysEnv) mintAppKey(name, saID string, scopes ...string) managedkey.AppKey {
 	k.t.Helper()
-	v, err := k.Store.Get(context.Background(), name, "", secretstore.Current)
+	r := k.do("POST", "/connections/keys/application-keys", mintBody(name, saID, scopes))
+	mustStatus(k.t, r, http.StatusCreated)
+	var minted managedkey.AppKey
+	r.json(k.t, &minted)
+	return minted
+}
+
+// getJSON GETs path, fails unless it answers 200, and decodes the answer
+// into v.
+func (k *keysEnv) getJSON(path string, v any) response {
+	k.t.Helper()
+	r := k.do("GET", path, "")
+	mustStatus(k.t, r, http.StatusOK)
+	r.json(k.t, v)
+	return r
+}
+
+// keyDocument reads the AWSCURRENT document of the secret of a managed key
+// of kind (secretkind.AppKey or secretkind.APIKey).
+func (k *keysEnv) keyDocument(kind secretkind.Kind, secretName string) secretkind.Document {
+	k.t.Helper()
+	v, err := k.Store.Get(context.Background(), secretName, "", secretstore.Current)
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	return v.Value
+	doc, err := kind.Parse(v.Value)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return doc
 }
 
 // noKeyMaterial fails if any recorded response holds one of the org's keys
@@ -115,10 +141,7 @@ func TestManagedApplicationKeyLifecycle(t *testing.T) {
 	if !ok || at.OwnerID != k.saID || !slices.Equal(at.Scopes, []string{"metrics_read"}) {
 		t.Fatalf("simulator key = %+v (found %v), want the service account's with scopes [metrics_read]", at, ok)
 	}
-	doc, err := secretkind.AppKey.Parse(k.secretValue(minted.SecretName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := k.keyDocument(secretkind.AppKey, minted.SecretName)
 	if !k.Simulator.Authenticates(k.apiKey, doc.Key) {
 		t.Fatal("the stored key does not authenticate")
 	}
@@ -126,23 +149,16 @@ func TestManagedApplicationKeyLifecycle(t *testing.T) {
 	var list struct {
 		ApplicationKeys []managedkey.AppKey `json:"applicationKeys"`
 	}
-	r = k.do("GET", "/connections/keys/application-keys", "")
-	mustStatus(t, r, http.StatusOK)
-	r.json(t, &list)
-	if len(list.ApplicationKeys) != 1 || list.ApplicationKeys[0].Name != "metrics-writer" {
+	if r := k.getJSON("/connections/keys/application-keys", &list); len(list.ApplicationKeys) != 1 || list.ApplicationKeys[0].Name != "metrics-writer" {
 		t.Fatalf("list = %s", r.body)
 	}
 	var got managedkey.AppKey
-	r = k.do("GET", "/connections/keys/application-keys/metrics-writer", "")
-	mustStatus(t, r, http.StatusOK)
-	r.json(t, &got)
-	if got.ApplicationKeyID != minted.ApplicationKeyID || !slices.Equal(got.Scopes, minted.Scopes) {
+	if k.getJSON("/connections/keys/application-keys/metrics-writer", &got); got.ApplicationKeyID != minted.ApplicationKeyID || !slices.Equal(got.Scopes, minted.Scopes) {
 		t.Fatalf("get = %+v, want %+v", got, minted)
 	}
 	mustStatus(t, k.do("POST", "/connections/keys/application-keys", mintBody("metrics-writer", k.saID, []string{"metrics_read"})), http.StatusConflict)
 
-	r = k.do("DELETE", "/connections/keys/application-keys/metrics-writer", "")
-	mustStatus(t, r, http.StatusNoContent)
+	mustStatus(t, k.do("DELETE", "/connections/keys/application-keys/metrics-writer", ""), http.StatusNoContent)
 	if _, ok := k.appKeyAt(minted.ApplicationKeyID); ok {
 		t.Error("the deleted managed key is still at the simulator")
 	}
@@ -154,10 +170,7 @@ func TestManagedApplicationKeyLifecycle(t *testing.T) {
 // TestDeleteKeepKeys leaves the Datadog key when asked to.
 func TestDeleteKeepKeys(t *testing.T) {
 	k := newKeysEnv(t)
-	r := k.do("POST", "/connections/keys/application-keys", mintBody("kept", k.saID, []string{"metrics_read"}))
-	mustStatus(t, r, http.StatusCreated)
-	var minted managedkey.AppKey
-	r.json(t, &minted)
+	minted := k.mintAppKey("kept", k.saID, "metrics_read")
 	mustStatus(t, k.do("DELETE", "/connections/keys/application-keys/kept?keepKeys=maybe", ""), http.StatusBadRequest)
 	mustStatus(t, k.do("DELETE", "/connections/keys/application-keys/kept?keepKeys=true", ""), http.StatusNoContent)
 	if _, ok := k.appKeyAt(minted.ApplicationKeyID); !ok {
@@ -251,14 +264,14 @@ func TestAllowedServiceAccounts(t *testing.T) {
 	if env.Error.Code != "service_account_not_allowed" {
 		t.Errorf("code = %q", env.Error.Code)
 	}
-	mustStatus(t, k.do("POST", "/connections/keys/application-keys", mintBody("w", k.otherSAID, []string{"metrics_read"})), http.StatusCreated)
+	k.mintAppKey("w", k.otherSAID, "metrics_read")
 
 	r = k.do("PATCH", "/connections/keys", `{"allowedServiceAccounts":[]}`)
 	mustStatus(t, r, http.StatusOK)
 	if got := k.connection("keys").AllowedServiceAccounts; got != nil {
 		t.Fatalf("[] left allowedServiceAccounts %v", got)
 	}
-	mustStatus(t, k.do("POST", "/connections/keys/application-keys", mintBody("w2", k.saID, []string{"metrics_read"})), http.StatusCreated)
+	k.mintAppKey("w2", k.saID, "metrics_read")
 
 	seven := make([]string, 7)
 	for i := range seven {
@@ -296,10 +309,7 @@ func TestManagedAPIKeyLifecycle(t *testing.T) {
 	if minted.Name != "agent" || minted.APIKeyID == "" {
 		t.Fatalf("minted = %+v", minted)
 	}
-	doc, err := secretkind.APIKey.Parse(k.secretValue(minted.SecretName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := k.keyDocument(secretkind.APIKey, minted.SecretName)
 	if doc.KeyID != minted.APIKeyID || !k.Simulator.Authenticates(doc.Key, k.managerKey) {
 		t.Fatal("the stored API key is not the minted one, or does not authenticate")
 	}
@@ -307,10 +317,7 @@ func TestManagedAPIKeyLifecycle(t *testing.T) {
 	var list struct {
 		APIKeys []managedkey.APIKey `json:"apiKeys"`
 	}
-	r = k.do("GET", "/connections/keys/api-keys", "")
-	mustStatus(t, r, http.StatusOK)
-	r.json(t, &list)
-	if len(list.APIKeys) != 1 || list.APIKeys[0].APIKeyID != minted.APIKeyID {
+	if r := k.getJSON("/connections/keys/api-keys", &list); len(list.APIKeys) != 1 || list.APIKeys[0].APIKeyID != minted.APIKeyID {
 		t.Fatalf("list = %s", r.body)
 	}
 	mustStatus(t, k.do("GET", "/connections/keys/api-keys/agent", ""), http.StatusOK)
@@ -341,7 +348,7 @@ func TestEmptyListings(t *testing.T) {
 // still need its key cannot be deleted until they are.
 func TestDeleteConnectionWithManagedKeys(t *testing.T) {
 	k := newKeysEnv(t)
-	mustStatus(t, k.do("POST", "/connections/keys/application-keys", mintBody("app", k.saID, []string{"metrics_read"})), http.StatusCreated)
+	k.mintAppKey("app", k.saID, "metrics_read")
 	mustStatus(t, k.do("POST", "/connections/keys/api-keys", `{"name":"agent"}`), http.StatusCreated)
 	r := k.do("DELETE", "/connections/keys", "")
 	mustStatus(t, r, http.StatusConflict)
