@@ -31,16 +31,6 @@ func (e *env) enabledConnection(name, policy string) string {
 	return e.connection(name).ApplicationKeyID
 }
 
-// rotateAnswer posts a rotate-now request and decodes its 202.
-func (e *env) rotateAnswer(name string) connection.RotationStarted {
-	e.t.Helper()
-	r := e.do("POST", "/connections/"+name+"/rotate", "")
-	mustStatus(e.t, r, http.StatusAccepted)
-	var started connection.RotationStarted
-	r.json(e.t, &started)
-	return started
-}
-
 // TestRotateNowResumesAStoppedRotation: a rotation whose every attempt
 // failed stays incomplete once Secrets Manager's retries are spent; rotate
 // now resumes it (202, resumed, the same version), and it completes.

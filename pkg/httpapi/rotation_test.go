@@ -102,14 +102,21 @@ func TestRotationEndToEnd(t *testing.T) {
 	}
 }
 
-// rotateNow starts a rotation, waits for it and returns the new current
-// document.
-func (e *env) rotateNow(name string) secretkind.Document {
+// rotateAnswer posts a rotate-now request and decodes its 202.
+func (e *env) rotateAnswer(name string) connection.RotationStarted {
 	e.t.Helper()
 	r := e.do("POST", "/connections/"+name+"/rotate", "")
 	mustStatus(e.t, r, http.StatusAccepted)
 	var started connection.RotationStarted
 	r.json(e.t, &started)
+	return started
+}
+
+// rotateNow starts a rotation, waits for it and returns the new current
+// document.
+func (e *env) rotateNow(name string) secretkind.Document {
+	e.t.Helper()
+	started := e.rotateAnswer(name)
 	e.waitIdle()
 	sec, err := e.Store.Describe(context.Background(), secretPrefix+name)
 	if err != nil {
