@@ -72,12 +72,38 @@ func runScript(t *testing.T, script string, env []string) (string, error) {
 	return string(out), err
 }
 
-// scriptEnv is the test's environment for a walkthrough: AWS settings of
-// the machine left out (the aws CLI's own, from peer.AWSCLI, when the
-// script needs it) and API, SM and DD pointing at the stack.
+// buildCLI builds the ddconn CLI (cmd/ddconn) into a scratch directory
+// and returns the directory, for the walkthroughs' PATH.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "ddconn"), "../cmd/ddconn")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the ddconn CLI: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// withPath puts dir first on env's PATH.
+func withPath(env []string, dir string) []string {
+	for i, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			env[i] = "PATH=" + dir + string(os.PathListSeparator) + p
+			return env
+		}
+	}
+	return append(env, "PATH="+dir)
+}
+
+// scriptEnv is the test's environment for a walkthrough: AWS and ddconn
+// CLI settings of the machine left out (the aws CLI's own, from
+// peer.AWSCLI, when the script needs it) and API, SM and DD pointing at
+// the stack.
 func scriptEnv(t *testing.T, st *devstack.Stack, script string) []string {
 	t.Helper()
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_") })
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "DDCONN_")
+	})
 	if usesAWSCLI.MatchString(script) {
 		_, env = peer.AWSCLI(t)
 	}
@@ -102,7 +128,8 @@ func tail(s string, n int) string {
 
 // TestWalkthroughs runs every walkthrough of the docs, in document order,
 // against one fresh dev stack, as a reader pastes them into a terminal
-// next to `make dev`.
+// next to `make dev`, with the ddconn CLI built from this tree first on
+// PATH (as `make dev` builds it into .bin/).
 func TestWalkthroughs(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("bash is not on PATH: the walkthroughs are skipped")
@@ -116,12 +143,13 @@ func TestWalkthroughs(t *testing.T) {
 	if len(walkthroughs) == 0 {
 		t.Fatal("no walkthroughs found")
 	}
+	cli := buildCLI(t)
 	var logs logcapture.Buffer
 	st := startDevStack(t, &logs)
 	for _, w := range walkthroughs {
 		t.Run(w.name, func(t *testing.T) {
 			script := w.script()
-			env := scriptEnv(t, st, script)
+			env := withPath(scriptEnv(t, st, script), cli)
 			start := time.Now()
 			out, err := runScript(t, script, env)
 			if err != nil {
