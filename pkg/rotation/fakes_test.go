@@ -294,18 +294,24 @@ func (d *fakeDatadog) RenameAPIKey(context.Context, datadog.Credentials, string,
 	return errNoAPIKeys
 }
 
-// fakePublisher records the Rotation Failed events a Rotator publishes.
+// fakePublisher records the Rotation Failed events a Rotator publishes,
+// and the detail types of the others.
 type fakePublisher struct {
 	mu     sync.Mutex
 	events []Failed
+	others []string
 }
 
 func (f *fakePublisher) Publish(_ context.Context, detailType string, detail any, _ ...string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if detailType != FailedEvent {
+	switch detailType {
+	case FailedEvent:
+		f.events = append(f.events, detail.(Failed))
+	case RotatedEvent, RevokedEvent:
+		f.others = append(f.others, detailType)
+	default:
 		return "", fmt.Errorf("unexpected detail type %q", detailType)
 	}
-	f.events = append(f.events, detail.(Failed))
 	return "event-id", nil
 }

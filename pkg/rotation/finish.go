@@ -56,14 +56,24 @@ func (r *Rotator) finishSecret(ctx context.Context, n secretkind.Name, sec secre
 		// does not block the next rotation.
 		r.warn(ctx, sec.ARN, "removing AWSPENDING after the promotion failed", err)
 	}
-	rep.attrs = append(rep.attrs, r.afterPromotion(ctx, sec.ARN, sec.Tags)...)
+	rotated := Rotated{Subject: r.subject(n, sec.ARN), RequestID: ev.ClientRequestToken, VersionID: ev.ClientRequestToken,
+		KeyID: pend.KeyID, PreviousKeyID: cur.KeyID, RevokePrevious: rotationstate.PolicyOf(sec.Tags).String(), RotatedAt: r.now().UTC()}
+	if !retired.Due.IsZero() {
+		due := retired.Due
+		rotated.PreviousKeyRevokeAt = &due
+	}
+	r.publish(ctx, RotatedEvent, sec.ARN, rotated)
+	rep.attrs = append(rep.attrs, r.afterPromotion(ctx, n, sec.ARN, sec.Tags, "")...)
 	return rep, nil
 }
 
 // afterPromotion clears the last error and reconciles the promoted secret.
 // It is also what a retried finishSecret does once the rotation is
-// committed. Failures are warnings: the rotation has succeeded.
-func (r *Rotator) afterPromotion(ctx context.Context, secretID string, tags map[string]string) []slog.Attr {
+// committed; that one passes the committed token, and afterPromotion
+// publishes the RotatedEvent again from the secret as it reads it, since
+// the attempt that promoted may have stopped before publishing. Failures
+// are warnings: the rotation has succeeded.
+func (r *Rotator) afterPromotion(ctx context.Context, n secretkind.Name, secretID string, tags map[string]string, republish string) []slog.Attr {
 	if _, ok := tags[secretkind.TagLastError]; ok {
 		if err := r.secrets.Untag(ctx, secretID, []string{secretkind.TagLastError}); err != nil {
 			r.warn(ctx, secretID, "clearing the last rotation error failed", err)
@@ -73,6 +83,9 @@ func (r *Rotator) afterPromotion(ctx context.Context, secretID string, tags map[
 	if err != nil {
 		r.warn(ctx, secretID, "reading the promoted secret failed; the sweeper will revoke retired keys", err)
 		return nil
+	}
+	if republish != "" {
+		r.publish(ctx, RotatedEvent, secretID, r.rotatedOf(n, snap, republish))
 	}
 	res, err := r.Reconcile(ctx, snap)
 	if err != nil {
@@ -86,4 +99,24 @@ func (r *Rotator) afterPromotion(ctx context.Context, secretID string, tags map[
 
 func (r *Rotator) warn(ctx context.Context, secretID, msg string, err error) {
 	r.log.WarnContext(ctx, msg, slog.String("secret_arn", secretID), slog.Any("error", err))
+}
+
+// rotatedOf describes, from a snapshot, the rotation that promoted token.
+func (r *Rotator) rotatedOf(n secretkind.Name, snap Snapshot, token string) Rotated {
+	sec := snap.Secret
+	out := Rotated{Subject: r.subject(n, sec.ARN), RequestID: token, VersionID: token, KeyID: snap.Docs[token].KeyID,
+		RevokePrevious: rotationstate.PolicyOf(sec.Tags).String(), RotatedAt: r.now().UTC()}
+	if sec.LastRotatedAt != nil {
+		out.RotatedAt = sec.LastRotatedAt.UTC()
+	}
+	if prev, ok := sec.VersionWith(secretstore.Previous); ok {
+		out.PreviousKeyID = snap.Docs[prev].KeyID
+	}
+	for _, rt := range snap.retirements() {
+		if rt.KeyID == out.PreviousKeyID && !rt.Due.IsZero() {
+			due := rt.Due
+			out.PreviousKeyRevokeAt = &due
+		}
+	}
+	return out
 }

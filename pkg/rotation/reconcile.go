@@ -139,6 +139,8 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 		}
 		res.Revoked = append(res.Revoked, rt.KeyID)
 		unset = append(unset, rt.TagKey())
+		r.publish(ctx, RevokedEvent, snap.Secret.ARN, Revoked{Subject: r.subject(n, snap.Secret.ARN), KeyID: rt.KeyID,
+			Reason: revokeReason(rt), RevokedAt: now.UTC()})
 	}
 	r.keyIDTags(snap, set)
 	r.warningTag(snap, now, failures, set, &unset)
@@ -225,4 +227,21 @@ func (r *Rotator) heldElsewhere(ctx context.Context, secretARN, keyID string) (s
 		}
 	}
 	return "", nil
+}
+
+// Reasons of Revoked.Reason.
+const (
+	// ReasonNextRotation: no labelled version refers to the key any more.
+	ReasonNextRotation = "next-rotation"
+	// ReasonDue: the key's time came (immediately, or after its grace
+	// period).
+	ReasonDue = "due"
+)
+
+// revokeReason says why a ready retirement is revoked.
+func revokeReason(rt rotationstate.Retirement) string {
+	if rt.Due.IsZero() {
+		return ReasonNextRotation
+	}
+	return ReasonDue
 }

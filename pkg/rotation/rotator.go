@@ -186,7 +186,7 @@ func (r *Rotator) run(ctx context.Context, ev Event) (report, error) {
 	case !ok:
 		return report{}, fmt.Errorf("%w %q", ErrUnknownStep, ev.Step)
 	case committed:
-		return r.alreadyCurrent(ctx, sec, ev)
+		return r.alreadyCurrent(ctx, n, sec, ev)
 	}
 	return step(r, ctx, n, sec, ev)
 }
@@ -222,7 +222,7 @@ func (r *Rotator) check(ctx context.Context, ev Event) (n secretkind.Name, sec s
 // alreadyCurrent handles a step of a committed rotation: Secrets Manager
 // retrying after a crash or a lost answer. Only finishSecret has work left:
 // the revocations and tags that followed the promotion may not have run.
-func (r *Rotator) alreadyCurrent(ctx context.Context, sec secretstore.Secret, ev Event) (report, error) {
+func (r *Rotator) alreadyCurrent(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error) {
 	rep := report{outcome: "already-current"}
 	if ev.Step != StepFinish {
 		return rep, nil
@@ -234,7 +234,7 @@ func (r *Rotator) alreadyCurrent(ctx context.Context, sec secretstore.Secret, ev
 			r.warn(ctx, sec.ARN, "removing AWSPENDING after the promotion failed", err)
 		}
 	}
-	rep.attrs = r.afterPromotion(ctx, sec.ARN, sec.Tags)
+	rep.attrs = r.afterPromotion(ctx, n, sec.ARN, sec.Tags, ev.ClientRequestToken)
 	return rep, nil
 }
 

@@ -71,6 +71,7 @@ type stack struct {
 	sweep    *sweeper.Sweeper
 	logs     *logcapture.Buffer
 	metrics  *logcapture.Buffer
+	events   *eventLog // what the rotator and the sweeper publish
 	org      string
 	apiKey   string
 	// plainDD is a Datadog client outside the recorders.
@@ -83,7 +84,7 @@ type stack struct {
 func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
 	clock := smemu.NewClock(time.Now)
-	st := &stack{t: t, logs: &logcapture.Buffer{}, metrics: &logcapture.Buffer{}}
+	st := &stack{t: t, logs: &logcapture.Buffer{}, metrics: &logcapture.Buffer{}, events: &eventLog{}}
 	sim, err := ddsim.New(ddsim.Options{Now: clock.Now, ActivationDelay: opts.activationDelay})
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +123,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	st.rot = rotation.New(store, dd, rotation.Options{
 		Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw,
 		Activation: rotation.Activation{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Timeout: cmp.Or(opts.activationTimeout, 5*time.Second)},
+		Publisher:  st.events,
 	})
 	st.plainDD = datadog.New(datadog.Options{BaseURL: ddServer.URL})
 	st.view = rotation.New(st.admin, st.plainDD, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
@@ -133,7 +135,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	sweepHTTP := &http.Client{Transport: st.sweepRec, Timeout: 10 * time.Second}
 	sweepStore := newStore(t, smServer.URL, sweepHTTP, 1)
 	sweepDD := datadog.New(datadog.Options{BaseURL: ddServer.URL, HTTPClient: sweepHTTP})
-	sweepRot := rotation.New(sweepStore, sweepDD, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
+	sweepRot := rotation.New(sweepStore, sweepDD, rotation.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw, Publisher: st.events})
 	st.sweep = sweeper.New(sweepStore, sweepDD, sweepRot, sweeper.Options{Prefix: prefix, Now: clock.Now, Logger: log, Metrics: mw})
 
 	st.org = sim.CreateOrg("test org")
@@ -142,7 +144,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	// Datadog may appear in the logs or metrics.
 	t.Cleanup(func() {
 		keys := append([]string{st.apiKey}, st.rec.secretsSeen()...)
-		testkit.AssertNoKeyMaterial(t, st.logs.String()+st.metrics.String(), append(keys, st.sweepRec.secretsSeen()...)...)
+		testkit.AssertNoKeyMaterial(t, st.logs.String()+st.metrics.String()+st.events.String(), append(keys, st.sweepRec.secretsSeen()...)...)
 	})
 	return st
 }
