@@ -16,6 +16,7 @@ import (
 	"github.com/ddconn/ddconn/internal/devstack"
 	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -186,6 +187,13 @@ func TestRotationWired(t *testing.T) {
 	if doc.Key == appKey || !st.Simulator.Authenticates(ddsim.DemoAPIKey, doc.Key) {
 		t.Fatal("AWSCURRENT does not hold a new, working application key")
 	}
+	// The rotation is announced on the bus as Key Rotated, ids only.
+	rotated := st.Bus.EventsOf("ddconn", "Key Rotated")
+	if len(rotated) != 1 || !strings.Contains(string(rotated[0].Detail), `"keyId":"`+doc.KeyID+`"`) ||
+		!strings.Contains(string(rotated[0].Detail), `"connection":"rot"`) {
+		t.Fatalf("Key Rotated events %v, want one for the new key %s", rotated, doc.KeyID)
+	}
+	testkit.AssertNoKeyMaterial(t, string(rotated[0].Detail), appKey, doc.Key, ddsim.DemoAPIKey)
 	// A failing rotation is reported on the bus as Rotation Failed.
 	st.Simulator.AddFault(ddsim.Fault{Method: "POST", PathPrefix: "/api/v2/", Status: 500, Count: 1000})
 	if status, body := call(t, "POST", st.APIURL+"/connections/rot/rotate", ""); status != http.StatusAccepted {

@@ -31,6 +31,8 @@ const (
 	ManagedKeyDeleted         = "Managed Key Deleted"
 	ProvisioningFailed        = "Provisioning Failed"
 	RotationFailed            = rotation.FailedEvent
+	KeyRotated                = rotation.RotatedEvent
+	KeyRevoked                = rotation.RevokedEvent
 )
 
 // StagingPrefix follows the connection secret prefix in the name of the
