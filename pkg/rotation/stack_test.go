@@ -336,28 +336,35 @@ func (st *stack) tryDoc(arn, stage string) (secretkind.Document, bool) {
 // package managedkey would.
 func (st *stack) newManagedKey(name string, o connOptions) conn {
 	st.t.Helper()
-	ctx := context.Background()
-	manager := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " manager", Permissions: append([]string{"service_account_write"}, ownerPermissions...)})
-	connKey, connKeyID := st.sim.AddAppKey(manager, "connection key", nil)
-	cdoc := secretkind.Document{URL: siteURL, APIKey: st.apiKey, Key: connKey, KeyID: connKeyID, OwnerID: manager}
-	value, err := secretkind.Connection.Marshal(cdoc)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	connName := name + "-conn"
-	if _, err := st.admin.Create(ctx, secretstore.CreateInput{Name: prefix + connName, Value: value,
-		Tags: map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy}}); err != nil {
-		st.t.Fatal(err)
-	}
+	connName, _ := st.newManagerConnection(name, append([]string{"service_account_write"}, ownerPermissions...))
 	sa := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " service account", ServiceAccount: true, Permissions: ownerPermissions})
 	appKey, keyID := st.sim.AddAppKey(sa, "minted", o.scopes)
 	mdoc := secretkind.Document{URL: siteURL, Key: appKey, KeyID: keyID, OwnerID: sa, OwnerIsServiceAccount: true, Scopes: o.scopes}
-	value, err = secretkind.AppKey.Marshal(mdoc)
+	value, err := secretkind.AppKey.Marshal(mdoc)
 	if err != nil {
 		st.t.Fatal(err)
 	}
 	sec := st.createManaged(secretkind.Name{Kind: secretkind.AppKey, Connection: connName, Key: name}, value, keyID, o.policy)
 	return conn{name: name, arn: sec.ARN, owner: sa, origKeyID: keyID}
+}
+
+// newManagerConnection creates the connection "<name>-conn" of a managed
+// key: its unscoped key belongs to a new user "<name> manager" with
+// permissions. It returns the connection's name and key.
+func (st *stack) newManagerConnection(name string, permissions []string) (string, string) {
+	st.t.Helper()
+	manager := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " manager", Permissions: permissions})
+	connKey, connKeyID := st.sim.AddAppKey(manager, "connection key", nil)
+	value, err := secretkind.Connection.Marshal(secretkind.Document{URL: siteURL, APIKey: st.apiKey, Key: connKey, KeyID: connKeyID, OwnerID: manager})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	connName := name + "-conn"
+	if _, err := st.admin.Create(context.Background(), secretstore.CreateInput{Name: prefix + connName, Value: value,
+		Tags: map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy}}); err != nil {
+		st.t.Fatal(err)
+	}
+	return connName, connKey
 }
 
 // createManaged stores a managed key's secret as package managedkey would:
@@ -398,21 +405,9 @@ func mustSite(url string) site.Site {
 // "api-keys/<name>-conn/<name>" holding it, as package managedkey would.
 func (st *stack) newManagedAPIKey(name string, o connOptions) conn {
 	st.t.Helper()
-	ctx := context.Background()
-	manager := st.sim.AddUser(st.org, ddsim.UserSpec{Name: name + " manager", Permissions: []string{"api_keys_read", "api_keys_write", "api_keys_delete"}})
-	connKey, connKeyID := st.sim.AddAppKey(manager, "connection key", nil)
-	cdoc := secretkind.Document{URL: siteURL, APIKey: st.apiKey, Key: connKey, KeyID: connKeyID, OwnerID: manager}
-	value, err := secretkind.Connection.Marshal(cdoc)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	connName := name + "-conn"
-	if _, err := st.admin.Create(ctx, secretstore.CreateInput{Name: prefix + connName, Value: value,
-		Tags: map[string]string{secretkind.TagManagedBy: secretkind.ManagedBy}}); err != nil {
-		st.t.Fatal(err)
-	}
+	connName, connKey := st.newManagerConnection(name, []string{"api_keys_read", "api_keys_write", "api_keys_delete"})
 	apiKey, keyID := st.sim.AddAPIKey(st.org, "minted for "+name)
-	value, err = secretkind.APIKey.Marshal(secretkind.Document{URL: siteURL, Key: apiKey, KeyID: keyID})
+	value, err := secretkind.APIKey.Marshal(secretkind.Document{URL: siteURL, Key: apiKey, KeyID: keyID})
 	if err != nil {
 		st.t.Fatal(err)
 	}
