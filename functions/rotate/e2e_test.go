@@ -3,59 +3,56 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/ddconn/ddconn/pkg/secretkind"
-	"net/http/httptest"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/devstack"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/internal/testkit"
-	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/sweeper"
 )
 
-// TestHandlerEndToEnd wires the function as main does, but against the
-// emulator and the simulator, and lets the emulator deliver its own event
-// payloads to the handler; then a scheduled event runs the sweeper.
+// TestHandlerEndToEnd wires the function as main does, but on the in-process
+// stack's emulator and simulator, and lets the emulator deliver its own
+// event payloads to the handler; then a scheduled event runs the sweeper.
 func TestHandlerEndToEnd(t *testing.T) {
 	clock := smemu.NewClock(time.Now)
-	sim, err := ddsim.New(ddsim.Options{Now: clock.Now, ActivationDelay: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ddServer := httptest.NewServer(sim)
-	defer ddServer.Close()
-
-	var h handler
-	emu, err := smemu.New(smemu.Options{Clock: clock, RetryInterval: 10 * time.Millisecond,
-		Invoker: smemu.InvokerFunc(func(ctx context.Context, _ string, payload []byte) error { return h.Handle(ctx, payload) })})
-	if err != nil {
-		t.Fatal(err)
-	}
-	smServer := httptest.NewServer(emu)
-	defer smServer.Close()
-	emu.Start()
-	defer emu.Close()
-
-	ctx := context.Background()
-	store, err := secretstore.New(ctx, secretstore.Options{Endpoint: smServer.URL, Region: "us-east-1", StaticCredentials: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out bytes.Buffer
 	logger := logging.New(&out, nil)
-	mw := metrics.New(&out, clock.Now)
-	dd := datadog.New(datadog.Options{BaseURL: ddServer.URL})
-	rot := rotation.New(store, dd, rotation.Options{Prefix: "ddconn/connections/", Now: clock.Now, Logger: logger, Metrics: mw,
-		Activation: rotation.Activation{Initial: 20 * time.Millisecond}})
-	sw := sweeper.New(store, dd, rot, sweeper.Options{Prefix: "ddconn/connections/", Now: clock.Now, Logger: logger, Metrics: mw})
-	h = newHandler(rot, sw, logger)
+	var h handler
+	st, err := devstack.Start(context.Background(), devstack.Options{
+		Now:           clock.Now,
+		RetryInterval: 10 * time.Millisecond,
+		Emulator:      smemu.Options{Clock: clock},
+		Simulator:     ddsim.Options{Now: clock.Now, ActivationDelay: 100 * time.Millisecond},
+		RotationFunction: func(d devstack.Deps) (smemu.Invoker, error) {
+			mw := metrics.New(&out, clock.Now)
+			rot := rotation.New(d.Store, d.Datadog, rotation.Options{Prefix: d.SecretPrefix, Now: clock.Now, Logger: logger, Metrics: mw,
+				Activation: rotation.Activation{Initial: 20 * time.Millisecond}, Publisher: d.Events})
+			sw := sweeper.New(d.Store, d.Datadog, rot, sweeper.Options{Prefix: d.SecretPrefix, Now: clock.Now, Logger: logger, Metrics: mw})
+			h = newHandler(rot, sw, logger)
+			return smemu.InvokerFunc(func(ctx context.Context, _ string, payload []byte) error {
+				return h.Handle(ctx, json.RawMessage(payload))
+			}), nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("stopping the stack: %v", err)
+		}
+	})
+	ctx, sim, store := context.Background(), st.Simulator, st.Store
 
 	org := sim.CreateOrg("org")
 	apiKey, _ := sim.AddAPIKey(org, "api")
@@ -71,12 +68,12 @@ func TestHandlerEndToEnd(t *testing.T) {
 
 	for range 2 {
 		if _, err := store.Rotate(ctx, sec.ARN, secretstore.RotateInput{
-			LambdaARN: "arn:aws:lambda:us-east-1:123456789012:function:rotate",
+			LambdaARN: st.RotationFunctionARN,
 			Rules:     &secretstore.RotationRules{ScheduleExpression: "rate(30 days)"},
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if err := emu.WaitIdle(ctx); err != nil {
+		if err := st.Emulator.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,7 +90,7 @@ func TestHandlerEndToEnd(t *testing.T) {
 	}
 
 	_, staleID := sim.AddAppKey(owner, secretkind.ConnectionName("e2e").DatadogKeyName(secretkind.KeyScope("ddconn/connections/", sec.ARN), "abandoned-token"), []string{"user_app_keys"})
-	emu.Advance(11 * time.Minute)
+	st.Emulator.Advance(11 * time.Minute)
 	if err := h.Handle(ctx, testkit.Event(testkit.ScheduledEvent)); err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
