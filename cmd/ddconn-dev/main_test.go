@@ -75,7 +75,7 @@ func TestRunServesAndPersists(t *testing.T) {
 			"-secretsmanager-addr", "127.0.0.1:0", "-datadog-addr", "127.0.0.1:0"}, &out, io.Discard)
 	}()
 	api := waitFor(t, &out, regexp.MustCompile(`API\s+(http://127\.0\.0\.1:\d+)`))
-	for _, want := range []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, ddsim.DemoRotatorID, "get-secret-value", "curl",
+	for _, want := range []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, ddsim.DemoRotatorID, "get-secret-value", "curl", "ddconn status",
 		"ddconn-rotate", "/_emu/clock", `{"advance":"30d"}`, "/_sim/faults"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q", want)
