@@ -53,7 +53,8 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	if err == nil {
 		return ExitOK
 	}
-	if !a.ran {
+	var usage *usageError
+	if !a.ran && !errors.As(err, &usage) {
 		// cobra refused the command line before any command ran.
 		err = usageErrorf("%v\nRun 'ddconn --help' for the commands, 'ddconn COMMAND --help' for one command's flags.", err)
 	}
@@ -129,7 +130,9 @@ variables or a prompt that does not echo. Nothing ddconn prints contains a key.`
 	root.SetIn(a.stdio.Stdin)
 	root.SetOut(a.stdio.Stdout)
 	root.SetErr(a.stdio.Stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v\nRun '%s --help' for its flags.", err, c.CommandPath())
+	})
 
 	f := root.PersistentFlags()
 	f.StringVar(&a.endpoint, "endpoint", "", "the API's base URL (env DDCONN_ENDPOINT)")
@@ -155,6 +158,11 @@ variables or a prompt that does not echo. Nothing ddconn prints contains a key.`
 	} {
 		c.GroupID = "main"
 		root.AddCommand(c)
+	}
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && c.RunE == nil {
+			c.RunE = group
+		}
 	}
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
@@ -207,12 +215,25 @@ func (a *app) run(fn func(ctx context.Context, args []string) error) func(*cobra
 
 // args checks a command's positional arguments by their names.
 func args(names ...string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, got []string) error {
+	return func(c *cobra.Command, got []string) error {
 		if len(got) != len(names) {
-			return usageErrorf("want %d argument(s), %s; got %d", len(names), strings.Join(names, " "), len(got))
+			want := "no arguments"
+			if len(names) > 0 {
+				want = strings.Join(names, " ")
+			}
+			return usageErrorf("%s takes %s, got %d argument(s)\nUsage: %s", c.CommandPath(), want, len(got), c.UseLine())
 		}
 		return nil
 	}
+}
+
+// group is the RunE of a command that only groups others: help without
+// arguments, a usage error for an unknown subcommand.
+func group(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return c.Help()
+	}
+	return usageErrorf("unknown command %q for %q\nRun '%s --help' for its commands.", args[0], c.CommandPath(), c.CommandPath())
 }
 
 // isTerminal reports whether f is a terminal.

@@ -242,6 +242,10 @@ func TestEveryCommand(t *testing.T) {
 		t.Errorf("rotate --wait -o json: %+v", res)
 	}
 	must(t, tr, ExitOK, "", "rotation", "show", "rot")
+	block := decode[map[string]any](t, must(t, tr, ExitOK, "", "rotation", "show", "rot", "-o", "json").stdout)
+	if _, ok := block["lastWarning"]; ok || block["enabled"] != true {
+		t.Errorf("rotation show -o json prints the API's rotation block as it came: %v", block)
+	}
 
 	st.Simulator.AddFault(ddsim.Fault{Method: "POST", PathPrefix: "/api/v2/current_user/application_keys", Status: 500, Count: 1})
 	r = must(t, tr, ExitFailed, "", "rotate", "rot", "--wait")
@@ -306,6 +310,8 @@ func TestEveryCommand(t *testing.T) {
 	must(t, tr, ExitUsage, "", "rotate", "a", "b")
 	must(t, tr, ExitUsage, "", "status", "--bogus")
 	must(t, tr, ExitUsage, "", "nonsense")
+	must(t, tr, ExitUsage, "", "connections", "nonsense")
+	must(t, tr, ExitOK, "", "connections")
 	must(t, tr, ExitUsage, "", "status", "-o", "yaml")
 	must(t, tr, ExitOK, "", "completion", "bash")
 	must(t, tr, ExitOK, "", "--help")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,11 +34,17 @@ func (a *app) rotationShow() *cobra.Command {
 		Args:              args("NAME"),
 		ValidArgsFunction: a.completeConnections,
 		RunE: a.run(func(ctx context.Context, args []string) error {
-			conn, _, err := a.getConnection(ctx, args[0])
+			conn, raw, err := a.getConnection(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			return a.emit(conn.Rotation, func(w io.Writer) { a.rotationRows(w, conn.Rotation) })
+			var block struct {
+				Rotation json.RawMessage `json:"rotation"`
+			}
+			if err := json.Unmarshal(raw, &block); err != nil {
+				return fmt.Errorf("decoding the connection: %w", err)
+			}
+			return a.emit([]byte(block.Rotation), func(w io.Writer) { a.rotationRows(w, conn.Rotation) })
 		}),
 	}
 }
