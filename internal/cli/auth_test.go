@@ -211,3 +211,21 @@ func TestHelp(t *testing.T) {
 		t.Errorf("-o completes to table and json:\n%s", r.stdout)
 	}
 }
+
+// TestColour paints only when stdout is a terminal and nothing turns
+// colour off.
+func TestColour(t *testing.T) {
+	a := newApp(IO{Stdout: io.Discard})
+	a.getenv = func(string) string { return "" }
+	a.output = outputTable
+	if err := a.setUp(); err != nil || a.colour {
+		t.Fatalf("colour on a non-terminal: %v %v", a.colour, err)
+	}
+	if got := a.paint(colourRed, "x"); got != "x" {
+		t.Errorf("paint without colour = %q", got)
+	}
+	a.colour = true
+	if got := a.paint(colourRed, "x"); got != "\x1b[31mx\x1b[0m" {
+		t.Errorf("paint = %q", got)
+	}
+}

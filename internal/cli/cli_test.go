@@ -316,6 +316,9 @@ func TestEveryCommand(t *testing.T) {
 	must(t, tr, ExitOK, "", "completion", "bash")
 	must(t, tr, ExitOK, "", "--help")
 
+	if strings.Contains(tr.buf.String(), "\x1b[") {
+		t.Error("output that is not a terminal has colour codes")
+	}
 	keysUsed := []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, key}
 	testkit.AssertNoKeyMaterial(t, tr.buf.String(), keysUsed...)
 	testkit.AssertNoKeyMaterial(t, logs.String(), keysUsed...)
