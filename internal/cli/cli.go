@@ -114,7 +114,11 @@ CloudFormation stack's ApiUrl output); else the profile (--profile, DDCONN_PROFI
 the config file's defaultProfile) in ` + "`$XDG_CONFIG_HOME/ddconn/config.json`" + `.
 
 Keys never go on the command line: they come from a file, stdin, named environment
-variables or a prompt that does not echo. Nothing ddconn prints contains a key.`,
+variables or a prompt that does not echo. Nothing ddconn prints contains a key.
+
+Exit codes: 0 done; 1 other failure; 2 wrong command line; 3 refused by the API; 4 not
+found; 5 no or expired credentials, or access denied; 6 API, Datadog or Secrets Manager
+unavailable; 7 a validation or a followed rotation failed (docs/cli.md).`,
 		Example: `  # Against make dev
   export DDCONN_ENDPOINT=http://127.0.0.1:3000
   ddconn status
