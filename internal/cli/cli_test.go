@@ -119,9 +119,13 @@ func startStack(t *testing.T, logs io.Writer, mod func(*devstack.Options)) *devs
 // mintAppKey creates an application key for the demo rotator at the
 // simulator, as the rotation walkthrough does: a key that may replace
 // itself without touching the demo key.
-func mintAppKey(t *testing.T, st *devstack.Stack) string {
+func mintAppKey(t *testing.T, st *devstack.Stack, scopes ...string) string {
 	t.Helper()
-	body := `{"data":{"type":"application_keys","attributes":{"name":"cli-test","scopes":["user_app_keys","service_account_write","user_access_read"]}}}`
+	if scopes == nil {
+		scopes = []string{"user_app_keys", "service_account_write", "user_access_read"}
+	}
+	b, _ := json.Marshal(scopes)
+	body := `{"data":{"type":"application_keys","attributes":{"name":"cli-test","scopes":` + string(b) + `}}}`
 	req, _ := http.NewRequest("POST", st.DatadogURL+"/api/v2/current_user/application_keys", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("DD-API-KEY", ddsim.DemoAPIKey)
@@ -167,6 +171,7 @@ func TestEveryCommand(t *testing.T) {
 	isolate(t, st.APIURL)
 	tr := &transcript{}
 	key := mintAppKey(t, st)
+	apiKeysKey := mintAppKey(t, st, "api_keys_read", "api_keys_write", "api_keys_delete")
 	t.Setenv("TEST_DD_API_KEY", ddsim.DemoAPIKey)
 	t.Setenv("TEST_DD_APP_KEY", ddsim.DemoAppKey)
 	t.Setenv("TEST_DD_ROTATING_KEY", key)
@@ -277,6 +282,18 @@ func TestEveryCommand(t *testing.T) {
 	must(t, tr, ExitOK, "", "api-keys", "list", "demo")
 	must(t, tr, ExitNotFound, "", "api-keys", "get", "demo", "agent")
 	must(t, tr, ExitNotFound, "", "api-keys", "delete", "demo", "agent")
+	must(t, tr, ExitOK, credsJSON(ddsim.DemoAPIKey, apiKeysKey), "connections", "create", "apik", "--url", "datadoghq.com", "--credentials-file", "-")
+	r = must(t, tr, ExitOK, "", "api-keys", "create", "apik", "agent", "--schedule", "rate(7 days)")
+	if !strings.Contains(r.stdout, "api-keys/apik/agent") || !strings.Contains(r.stdout, "managed API key") {
+		t.Errorf("api-keys create:\n%s", r.stdout)
+	}
+	apiKeyList := decode[managedKeyList](t, must(t, tr, ExitOK, "", "api-keys", "list", "apik", "-o", "json").stdout)
+	if len(apiKeyList.APIKeys) != 1 || apiKeyList.APIKeys[0].APIKeyID == "" {
+		t.Errorf("api-keys list -o json: %+v", apiKeyList)
+	}
+	must(t, tr, ExitOK, "", "api-keys", "get", "apik", "agent")
+	must(t, tr, ExitOK, "", "api-keys", "delete", "apik", "agent", "-o", "json")
+	must(t, tr, ExitOK, "", "connections", "delete", "apik", "--force", "--keep-keys") // its key may not list application keys
 	if r := must(t, tr, ExitOK, "", "status", "-o", "json"); !strings.Contains(r.stdout, `"managedKeys": 1`) {
 		t.Errorf("status -o json counts the managed key:\n%s", r.stdout)
 	}
@@ -319,7 +336,7 @@ func TestEveryCommand(t *testing.T) {
 	if strings.Contains(tr.buf.String(), "\x1b[") {
 		t.Error("output that is not a terminal has colour codes")
 	}
-	keysUsed := []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, key}
+	keysUsed := []string{ddsim.DemoAPIKey, ddsim.DemoAppKey, key, apiKeysKey}
 	testkit.AssertNoKeyMaterial(t, tr.buf.String(), keysUsed...)
 	testkit.AssertNoKeyMaterial(t, logs.String(), keysUsed...)
 }
