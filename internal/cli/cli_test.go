@@ -171,7 +171,7 @@ func TestEveryCommand(t *testing.T) {
 	isolate(t, st.APIURL)
 	tr := &transcript{}
 	key := mintAppKey(t, st)
-	apiKeysKey := mintAppKey(t, st, "api_keys_read", "api_keys_write", "api_keys_delete")
+	apiKeysKey := mintAppKey(t, st, "user_app_keys", "api_keys_read", "api_keys_write", "api_keys_delete")
 	t.Setenv("TEST_DD_API_KEY", ddsim.DemoAPIKey)
 	t.Setenv("TEST_DD_APP_KEY", ddsim.DemoAppKey)
 	t.Setenv("TEST_DD_ROTATING_KEY", key)
@@ -293,7 +293,7 @@ func TestEveryCommand(t *testing.T) {
 	}
 	must(t, tr, ExitOK, "", "api-keys", "get", "apik", "agent")
 	must(t, tr, ExitOK, "", "api-keys", "delete", "apik", "agent", "-o", "json")
-	must(t, tr, ExitOK, "", "connections", "delete", "apik", "--force", "--keep-keys") // its key may not list application keys
+	must(t, tr, ExitOK, "", "connections", "delete", "apik", "--force", "--keep-keys")
 	if r := must(t, tr, ExitOK, "", "status", "-o", "json"); !strings.Contains(r.stdout, `"managedKeys": 1`) {
 		t.Errorf("status -o json counts the managed key:\n%s", r.stdout)
 	}
