@@ -83,6 +83,10 @@ func apiKeyFromPartial(k datadogV2.PartialAPIKey) APIKey {
 		// As for application keys, list entries carry created_at as a plain
 		// string; an unparsable one leaves CreatedAt zero.
 		out.CreatedAt, _ = time.Parse(time.RFC3339, a.GetCreatedAt())
+		if used, ok := a.GetDateLastUsedOk(); ok && used != nil {
+			t := *used
+			out.LastUsedAt = &t
+		}
 	}
 	return out
 }

@@ -18,6 +18,9 @@ type AppKey struct {
 	// has every permission of its owner).
 	Scopes    []string
 	CreatedAt time.Time
+	// LastUsedAt is Datadog's last_used_at, set by listings; nil when the
+	// key was never used (or the time is unreadable).
+	LastUsedAt *time.Time
 	// Key is the secret itself, set only by CreateAppKey: Datadog shows it
 	// once, in the creation response.
 	Key string
@@ -29,6 +32,9 @@ type APIKey struct {
 	// Key is the secret itself, set only when Datadog returns it.
 	Key       string
 	CreatedAt time.Time
+	// LastUsedAt is Datadog's date_last_used, set by listings; nil when
+	// the key was never used.
+	LastUsedAt *time.Time
 }
 
 // KeyOwner chooses whose application keys a call works on. The zero value
@@ -139,6 +145,11 @@ func appKeyFromPartial(k datadogV2.PartialApplicationKey) AppKey {
 		// List entries carry created_at as a plain string; an unparsable
 		// one leaves CreatedAt zero rather than failing the listing.
 		out.CreatedAt, _ = time.Parse(time.RFC3339, a.GetCreatedAt())
+		if used, ok := a.GetLastUsedAtOk(); ok && used != nil {
+			if t, err := time.Parse(time.RFC3339, *used); err == nil {
+				out.LastUsedAt = &t
+			}
+		}
 	}
 	return out
 }

@@ -202,8 +202,10 @@ func TestMintRefusals(t *testing.T) {
 			422, "datadog_rejected", ""},
 		{"no such connection", "/connections/absent/application-keys", mintBody("w", k.saID, []string{"metrics_read"}),
 			404, "not_found", ""},
-		{"api key with revokePrevious", "/connections/keys/api-keys", `{"name":"agent","rotation":{"revokePrevious":"immediately"}}`,
+		{"api key with a bad revokePrevious", "/connections/keys/api-keys", `{"name":"agent","rotation":{"revokePrevious":"never"}}`,
 			400, "invalid_request", "rotation.revokePrevious"},
+		{"api key with maxGrace of another policy", "/connections/keys/api-keys", `{"name":"agent","rotation":{"revokePrevious":"immediately","maxGrace":"2h"}}`,
+			400, "invalid_request", "rotation.maxGrace"},
 		{"api key unknown field", "/connections/keys/api-keys", `{"name":"agent","scopes":[]}`,
 			400, "invalid_request", "body"},
 	}

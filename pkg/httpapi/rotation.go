@@ -15,6 +15,9 @@ type rotationBody struct {
 	// RotateImmediately defaults to true, as in Secrets Manager.
 	RotateImmediately *bool  `json:"rotateImmediately"`
 	RevokePrevious    string `json:"revokePrevious"`
+	// MaxGrace and QuietPeriod are the when-unused policy's parameters.
+	MaxGrace    string `json:"maxGrace"`
+	QuietPeriod string `json:"quietPeriod"`
 }
 
 // decodeRotation decodes and parses a PUT …/rotation body. Every bad
@@ -30,14 +33,14 @@ func decodeRotation(body io.Reader) (connection.RotationSettings, error) {
 		err = &rotationstate.SettingError{Field: "schedule", Message: `is required, such as "rate(30 days)"`}
 	}
 	details = appendSettingError(details, err)
-	policy, err := rotationstate.ParseRevokePolicy(b.RevokePrevious)
+	policy, err := rotationstate.ParseRevokeSettings(b.RevokePrevious, b.MaxGrace, b.QuietPeriod)
 	details = appendSettingError(details, err)
 	if len(details) > 0 {
 		return connection.RotationSettings{}, badRequest(CodeInvalidRequest, "the rotation settings are invalid", details...)
 	}
 	return connection.RotationSettings{
 		Rules:             rules,
-		RevokePrevious:    policy.String(),
+		RevokePrevious:    policy.Tag(),
 		RotateImmediately: b.RotateImmediately == nil || *b.RotateImmediately,
 	}, nil
 }

@@ -152,6 +152,8 @@ func TestRotationStatuses(t *testing.T) {
 		{"bad policy", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","revokePrevious":"never"}`, 400, httpapi.CodeInvalidRequest, []string{"revokePrevious"}, "next-rotation"},
 		{"everything bad", "PUT", "/connections/rot/rotation", `{"schedule":"weekly","window":"2","revokePrevious":"after:1s"}`, 400, httpapi.CodeInvalidRequest,
 			[]string{"schedule", "revokePrevious"}, "rate("},
+		{"maxGrace of another policy", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","revokePrevious":"after:1h","maxGrace":"2h"}`, 400, httpapi.CodeInvalidRequest, []string{"maxGrace"}, "when-unused"},
+		{"quiet period longer than maxGrace", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","revokePrevious":"when-unused","maxGrace":"2h","quietPeriod":"3h"}`, 400, httpapi.CodeInvalidRequest, []string{"quietPeriod"}, "maxGrace"},
 		{"unknown field", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","interval":"1d"}`, 400, httpapi.CodeInvalidRequest, []string{"body"}, "not a known field"},
 		{"wrong type", "PUT", "/connections/rot/rotation", `{"schedule":"rate(1 day)","rotateImmediately":"no"}`, 400, httpapi.CodeInvalidRequest, []string{"rotateImmediately"}, "true or false"},
 		{"enable absent", "PUT", "/connections/absent/rotation", `{"schedule":"rate(1 day)"}`, 404, httpapi.CodeNotFound, nil, "absent"},
@@ -267,5 +269,23 @@ func TestRevokePolicyReachesTheRotationFunction(t *testing.T) {
 	}
 	if got := e.connection("rot").Rotation.RevokePrevious; got != want.String() {
 		t.Fatalf("rotation block shows %q", got)
+	}
+}
+
+// TestRotationWhenUnusedSettings: PUT …/rotation takes the when-unused
+// policy with its maxGrace and quiet period, and the connection shows them.
+func TestRotationWhenUnusedSettings(t *testing.T) {
+	e := newEnv(t, withRotation())
+	mustStatus(t, e.do("POST", "/connections", e.createBody("wu", e.rotatorKey)), http.StatusCreated)
+	r := e.do("PUT", "/connections/wu/rotation", `{"schedule":"rate(30 days)","rotateImmediately":false,"revokePrevious":"when-unused","maxGrace":"3d","quietPeriod":"2h"}`)
+	mustStatus(t, r, http.StatusOK)
+	e.waitIdle()
+	rot := e.connection("wu").Rotation
+	if rot.RevokePrevious != "when-unused" || rot.MaxGrace != "72h" || rot.QuietPeriod != "2h" {
+		t.Fatalf("rotation block %+v, want when-unused with maxGrace 72h and quietPeriod 2h", rot)
+	}
+	mustStatus(t, e.do("PUT", "/connections/wu/rotation", `{"schedule":"rate(30 days)","rotateImmediately":false,"revokePrevious":"after:1h"}`), http.StatusOK)
+	if rot := e.connection("wu").Rotation; rot.RevokePrevious != "after:1h" || rot.MaxGrace != "" || rot.QuietPeriod != "" {
+		t.Fatalf("rotation block %+v, want after:1h without the when-unused parameters", rot)
 	}
 }

@@ -107,7 +107,8 @@ func TestAPIKeyMintRefusals(t *testing.T) {
 		want error
 	}{
 		{"bad name", connName, managedkey.APIKeyInput{Name: "Agent"}, managedkey.ErrInvalid},
-		{"a revocation policy", connName, managedkey.APIKeyInput{Name: "a", Rotation: managedkey.RotationInput{RevokePrevious: "immediately"}}, managedkey.ErrInvalid},
+		{"an unknown revocation policy", connName, managedkey.APIKeyInput{Name: "a", Rotation: managedkey.RotationInput{RevokePrevious: "never"}}, managedkey.ErrInvalid},
+		{"maxGrace without when-unused", connName, managedkey.APIKeyInput{Name: "a", Rotation: managedkey.RotationInput{MaxGrace: "2h"}}, managedkey.ErrInvalid},
 		{"unknown connection", "nope", managedkey.APIKeyInput{Name: "a"}, managedkey.ErrConnectionNotFound},
 	}
 	for _, tt := range tests {
@@ -154,4 +155,19 @@ func (st *stack) apiKeyIDs() []string {
 		ids = append(ids, k.ID)
 	}
 	return ids
+}
+
+// TestAPIKeyRevocationPolicy: a managed API key takes every revocation
+// policy, when-unused with its parameters included, and shows it.
+func TestAPIKeyRevocationPolicy(t *testing.T) {
+	st := newStack(t)
+	k, err := st.svc.MintAPIKey(context.Background(), connName, managedkey.APIKeyInput{Name: "agent",
+		Rotation: managedkey.RotationInput{RevokePrevious: "when-unused", MaxGrace: "2d", QuietPeriod: "30m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.waitIdle()
+	if r := k.Rotation; r.RevokePrevious != "when-unused" || r.MaxGrace != "48h" || r.QuietPeriod != "30m" {
+		t.Fatalf("rotation %+v, want when-unused with maxGrace 48h and quietPeriod 30m", r)
+	}
 }

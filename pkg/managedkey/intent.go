@@ -42,9 +42,11 @@ func (s *Service) begin(ctx context.Context, v spec, mgr managerOf, token string
 		secretkind.TagConnection: v.name.Connection,
 		secretkind.TagMintToken:  token,
 	}
+	if v.policy != "" {
+		tags[secretkind.TagRevokePrevious] = v.policy
+	}
 	if v.name.Kind == secretkind.AppKey {
 		tags[secretkind.TagServiceAccountID] = v.serviceAccountID
-		tags[secretkind.TagRevokePrevious] = v.policy
 		tags[secretkind.TagIncludeAPIKey] = fmt.Sprint(v.includeAPIKey)
 	}
 	in := withRequest(secretstore.CreateInput{

@@ -51,6 +51,15 @@ type RotationInput struct {
 	Window string `json:"window"`
 	// RevokePrevious is rotationstate.ParseRevokePolicy's syntax.
 	RevokePrevious string `json:"revokePrevious"`
+	// MaxGrace and QuietPeriod are the when-unused policy's parameters
+	// (rotationstate.ParseRevokeSettings).
+	MaxGrace    string `json:"maxGrace"`
+	QuietPeriod string `json:"quietPeriod"`
+}
+
+// policy parses the revocation settings.
+func (in RotationInput) policy() (rotationstate.RevokePolicy, error) {
+	return rotationstate.ParseRevokeSettings(in.RevokePrevious, in.MaxGrace, in.QuietPeriod)
 }
 
 // spec is a checked mint request of either kind: everything mint needs.
@@ -63,7 +72,7 @@ type spec struct {
 	scopes           []string // nil: unscoped, or an unscoped kind
 	includeAPIKey    bool
 	rules            secretstore.RotationRules
-	// policy is "" for an API key: the default, next-rotation.
+	// policy is the revocation policy's stored form (RevokePolicy.Tag).
 	policy string
 }
 
@@ -85,7 +94,7 @@ func (in MintInput) validate(conn string) (spec, error) {
 	}
 	rules, rulesProblem := parseRules(in.Rotation)
 	problems = append(problems, rulesProblem...)
-	policy, err := rotationstate.ParseRevokePolicy(in.Rotation.RevokePrevious)
+	policy, err := in.Rotation.policy()
 	if err != nil {
 		problems = append(problems, settingProblem(err))
 	}
@@ -94,7 +103,7 @@ func (in MintInput) validate(conn string) (spec, error) {
 	}
 	v := spec{name: secretkind.Name{Kind: secretkind.AppKey, Connection: conn, Key: in.Name},
 		requestID: in.RequestID, serviceAccountID: in.ServiceAccountID, includeAPIKey: in.IncludeAPIKey,
-		rules: rules, policy: policy.String()}
+		rules: rules, policy: policy.Tag()}
 	if len(in.Scopes) > 0 {
 		v.scopes = slices.Clone(in.Scopes)
 	}
@@ -108,15 +117,15 @@ func (in APIKeyInput) validate(conn string) (spec, error) {
 	}
 	rules, rulesProblem := parseRules(in.Rotation)
 	problems = append(problems, rulesProblem...)
-	if in.Rotation.RevokePrevious != "" {
-		problems = append(problems, connection.FieldError{Field: "rotation.revokePrevious",
-			Message: "API keys alternate - the key a rotation replaces is deleted by the next one"})
+	policy, err := in.Rotation.policy()
+	if err != nil {
+		problems = append(problems, settingProblem(err))
 	}
 	if len(problems) > 0 {
 		return spec{}, invalid(problems)
 	}
 	return spec{name: secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: in.Name},
-		requestID: in.RequestID, rules: rules}, nil
+		requestID: in.RequestID, rules: rules, policy: policy.Tag()}, nil
 }
 
 func parseRules(in RotationInput) (secretstore.RotationRules, []connection.FieldError) {

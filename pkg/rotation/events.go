@@ -16,6 +16,10 @@ const (
 	RotatedEvent = "Key Rotated"
 	// RevokedEvent follows the revocation of a retired key in Datadog.
 	RevokedEvent = "Key Revoked"
+	// StillInUseEvent precedes the revocation of a retired key that the
+	// when-unused policy's maxGrace forces while Datadog still reports the
+	// key in use: some consumer never read the new key.
+	StillInUseEvent = "Previous Key Still In Use"
 )
 
 // Kind names of Subject.Kind, as the provisioning requests name managed
@@ -88,6 +92,17 @@ type Revoked struct {
 	// (the when-unused policy reads it); absent otherwise.
 	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
 	RevokedAt  time.Time  `json:"revokedAt"`
+}
+
+// StillInUse is the detail of a StillInUseEvent.
+type StillInUse struct {
+	Subject
+	KeyID string `json:"keyId"`
+	// LastUsedAt is when Datadog last saw the key used.
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+	// MaxGraceEndedAt is the retirement's deadline; RevokingAt is now.
+	MaxGraceEndedAt time.Time `json:"maxGraceEndedAt"`
+	RevokingAt      time.Time `json:"revokingAt"`
 }
 
 // publish puts one event about the secret on the bus. It is best effort:

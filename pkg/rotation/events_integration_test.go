@@ -144,3 +144,16 @@ func of[T any](t *testing.T, l *eventLog, detailType, arn string) []T {
 	}
 	return out
 }
+
+// index is the position of the first event of detailType about arn; -1
+// if none.
+func (l *eventLog) index(detailType, arn string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, e := range l.events {
+		if e.detailType == detailType && slices.Contains(e.resources, arn) {
+			return i
+		}
+	}
+	return -1
+}

@@ -308,7 +308,7 @@ func (f *fakePublisher) Publish(_ context.Context, detailType string, detail any
 	switch detailType {
 	case FailedEvent:
 		f.events = append(f.events, detail.(Failed))
-	case RotatedEvent, RevokedEvent:
+	case RotatedEvent, RevokedEvent, StillInUseEvent:
 		f.others = append(f.others, detailType)
 	default:
 		return "", fmt.Errorf("unexpected detail type %q", detailType)

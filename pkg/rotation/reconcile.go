@@ -52,6 +52,9 @@ type Reconciled struct {
 	// Unrevocable are the ids of due retired keys that no key the secret
 	// holds can revoke (see UnrevocableError); their records stay.
 	Unrevocable []string
+	// Forced are the ids of keys the when-unused policy's maxGrace revoked
+	// while Datadog still reported them in use.
+	Forced []string
 }
 
 // UnrevocableError says that a retired key is due but belongs to an owner
@@ -106,6 +109,7 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 	}
 	now := r.now()
 	set, unset := map[string]string{}, []string{}
+	listings := map[datadog.KeyOwner][]secretkind.Key{}
 	var failures []error
 	for _, rt := range snap.retirements() {
 		if !rt.Ready(now, snap.labels(rt.KeyID)) {
@@ -130,6 +134,21 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 			failures = append(failures, err)
 			continue
 		}
+		reason := revokeReason(rt)
+		if rt.WhenUnused {
+			reason, err = r.whenUnused(ctx, n, m, &rt, now, listings, set)
+			if err != nil {
+				failures = append(failures, fmt.Errorf("reading when %s %s was last used: %w", n.Kind.Noun(), rt.KeyID, err))
+				continue
+			}
+			if reason == "" {
+				continue
+			}
+			if reason == ReasonMaxGrace {
+				r.stillInUse(ctx, n, snap.Secret.ARN, rt, now, set)
+				res.Forced = append(res.Forced, rt.KeyID)
+			}
+		}
 		if err := n.Kind.RevokeKey(ctx, r.dd, m, rt.KeyID); err != nil {
 			if m.Owner != mgr.Owner {
 				err = fmt.Errorf("as a manager of %s: %w", rt.Owner, err)
@@ -138,9 +157,10 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 			continue
 		}
 		res.Revoked = append(res.Revoked, rt.KeyID)
+		delete(set, rt.TagKey())
 		unset = append(unset, rt.TagKey())
 		r.publish(ctx, RevokedEvent, snap.Secret.ARN, Revoked{Subject: r.subject(n, snap.Secret.ARN), KeyID: rt.KeyID,
-			Reason: revokeReason(rt), RevokedAt: now.UTC()})
+			Reason: reason, LastUsedAt: rt.LastUsedAt, RevokedAt: now.UTC()})
 	}
 	r.keyIDTags(snap, set)
 	r.warningTag(snap, now, failures, set, &unset)
@@ -236,7 +256,64 @@ const (
 	// ReasonDue: the key's time came (immediately, or after its grace
 	// period).
 	ReasonDue = "due"
+	// ReasonUnused: when-unused, and Datadog reported the key unused for
+	// the quiet period.
+	ReasonUnused = "unused"
+	// ReasonMaxGrace: when-unused, and maxGrace ran out while the key was
+	// still in use (a StillInUseEvent preceded the revocation).
+	ReasonMaxGrace = "max-grace"
 )
+
+// whenUnused decides a when-unused retirement at now from its key's last
+// use, read from a listing made with m (one listing per manager and
+// Reconcile, kept in listings). It records the use it read on the
+// retirement's tag (in set) and returns the reason to revoke the key now,
+// or "" to wait. A key missing from the listing is gone already: revoking
+// it again only clears the record.
+func (r *Rotator) whenUnused(ctx context.Context, n secretkind.Name, m secretkind.Manager, rt *rotationstate.Retirement,
+	now time.Time, listings map[datadog.KeyOwner][]secretkind.Key, set map[string]string) (string, error) {
+	keys, ok := listings[m.Owner]
+	if !ok {
+		var err error
+		if keys, err = n.Kind.ListKeys(ctx, r.dd, m); err != nil {
+			return "", err
+		}
+		listings[m.Owner] = keys
+	}
+	i := slices.IndexFunc(keys, func(k secretkind.Key) bool { return k.ID == rt.KeyID })
+	if i < 0 {
+		return ReasonUnused, nil
+	}
+	if rt.Observe(keys[i].LastUsedAt) {
+		k, v := rt.Tag()
+		set[k] = v
+	}
+	switch {
+	case rt.UnusedAt(now):
+		return ReasonUnused, nil
+	case !now.Before(rt.Due):
+		return ReasonMaxGrace, nil
+	}
+	return "", nil
+}
+
+// stillInUse announces that maxGrace forces the revocation of a key
+// Datadog still reports in use: a StillInUseEvent, published before the
+// revocation, and the rotation's warning (secretkind.TagForcedRevocation,
+// in set).
+func (r *Rotator) stillInUse(ctx context.Context, n secretkind.Name, secretARN string, rt rotationstate.Retirement, now time.Time, set map[string]string) {
+	lastUsed := "never"
+	if rt.LastUsedAt != nil {
+		lastUsed = rt.LastUsedAt.UTC().Format(time.RFC3339)
+	}
+	set[secretkind.TagForcedRevocation] = secretkind.TagValue(fmt.Sprintf(
+		"%s %s %s was revoked when maxGrace ran out although it was still in use - last used %s - its consumers must read the secret again",
+		now.UTC().Format(time.RFC3339), n.Kind.Noun(), rt.KeyID, lastUsed))
+	r.publish(ctx, StillInUseEvent, secretARN, StillInUse{Subject: r.subject(n, secretARN), KeyID: rt.KeyID,
+		LastUsedAt: rt.LastUsedAt, MaxGraceEndedAt: rt.Due, RevokingAt: now.UTC()})
+	r.log.WarnContext(ctx, "revoking a retired key still in use: maxGrace ran out", slog.String("secret_arn", secretARN),
+		slog.String("key_id", rt.KeyID), slog.Any("last_used_at", rt.LastUsedAt))
+}
 
 // revokeReason says why a ready retirement is revoked.
 func revokeReason(rt rotationstate.Retirement) string {

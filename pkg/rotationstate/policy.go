@@ -1,6 +1,7 @@
 package rotationstate
 
 import (
+	"fmt"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strconv"
 	"strings"
@@ -22,6 +23,19 @@ const (
 	// RevokeAfter revokes the replaced key once a grace period has passed
 	// (the sweeper does it).
 	RevokeAfter
+	// RevokeWhenUnused revokes the replaced key once Datadog reports it
+	// unused for the quiet period, measured from the promotion on, or
+	// once MaxGrace has passed, whichever comes first.
+	RevokeWhenUnused
+)
+
+// Defaults of the when-unused policy.
+const (
+	// DefaultQuietPeriod is how long a replaced key must go unused before
+	// when-unused revokes it: longer than Datadog takes to report a use.
+	DefaultQuietPeriod = time.Hour
+	// DefaultMaxGrace is when-unused's deadline when none is given.
+	DefaultMaxGrace = 7 * 24 * time.Hour
 )
 
 // Bounds of the "after:<duration>" grace period. The upper bound keeps the
@@ -36,12 +50,24 @@ type RevokePolicy struct {
 	Mode RevokeMode
 	// After is the grace period of RevokeAfter.
 	After time.Duration
+	// MaxGrace and Quiet are RevokeWhenUnused's deadline and quiet period.
+	MaxGrace, Quiet time.Duration
 }
 
-// ParseRevokePolicy parses "next-rotation", "immediately" or
-// "after:<duration>", where the duration is Go's syntax ("24h", "90m") or
-// whole days ("7d"), between a minute and 30 days. "" means
-// next-rotation.
+// The words of the when-unused policy: its name, and the parameters of
+// its stored form (RevokePolicy.Tag).
+const (
+	whenUnused    = "when-unused"
+	maxGraceParam = "max-grace="
+	quietParam    = "quiet="
+)
+
+// ParseRevokePolicy parses "next-rotation", "immediately",
+// "after:<duration>" or "when-unused", where the duration is Go's syntax
+// ("24h", "90m") or whole days ("7d"), between a minute and 30 days. ""
+// means next-rotation. It also reads the stored form of when-unused,
+// "when-unused max-grace=<duration> quiet=<duration>" (RevokePolicy.Tag);
+// plain "when-unused" has DefaultMaxGrace and DefaultQuietPeriod.
 func ParseRevokePolicy(s string) (RevokePolicy, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -50,16 +76,76 @@ func ParseRevokePolicy(s string) (RevokePolicy, error) {
 	case s == "immediately":
 		return RevokePolicy{Mode: RevokeImmediately}, nil
 	case strings.HasPrefix(s, "after:"):
-		d, err := parseDelay(strings.TrimPrefix(s, "after:"))
+		d, err := parseDelay("revokePrevious", "after:", strings.TrimPrefix(s, "after:"))
 		if err != nil {
 			return RevokePolicy{}, err
 		}
 		return RevokePolicy{Mode: RevokeAfter, After: d}, nil
+	case strings.HasPrefix(s, whenUnused):
+		return parseWhenUnused(s)
 	}
-	return RevokePolicy{}, &SettingError{"revokePrevious", `want "next-rotation", "immediately" or "after:<duration>" such as "after:24h"`}
+	return RevokePolicy{}, &SettingError{"revokePrevious", `want "next-rotation", "immediately", "after:<duration>" such as "after:24h", or "when-unused"`}
 }
 
-func parseDelay(s string) (time.Duration, error) {
+// parseWhenUnused reads "when-unused", optionally followed by its stored
+// parameters.
+func parseWhenUnused(s string) (RevokePolicy, error) {
+	fields := strings.Fields(s)
+	maxGrace, quiet := "", ""
+	for _, f := range fields[1:] {
+		switch {
+		case strings.HasPrefix(f, maxGraceParam):
+			maxGrace = strings.TrimPrefix(f, maxGraceParam)
+		case strings.HasPrefix(f, quietParam):
+			quiet = strings.TrimPrefix(f, quietParam)
+		default:
+			fields[0] = "" // not the when-unused syntax
+		}
+	}
+	if fields[0] != whenUnused {
+		return RevokePolicy{}, &SettingError{"revokePrevious", `want "when-unused", with maxGrace and quietPeriod as settings of their own`}
+	}
+	return ParseRevokeSettings(whenUnused, maxGrace, quiet)
+}
+
+// ParseRevokeSettings parses the revocation settings of the API:
+// revokePrevious (ParseRevokePolicy's syntax), and, for "when-unused" only,
+// maxGrace (a duration from 1m to 30d; "" is DefaultMaxGrace) and
+// quietPeriod (from 1m up to maxGrace; "" is DefaultQuietPeriod).
+func ParseRevokeSettings(revokePrevious, maxGrace, quietPeriod string) (RevokePolicy, error) {
+	maxGrace, quietPeriod = strings.TrimSpace(maxGrace), strings.TrimSpace(quietPeriod)
+	if strings.TrimSpace(revokePrevious) != whenUnused {
+		switch {
+		case maxGrace != "":
+			return RevokePolicy{}, &SettingError{"maxGrace", `applies only to revokePrevious "when-unused"`}
+		case quietPeriod != "":
+			return RevokePolicy{}, &SettingError{"quietPeriod", `applies only to revokePrevious "when-unused"`}
+		}
+		return ParseRevokePolicy(revokePrevious)
+	}
+	p := RevokePolicy{Mode: RevokeWhenUnused, MaxGrace: DefaultMaxGrace, Quiet: DefaultQuietPeriod}
+	var err error
+	if maxGrace != "" {
+		if p.MaxGrace, err = parseDelay("maxGrace", "", maxGrace); err != nil {
+			return RevokePolicy{}, err
+		}
+	}
+	if quietPeriod != "" {
+		if p.Quiet, err = parseDelay("quietPeriod", "", quietPeriod); err != nil {
+			return RevokePolicy{}, err
+		}
+	}
+	if p.Quiet > p.MaxGrace {
+		return RevokePolicy{}, &SettingError{"quietPeriod", fmt.Sprintf("must not be longer than maxGrace (%s); the default is %s",
+			shortDuration(p.MaxGrace), shortDuration(DefaultQuietPeriod))}
+	}
+	return p, nil
+}
+
+// parseDelay reads a duration of a revocation setting: Go's syntax or
+// whole days, from a minute to 30 days. what prefixes the syntax in the
+// message ("after:").
+func parseDelay(field, what, s string) (time.Duration, error) {
 	var d time.Duration
 	var err error
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -70,21 +156,48 @@ func parseDelay(s string) (time.Duration, error) {
 		d, err = time.ParseDuration(s)
 	}
 	if err != nil || d < minRevokeDelay || d > maxRevokeDelay {
-		return 0, &SettingError{"revokePrevious", "after: takes a duration from 1m to 30d, such as 24h or 7d"}
+		return 0, &SettingError{field, what + " takes a duration from 1m to 30d, such as 24h or 7d"}
 	}
 	return d, nil
 }
 
-// String returns the setting in the form ParseRevokePolicy reads, with the
-// grace period in its shortest whole unit ("after:24h", "after:90m").
+// String returns the revokePrevious setting in the form ParseRevokePolicy
+// reads, with the grace period in its shortest whole unit ("after:24h",
+// "after:90m"); "when-unused" without its parameters (MaxGraceString,
+// QuietString).
 func (p RevokePolicy) String() string {
 	switch p.Mode {
 	case RevokeImmediately:
 		return "immediately"
 	case RevokeAfter:
 		return "after:" + shortDuration(p.After)
+	case RevokeWhenUnused:
+		return whenUnused
 	}
 	return "next-rotation"
+}
+
+// Tag returns the policy as secretkind.TagRevokePrevious stores it: String,
+// and for when-unused its parameters too.
+func (p RevokePolicy) Tag() string {
+	if p.Mode != RevokeWhenUnused {
+		return p.String()
+	}
+	return whenUnused + " " + maxGraceParam + shortDuration(p.MaxGrace) + " " + quietParam + shortDuration(p.Quiet)
+}
+
+// MaxGraceString and QuietString are when-unused's parameters as the API
+// shows them ("72h"); "" for the other policies.
+func (p RevokePolicy) MaxGraceString() string { return p.whenUnusedParam(p.MaxGrace) }
+
+// QuietString: see MaxGraceString.
+func (p RevokePolicy) QuietString() string { return p.whenUnusedParam(p.Quiet) }
+
+func (p RevokePolicy) whenUnusedParam(d time.Duration) string {
+	if p.Mode != RevokeWhenUnused {
+		return ""
+	}
+	return shortDuration(d)
 }
 
 func shortDuration(d time.Duration) string {
@@ -115,6 +228,15 @@ func (p RevokePolicy) RetirementFor(keyID string, now time.Time) Retirement {
 		return Retirement{KeyID: keyID, Due: now.UTC()}
 	case RevokeAfter:
 		return Retirement{KeyID: keyID, Due: now.Add(p.After).UTC()}
+	case RevokeWhenUnused:
+		return Retirement{KeyID: keyID, Due: now.Add(p.MaxGrace).UTC(), WhenUnused: true,
+			RetiredAt: ceilSecond(now), Quiet: p.Quiet}
 	}
 	return Retirement{KeyID: keyID}
+}
+
+// ceilSecond rounds t up to a whole second, as a retirement tag stores
+// times: a quiet period measured from it starts no earlier than t.
+func ceilSecond(t time.Time) time.Time {
+	return t.UTC().Add(time.Second - 1).Truncate(time.Second)
 }

@@ -19,6 +19,10 @@ type State struct {
 	Window string `json:"window"`
 	// RevokePrevious is the revocation policy in ParseRevokePolicy's syntax.
 	RevokePrevious string `json:"revokePrevious"`
+	// MaxGrace and QuietPeriod are the when-unused policy's parameters;
+	// absent for the other policies.
+	MaxGrace    string `json:"maxGrace,omitempty"`
+	QuietPeriod string `json:"quietPeriod,omitempty"`
 	// LastRotatedAt and NextRotationAt come from Secrets Manager.
 	LastRotatedAt  *time.Time `json:"lastRotatedAt"`
 	NextRotationAt *time.Time `json:"nextRotationAt"`
@@ -29,6 +33,9 @@ type State struct {
 	LastError string `json:"lastError"`
 	// LastWarning says why revoking a retired key failed; the sweeper retries.
 	LastWarning string `json:"lastWarning,omitempty"`
+	// ForcedRevocation says which key maxGrace last revoked while Datadog
+	// still reported it in use, and when.
+	ForcedRevocation string `json:"forcedRevocation,omitempty"`
 	// CurrentKeyID and PreviousKeyID are the ids of the AWSCURRENT key and of
 	// the key the last rotation replaced ("" if unknown).
 	CurrentKeyID  string `json:"currentApplicationKeyId"`
@@ -45,17 +52,27 @@ type PendingRevocation struct {
 	// KeyID is the key's id; "" if it was never identified.
 	KeyID string `json:"applicationKeyId"`
 	// DueAt is when it may be revoked; nil means at the next rotation.
+	// Under when-unused it is the maxGrace deadline.
 	DueAt *time.Time `json:"dueAt"`
+	// LastUsedAt, under when-unused, is when Datadog last reported the key
+	// used, as of the last check (the sweeper's, hourly); absent if never.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	// RevokeIfUnusedAt, under when-unused, is when the key is revoked if
+	// nothing uses it again.
+	RevokeIfUnusedAt *time.Time `json:"revokeIfUnusedAt,omitempty"`
 }
 
 // StateOf reports the rotation state of a connection secret.
 func StateOf(sec secretstore.Secret) State {
 	t := sec.Tags
+	policy := PolicyOf(t)
 	st := State{
 		Enabled:        sec.RotationEnabled,
 		Schedule:       Schedule(sec.Rules),
 		Window:         sec.Rules.Duration,
-		RevokePrevious: PolicyOf(t).String(),
+		RevokePrevious: policy.String(),
+		MaxGrace:       policy.MaxGraceString(),
+		QuietPeriod:    policy.QuietString(),
 		LastRotatedAt:  sec.LastRotatedAt,
 		NextRotationAt: sec.NextRotationAt,
 		InProgress:     rotationInProgress(sec),
@@ -64,6 +81,8 @@ func StateOf(sec secretstore.Secret) State {
 		CurrentKeyID:   t[secretkind.TagKeyID],
 		PreviousKeyID:  t[secretkind.TagPreviousKeyID],
 		RevokeByHand:   t[secretkind.TagRevokeByHand],
+
+		ForcedRevocation: t[secretkind.TagForcedRevocation],
 	}
 	if !sec.RotationEnabled {
 		// Secrets Manager keeps the last rotation date of a cancelled
@@ -75,6 +94,10 @@ func StateOf(sec secretstore.Secret) State {
 		if !r.Due.IsZero() {
 			due := r.Due
 			p.DueAt = &due
+		}
+		p.LastUsedAt = r.LastUsedAt
+		if at := r.RevokeIfUnusedAt(); !at.IsZero() {
+			p.RevokeIfUnusedAt = &at
 		}
 		st.PendingRevocations = append(st.PendingRevocations, p)
 	}

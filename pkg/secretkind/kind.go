@@ -79,6 +79,9 @@ type Key struct {
 	// Scopes are an application key's scopes; nil means unscoped.
 	Scopes    []string
 	CreatedAt time.Time
+	// LastUsedAt is when Datadog last saw the key used, from a listing;
+	// nil if never.
+	LastUsedAt *time.Time
 	// Key is the secret itself, set only when the key is created.
 	Key string
 }
@@ -164,7 +167,7 @@ func (appKeys) RenameKey(ctx context.Context, dd Datadog, m Manager, id, name st
 }
 
 func appKey(k datadog.AppKey) Key {
-	return Key{ID: k.ID, Name: k.Name, OwnerID: k.OwnerID, Scopes: k.Scopes, CreatedAt: k.CreatedAt, Key: k.Key}
+	return Key{ID: k.ID, Name: k.Name, OwnerID: k.OwnerID, Scopes: k.Scopes, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, Key: k.Key}
 }
 
 // connectionKind is a connection's own secret.
@@ -286,7 +289,7 @@ func (apiKeyKind) ListKeys(ctx context.Context, dd Datadog, m Manager) ([]Key, e
 	}
 	out := make([]Key, len(keys))
 	for i, k := range keys {
-		out[i] = Key{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, Key: k.Key}
+		out[i] = Key{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, Key: k.Key}
 	}
 	return out, nil
 }

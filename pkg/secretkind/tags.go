@@ -55,6 +55,11 @@ const (
 	// TagLastWarning holds why the last revocation of a retired key failed;
 	// the sweeper retries and removes it once every due revocation is done.
 	TagLastWarning = "ddconn:last-warning"
+	// TagForcedRevocation holds, without key material, the last
+	// revocation the when-unused policy's maxGrace forced while Datadog
+	// still reported the key in use: the rotation's warning to whoever
+	// still used it.
+	TagForcedRevocation = "ddconn:forced-revocation"
 	// TagRevokeByHand says that a retired key, whose id ddconn never
 	// identified, must be revoked by hand.
 	TagRevokeByHand = "ddconn:revoke-by-hand"
