@@ -41,8 +41,8 @@
 //     revocation policy applies.
 //   - a managed API key ("<prefix>api-keys/<connection>/<name>"): the
 //     manager creates a new API key ("ddconn-managed:api-keys/…:<token>"),
-//     testSecret waits for /api/v1/validate to accept it, and the policy is
-//     next-rotation (the API accepts no other for API keys): two keys
+//     testSecret waits for /api/v1/validate to accept it. Every revocation
+//     policy applies; under the default, next-rotation, two keys
 //     alternate, and a rotation deletes the key of two rotations back.
 //
 // Every step works on the secretkind.Document view and calls the secret's
@@ -79,11 +79,25 @@
 //   - immediately: revoked as soon as the new key is current.
 //   - after:<duration>: revoked once the grace period has passed (by the
 //     sweeper), even if AWSPREVIOUS still refers to it.
+//   - when-unused (with maxGrace and a quiet period, in the tag's stored
+//     form): Reconcile reads the key's last use from its owner's listing
+//     (last_used_at, date_last_used), records it on the retirement, and
+//     revokes the key once unused for the quiet period since the later of
+//     the promotion and its last use, or once maxGrace has passed; a key
+//     still in use then is announced first (StillInUseEvent,
+//     secretkind.TagForcedRevocation).
 //
 // A key is never revoked while AWSCURRENT or AWSPENDING refers to it. The
 // key the user supplied is revoked by its id like any other; if its id was
 // never identified (an empty applicationKeyId), ddconn does not guess:
 // secretkind.TagRevokeByHand tells the user to revoke it.
+//
+// # Events
+//
+// With a Publisher, finishSecret publishes RotatedEvent right after the
+// promotion (again on a retried finishSecret of a committed rotation:
+// consumers deduplicate on the version id), and Reconcile RevokedEvent for
+// every retired key it revokes. Events carry ids, never key material.
 //
 // # Choices where the issue is silent
 //
