@@ -222,6 +222,7 @@ var wantActions = map[string][]string{
 		"secretsmanager:CreateSecret", // minting a managed key
 		"secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
 		"secretsmanager:GetSecretValue", "secretsmanager:ListSecrets", "secretsmanager:PutSecretValue",
+		"secretsmanager:RestoreSecret", // forcing a scheduled deletion settles the keys first
 		"secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:UntagResource",
 		"secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage",
 	},

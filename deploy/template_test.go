@@ -277,10 +277,14 @@ var wantEnv = map[string]map[string]any{
 		// Managed keys minted from events get rotation, as the manage function's do.
 		config.EnvRotationFunctionARN: getAtt("RotateFunction", "Arn"),
 		config.EnvEventBus:            ref("EventBusName"),
+		config.EnvAccessPolicySecret:  ref("AccessPolicySecretName"),
+		config.EnvGroupsClaim:         ref("JwtGroupsClaim"),
 	},
 	"ValidateFunction": {
-		config.EnvSecretPrefix: ref("SecretPrefix"),
-		config.EnvLogLevel:     ref("LogLevel"),
+		config.EnvSecretPrefix:       ref("SecretPrefix"),
+		config.EnvLogLevel:           ref("LogLevel"),
+		config.EnvAccessPolicySecret: ref("AccessPolicySecretName"),
+		config.EnvGroupsClaim:        ref("JwtGroupsClaim"),
 	},
 	"ManageFunction": {
 		config.EnvSecretPrefix:        ref("SecretPrefix"),
@@ -288,6 +292,8 @@ var wantEnv = map[string]map[string]any{
 		config.EnvKMSKeyID:            getAtt("ConnectionKey", "Arn"),
 		config.EnvRotationFunctionARN: getAtt("RotateFunction", "Arn"),
 		config.EnvMinRotateInterval:   ref("MinRotateInterval"),
+		config.EnvAccessPolicySecret:  ref("AccessPolicySecretName"),
+		config.EnvGroupsClaim:         ref("JwtGroupsClaim"),
 	},
 	"RotateFunction": {
 		config.EnvSecretPrefix: ref("SecretPrefix"),

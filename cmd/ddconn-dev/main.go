@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/internal/devstack"
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
 )
@@ -44,6 +45,7 @@ type flags struct {
 	verbose       bool
 	logLevel      slog.Level
 	requireSigV4  bool
+	accessPolicy  string
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -61,12 +63,30 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.BoolVar(&f.verbose, "v", false, "also log every request the stand-ins receive")
 	fs.BoolVar(&f.requireSigV4, "require-sigv4", false, "refuse API requests not signed with SigV4 (service "+devstack.SigV4Service+
 		") with the test credentials: access key id and secret both "+devstack.SigV4Credentials.AccessKeyID)
+	fs.StringVar(&f.accessPolicy, "access-policy", "", "file holding an access policy (docs/access.md); requests name their caller with the "+
+		devstack.DevPrincipalHeader+" or "+devstack.DevGroupsHeader+" header, and one naming none acts as an administrator")
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "API log level (debug, info, warn, error)")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
 		err = fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	return f, err
+}
+
+// readPolicy reads the access policy file; "" means no policy.
+func readPolicy(file string) (*access.Policy, error) {
+	if file == "" {
+		return nil, nil
+	}
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("-access-policy: %w", err)
+	}
+	p, err := access.ParsePolicy(doc)
+	if err != nil {
+		return nil, fmt.Errorf("-access-policy %s: %w", file, err)
+	}
+	return p, nil
 }
 
 // run serves until ctx is done (Ctrl-C or SIGTERM in main).
@@ -79,6 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := logging.New(stderr, f.logLevel)
+	policy, err := readPolicy(f.accessPolicy)
+	if err != nil {
+		return err
+	}
 	standIns := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if f.verbose {
 		standIns = logger
@@ -98,6 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		DatadogRetry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
 		Logger:       logger,
 		RequireSigV4: f.requireSigV4,
+		AccessPolicy: policy,
 	}
 	opts.Emulator.Logger = standIns.With("component", "secretsmanager")
 	opts.Simulator.Logger = standIns.With("component", "datadog")

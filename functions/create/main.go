@@ -28,10 +28,11 @@ func main() {
 		}
 		svc := a.Connections(nil)
 		keys := a.ManagedKeys()
+		policy := a.Access()
 		requests := provisioning.New(svc, keys, a.Secrets, provisioning.Options{
-			Prefix: a.Config.SecretPrefix, Publisher: events, Logger: a.Logger,
+			Prefix: a.Config.SecretPrefix, Publisher: events, Logger: a.Logger, Policy: policy,
 		})
-		api := apigateway.Proxy(httpapi.NewCreateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
+		api := apigateway.Proxy(httpapi.NewCreateHandler(svc, a.HTTPOptions(policy)))
 		lambda.Start(handler{api: api, requests: requests, log: a.Logger}.Handle)
 		return nil
 	})

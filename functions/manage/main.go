@@ -16,9 +16,9 @@ func main() {
 	app.Main("manage", app.HTTP, func(a *app.App) error {
 		keys := a.ManagedKeys()
 		svc := a.Connections(keys)
-		apigateway.Start(httpapi.NewManageHandler(svc, httpapi.Options{
-			Logger: a.Logger, RequestID: apigateway.RequestID, ManagedKeys: keys,
-		}))
+		opts := a.HTTPOptions(a.Access())
+		opts.ManagedKeys = keys
+		apigateway.Start(httpapi.NewManageHandler(svc, opts))
 		return nil
 	})
 }

@@ -13,7 +13,7 @@ import (
 func main() {
 	app.Main("validate", app.HTTP, func(a *app.App) error {
 		svc := a.Connections(nil)
-		apigateway.Start(httpapi.NewValidateHandler(svc, httpapi.Options{Logger: a.Logger, RequestID: apigateway.RequestID}))
+		apigateway.Start(httpapi.NewValidateHandler(svc, a.HTTPOptions(a.Access())))
 		return nil
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ddconn/ddconn/internal/busemu"
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/config"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -94,6 +95,11 @@ type Options struct {
 	// with SigV4 for SigV4Service in Region with SigV4Credentials, as API
 	// Gateway does in front of a stack deployed with AuthMode IAM.
 	RequireSigV4 bool
+	// AccessPolicy is the access policy of the API and of provisioning
+	// events; nil means none (every caller an administrator). Requests
+	// name their caller with the dev headers (DevPrincipalHeader,
+	// DevGroupsHeader); a request naming none is an administrator.
+	AccessPolicy *access.Policy
 }
 
 // Deps are the adapters a rotation function is built from.
@@ -232,13 +238,16 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		RotationFunctionARN: rotationARN, Dependents: st.ManagedKeys, MinRotateInterval: cmp.Or(opts.MinRotateInterval, -1),
 	})
 	st.Sweeper = st.newSweeper(opts)
+	policy := access.Static{P: opts.AccessPolicy}
 	st.Provisioning = provisioning.New(st.Service, st.ManagedKeys, st.Store, provisioning.Options{
 		Prefix: opts.SecretPrefix, Publisher: st.Events, Logger: opts.Logger.With("component", "provisioning"),
+		Policy: policy,
 	})
 	if err := st.routeRequests(); err != nil {
 		return err
 	}
-	st.Handler = st.withDevEvents(httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger, ManagedKeys: st.ManagedKeys}))
+	st.Handler = st.withDevEvents(httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger, ManagedKeys: st.ManagedKeys,
+		Identify: DevIdentity, Policy: policy}))
 	if opts.RequireSigV4 {
 		st.Handler = requireSigV4(st.Handler, opts.Region, opts.Now)
 	}

@@ -22,6 +22,9 @@ const (
 	// HTTPAPIRequest is an IAM-authorised API Gateway HTTP API v2 request:
 	// aws-lambda-go's events/testdata/apigw-v2-request-iam.json.
 	HTTPAPIRequest EventName = "http_api_request_iam.json"
+	// HTTPAPIRequestJWT is a JWT-authorised API Gateway HTTP API v2
+	// request: aws-lambda-go's events/testdata/apigw-v2-request-jwt-authorizer.json.
+	HTTPAPIRequestJWT EventName = "http_api_request_jwt.json"
 	// ProvisioningEvent is a "Provision API Key" request as the
 	// provisioning rule delivers it (source ddconn.requests).
 	ProvisioningEvent EventName = "provisioning_event.json"

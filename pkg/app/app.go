@@ -9,11 +9,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/access"
+	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/config"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/httpapi"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -96,6 +100,35 @@ func (a *App) Connections(deps connection.Dependents) *connection.Service {
 		MinRotateInterval: a.Config.MinRotateInterval,
 		Now:               time.Now, Logger: a.Logger, Dependents: deps,
 	})
+}
+
+// HTTPOptions are the options of the API handlers on Lambda: request ids
+// and identities from API Gateway's request context, the access policy
+// (a.Access()), and the refusal metric.
+func (a *App) HTTPOptions(policy access.Source) httpapi.Options {
+	return httpapi.Options{
+		Logger: a.Logger, RequestID: apigateway.RequestID,
+		Identify: apigateway.Identifier(a.Config.GroupsClaim), Policy: policy,
+		Metrics: metrics.New(os.Stdout, time.Now),
+	}
+}
+
+// Access is the access policy source: the secret AccessPolicySecret, read
+// at most every access.DefaultRefresh; nil, with a warning, when none is
+// configured.
+func (a *App) Access() access.Source {
+	if a.Config.AccessPolicySecret == "" {
+		a.Logger.Warn("no access policy is configured (" + config.EnvAccessPolicySecret + "): every caller is an administrator")
+		return nil
+	}
+	id := a.Config.AccessPolicySecret
+	return &access.Cached{Read: func(ctx context.Context) ([]byte, error) {
+		v, err := a.Secrets.Get(ctx, id, "", secretstore.Current)
+		if err != nil {
+			return nil, err
+		}
+		return []byte(v.Value), nil
+	}}
 }
 
 // ManagedKeys is the managed-key service on the app's adapters and

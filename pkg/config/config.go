@@ -18,6 +18,8 @@ const (
 	EnvLogLevel            = "DDCONN_LOG_LEVEL"
 	EnvEventBus            = "DDCONN_EVENT_BUS"
 	EnvMinRotateInterval   = "DDCONN_MIN_ROTATE_INTERVAL"
+	EnvAccessPolicySecret  = "DDCONN_ACCESS_POLICY_SECRET"
+	EnvGroupsClaim         = "DDCONN_GROUPS_CLAIM"
 )
 
 // DefaultSecretPrefix is the prefix of connection secret names when
@@ -46,6 +48,13 @@ type Config struct {
 	// rotate-now request (connection.Options.MinRotateInterval): 0 when
 	// unset means the default, a negative value (set as "0") no minimum.
 	MinRotateInterval time.Duration
+	// AccessPolicySecret is the name or ARN of the secret holding the
+	// access policy (package access); empty means no policy: every caller
+	// is an administrator.
+	AccessPolicySecret string
+	// GroupsClaim is the JWT claim holding a caller's groups; empty means
+	// apigateway.DefaultGroupsClaim.
+	GroupsClaim string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production) and
@@ -57,6 +66,8 @@ func Load(getenv func(string) string) (Config, error) {
 		DatadogBaseURL:      strings.TrimRight(strings.TrimSpace(getenv(EnvDatadogBaseURL)), "/"),
 		RotationFunctionARN: strings.TrimSpace(getenv(EnvRotationFunctionARN)),
 		EventBus:            strings.TrimSpace(getenv(EnvEventBus)),
+		AccessPolicySecret:  strings.TrimSpace(getenv(EnvAccessPolicySecret)),
+		GroupsClaim:         strings.TrimSpace(getenv(EnvGroupsClaim)),
 	}
 	if c.SecretPrefix == "" {
 		c.SecretPrefix = DefaultSecretPrefix

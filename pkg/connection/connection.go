@@ -18,8 +18,10 @@ const appDatadog = "datadog"
 type Connection struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
-	App         string `json:"app"`
-	Method      string `json:"method"`
+	// Team is the team the connection belongs to; "" (omitted) for none.
+	Team   string `json:"team,omitempty"`
+	App    string `json:"app"`
+	Method string `json:"method"`
 	// Site is the Datadog site's short name, such as "US5".
 	Site        string            `json:"site"`
 	Credentials PublicCredentials `json:"credentials"`
@@ -112,6 +114,7 @@ func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *secre
 	c := Connection{
 		Name:                  name,
 		Description:           sec.Description,
+		Team:                  t[secretkind.TagTeam],
 		App:                   appDatadog,
 		Method:                methodAPIKey,
 		Site:                  t[secretkind.TagSite],

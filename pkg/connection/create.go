@@ -3,6 +3,7 @@ package connection
 import (
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"time"
 
@@ -16,6 +17,11 @@ import (
 func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error) {
 	req, err := in.validate()
 	if err != nil {
+		return Connection{}, err
+	}
+	access.NoteTarget(ctx, req.name)
+	access.NoteTeam(ctx, req.team)
+	if err := access.CheckMember(ctx, req.team); err != nil {
 		return Connection{}, err
 	}
 	// Refuse a taken name before calling Datadog. CreateSecret enforces
@@ -41,6 +47,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Connection, error
 		return Connection{}, err
 	}
 	tags := metadataTags(req.creds.Site, p, v)
+	if req.team != "" {
+		tags[secretkind.TagTeam] = req.team
+	}
 	newSecret := secretstore.CreateInput{
 		Name:        s.secretName(req.name),
 		Description: req.description,
@@ -105,7 +114,8 @@ func (s *Service) CreatedBy(ctx context.Context, name, requestID string) (c Conn
 	return s.connectionFrom(name, sec, &doc), true, nil
 }
 
-// ensureFree fails when the name is taken or scheduled for deletion.
+// ensureFree fails when the name is taken or scheduled for deletion. Of a
+// connection the caller may not see it says only that the name is taken.
 func (s *Service) ensureFree(ctx context.Context, name string) error {
 	sec, err := s.store.Describe(ctx, s.secretName(name))
 	switch {
@@ -113,6 +123,8 @@ func (s *Service) ensureFree(ctx context.Context, name string) error {
 		return nil
 	case err != nil:
 		return storeFailure("checking connection name "+name, err)
+	case !access.Sees(ctx, sec.Tags[secretkind.TagTeam]):
+		return nameTaken(name, nil)
 	case sec.DeletedAt != nil:
 		return pendingDeletion(name, nil)
 	default:

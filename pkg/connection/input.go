@@ -50,6 +50,9 @@ func (c CredentialsInput) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.S
 type CreateInput struct {
 	Name        string
 	Description string
+	// Team is the team the connection belongs to (package access); ""
+	// for none, which only administrators may create.
+	Team string
 	// Method defaults to "api-key", the only method.
 	Method string
 	// Credentials is nil when the request had none.
@@ -68,6 +71,9 @@ type UpdateInput struct {
 	Name        *string
 	Description *string
 	Credentials *CredentialsInput
+	// Team, when set, moves the connection to that team (administrators
+	// only).
+	Team *string
 	// AllowedServiceAccounts, when set, replaces the service accounts the
 	// connection may mint managed keys for (ids, at most
 	// maxAllowedServiceAccounts); an empty list removes the limit.
@@ -134,8 +140,8 @@ func checkName(name string) error {
 
 // validCreate is a create request that passed validation.
 type validCreate struct {
-	name, description, requestID string
-	creds                        datadog.Credentials
+	name, description, requestID, team string
+	creds                              datadog.Credentials
 }
 
 func (in CreateInput) validate() (validCreate, error) {
@@ -144,11 +150,19 @@ func (in CreateInput) validate() (validCreate, error) {
 		errs.add("name", secretkind.NameRule)
 	}
 	checkDescription(&errs, in.Description)
+	checkTeam(&errs, in.Team)
 	if in.Method != "" && in.Method != methodAPIKey {
 		errs.add("method", `must be "api-key" (the only supported method)`)
 	}
 	creds := checkCredentials(&errs, in.Credentials)
-	return validCreate{name: in.Name, description: in.Description, requestID: in.RequestID, creds: creds}, errs.err()
+	return validCreate{name: in.Name, description: in.Description, requestID: in.RequestID, team: in.Team, creds: creds}, errs.err()
+}
+
+// checkTeam checks a team name: empty (no team) or a valid name.
+func checkTeam(errs *fieldErrors, team string) {
+	if team != "" && !secretkind.ValidName(team) {
+		errs.add("team", secretkind.NameRule)
+	}
 }
 
 func checkDescription(errs *fieldErrors, d string) {
@@ -239,6 +253,8 @@ type validUpdate struct {
 	creds       *datadog.Credentials
 	// allowed is the new allowed list, nil when unchanged; empty clears it.
 	allowed *[]string
+	// team is the new team, nil when unchanged; "" removes it.
+	team *string
 }
 
 func (in UpdateInput) validate(name string) (validUpdate, error) {
@@ -246,11 +262,11 @@ func (in UpdateInput) validate(name string) (validUpdate, error) {
 	if in.Name != nil && *in.Name != name {
 		errs.add("name", "a connection cannot be renamed: its name is its id. Create a connection with the new name, then delete this one")
 	}
-	if in.Description == nil && in.Credentials == nil && in.AllowedServiceAccounts == nil {
+	if in.Description == nil && in.Credentials == nil && in.AllowedServiceAccounts == nil && in.Team == nil {
 		if err := errs.err(); err != nil {
 			return validUpdate{}, err // a rename attempt says so, not "nothing to update"
 		}
-		return validUpdate{}, &Error{Kind: ErrInvalid, Message: "nothing to update: send description, credentials and/or allowedServiceAccounts"}
+		return validUpdate{}, &Error{Kind: ErrInvalid, Message: "nothing to update: send description, credentials, team and/or allowedServiceAccounts"}
 	}
 	var out validUpdate
 	if in.Description != nil {
@@ -264,6 +280,10 @@ func (in UpdateInput) validate(name string) (validUpdate, error) {
 	if in.AllowedServiceAccounts != nil {
 		ids := checkAllowedServiceAccounts(&errs, *in.AllowedServiceAccounts)
 		out.allowed = &ids
+	}
+	if in.Team != nil {
+		checkTeam(&errs, *in.Team)
+		out.team = in.Team
 	}
 	return out, errs.err()
 }

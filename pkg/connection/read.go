@@ -3,6 +3,7 @@ package connection
 import (
 	"context"
 	"errors"
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strings"
 
@@ -20,6 +21,22 @@ type Page struct {
 	Connections []Connection `json:"connections"`
 	// NextCursor fetches the next page; "" on the last page.
 	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// listVisible reads one page of the connection secrets the caller of ctx
+// may see: for a caller in at most 10 teams (and no administrator), only
+// its teams' secrets are read (ListSecrets filtered by TagTeam), so a
+// page's cost does not grow with other teams' connections.
+func (s *Service) listVisible(ctx context.Context, limit int, cursor string) ([]secretstore.Secret, string, error) {
+	c, ok := access.CallerFrom(ctx)
+	switch {
+	case !ok || c.Admin || len(c.Teams) > 10:
+		return s.store.List(ctx, s.prefix, limit, cursor)
+	case len(c.Teams) == 0:
+		return nil, "", nil
+	default:
+		return s.store.ListTagged(ctx, s.prefix, secretkind.TagTeam, c.Teams, limit, cursor)
+	}
 }
 
 // Get returns connection name, with its scopes (read from the secret value).
@@ -47,7 +64,7 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 	if limit < 1 || limit > maxPageSize {
 		return Page{}, invalid(FieldError{"limit", LimitRule})
 	}
-	secrets, next, err := s.store.List(ctx, s.prefix, limit, cursor)
+	secrets, next, err := s.listVisible(ctx, limit, cursor)
 	switch {
 	case errors.Is(err, secretstore.ErrInvalid) && cursor != "":
 		return Page{}, &Error{Kind: ErrInvalid, Message: "the request is invalid", Err: err,
@@ -58,7 +75,7 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 	page := Page{Connections: []Connection{}, NextCursor: next}
 	for _, sec := range secrets {
 		name := strings.TrimPrefix(sec.Name, s.prefix)
-		if !managed(sec) || !secretkind.ValidName(name) || sec.DeletedAt != nil {
+		if !managed(sec) || !secretkind.ValidName(name) || sec.DeletedAt != nil || !access.Sees(ctx, sec.Tags[secretkind.TagTeam]) {
 			continue
 		}
 		page.Connections = append(page.Connections, s.connectionFrom(name, sec, nil))

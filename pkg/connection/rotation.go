@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -288,7 +289,8 @@ func newToken() string {
 }
 
 // sharers returns the other connections whose current application key is
-// keyID (TagKeyID), by name.
+// keyID (TagKeyID), by name; those the caller of ctx may not see are
+// counted as one entry ("N connection(s) of other teams"), unnamed.
 func (s *Service) sharers(ctx context.Context, name, keyID string) ([]string, error) {
 	if keyID == "" {
 		return nil, nil
@@ -298,12 +300,21 @@ func (s *Service) sharers(ctx context.Context, name, keyID string) ([]string, er
 		return nil, storeFailure("looking for other connections holding the key of "+name, err)
 	}
 	var out []string
+	hidden := 0
 	for _, sec := range secs {
-		if n, ok := secretkind.ParseName(s.prefix, sec.Name); ok && !n.Managed() && n.Connection != name {
+		n, ok := secretkind.ParseName(s.prefix, sec.Name)
+		switch {
+		case !ok || n.Managed() || n.Connection == name:
+		case !access.Sees(ctx, sec.Tags[secretkind.TagTeam]):
+			hidden++
+		default:
 			out = append(out, n.Connection)
 		}
 	}
 	slices.Sort(out)
+	if hidden > 0 {
+		out = append(out, fmt.Sprintf("%d connection(s) of other teams", hidden))
+	}
 	return out, nil
 }
 

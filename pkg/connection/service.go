@@ -35,6 +35,7 @@ type secretReader interface {
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	List(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
+	ListTagged(ctx context.Context, namePrefix, key string, values []string, limit int, cursor string) ([]secretstore.Secret, string, error)
 	WithTag(ctx context.Context, namePrefix, key, value string) ([]secretstore.Secret, error)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"time"
 
@@ -13,6 +14,9 @@ import (
 // describe reads the metadata of connection name, including a connection
 // scheduled for deletion (callers decide what that means for them). A
 // secret under the prefix that ddconn did not create counts as absent.
+//
+// A connection the caller of ctx may not see (access.Sees) is not found,
+// exactly as a missing one.
 func (s *Service) describe(ctx context.Context, name string) (secretstore.Secret, error) {
 	if err := checkName(name); err != nil {
 		return secretstore.Secret{}, err
@@ -25,7 +29,11 @@ func (s *Service) describe(ctx context.Context, name string) (secretstore.Secret
 		return secretstore.Secret{}, storeFailure("reading connection "+name, err)
 	case !managed(sec):
 		return secretstore.Secret{}, notFound(name, nil)
+	case !access.Sees(ctx, sec.Tags[secretkind.TagTeam]):
+		access.NoteHidden(ctx, sec.Tags[secretkind.TagTeam])
+		return secretstore.Secret{}, notFound(name, nil)
 	}
+	access.NoteTeam(ctx, sec.Tags[secretkind.TagTeam])
 	return sec, nil
 }
 

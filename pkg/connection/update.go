@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
@@ -29,6 +30,9 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 	if err != nil {
 		return Connection{}, err
 	}
+	if err := checkUpdateAccess(ctx, req); err != nil {
+		return Connection{}, err
+	}
 	var doc *secretkind.Document
 	if req.creds != nil {
 		allowed, limited := sec.Tags[secretkind.TagAllowedServiceAccounts]
@@ -43,6 +47,11 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 	}
 	if req.allowed != nil {
 		if err := s.setAllowedServiceAccounts(ctx, name, &sec, *req.allowed); err != nil {
+			return Connection{}, err
+		}
+	}
+	if req.team != nil {
+		if err := s.setTeam(ctx, name, &sec, *req.team); err != nil {
 			return Connection{}, err
 		}
 	}
@@ -62,8 +71,42 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 	}
 	s.log.InfoContext(ctx, "connection updated", "connection", name,
 		"credentials_changed", req.creds != nil, "description_changed", req.description != nil,
-		"allowed_service_accounts_changed", req.allowed != nil)
+		"allowed_service_accounts_changed", req.allowed != nil, "team_changed", req.team != nil)
 	return s.connectionFrom(name, sec, doc), nil
+}
+
+// checkUpdateAccess refuses the changes only administrators may make:
+// moving the connection to another team, and changing the service
+// accounts it may mint for.
+func checkUpdateAccess(ctx context.Context, req validUpdate) error {
+	if req.team != nil {
+		if err := access.CheckAdmin(ctx, "moving a connection to another team"); err != nil {
+			return err
+		}
+		if err := access.CheckMember(ctx, *req.team); err != nil {
+			return err
+		}
+	}
+	if req.allowed != nil {
+		return access.CheckAdmin(ctx, "changing allowedServiceAccounts")
+	}
+	return nil
+}
+
+// setTeam moves the connection to team ("" removes its team).
+func (s *Service) setTeam(ctx context.Context, name string, sec *secretstore.Secret, team string) error {
+	var err error
+	if team == "" {
+		err = s.store.Untag(ctx, sec.ARN, []string{secretkind.TagTeam})
+		delete(sec.Tags, secretkind.TagTeam)
+	} else {
+		err = s.store.Tag(ctx, sec.ARN, map[string]string{secretkind.TagTeam: team})
+		sec.Tags[secretkind.TagTeam] = team
+	}
+	if err != nil {
+		return s.updateFailure(name, err)
+	}
+	return nil
 }
 
 // setAllowedServiceAccounts writes (or, for an empty list, removes) the

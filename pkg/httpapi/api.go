@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,8 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/logging"
+	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 )
 
@@ -65,20 +68,45 @@ type Options struct {
 	// (…/application-keys, …/api-keys); nil answers them with 503
 	// managed_keys_not_configured.
 	ManagedKeys ManagedKeys
+	// Identify tells who a request comes from (on Lambda,
+	// apigateway.Identify); nil makes every request anonymous.
+	Identify func(*http.Request) access.Identity
+	// Policy is the access policy; nil means none: every caller is an
+	// administrator.
+	Policy access.Source
+	// Audit receives one audit record per request (access.Audit); nil
+	// means Logger.
+	Audit *slog.Logger
+	// Metrics receives Refusals; nil discards.
+	Metrics *metrics.Writer
 }
 
 // api holds what every handler shares.
 type api struct {
 	log       *slog.Logger
+	audit     *slog.Logger
 	requestID func(*http.Request) string
 	now       func() time.Time
 	keys      ManagedKeys
+	identify  func(*http.Request) access.Identity
+	policy    access.Source
+	metrics   *metrics.Writer
 }
 
 func newAPI(opts Options) *api {
-	a := &api{log: opts.Logger, requestID: opts.RequestID, now: opts.Now, keys: opts.ManagedKeys}
+	a := &api{log: opts.Logger, audit: opts.Audit, requestID: opts.RequestID, now: opts.Now, keys: opts.ManagedKeys,
+		identify: opts.Identify, policy: opts.Policy, metrics: opts.Metrics}
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if a.audit == nil {
+		a.audit = a.log
+	}
+	if a.identify == nil {
+		a.identify = func(*http.Request) access.Identity { return access.Identity{Kind: access.KindAnonymous} }
+	}
+	if a.policy == nil {
+		a.policy = access.Static{}
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -195,8 +223,45 @@ func (a *api) middleware(mux *http.ServeMux) http.Handler {
 			a.noRoute(rec, r, mux)
 			return
 		}
+		ctx, note := access.WithNote(r.Context())
+		policy, err := a.policy.Policy(ctx)
+		if err != nil {
+			a.log.ErrorContext(ctx, "the access policy is unavailable", "err", err)
+			a.writeError(rec, r, &requestError{status: http.StatusServiceUnavailable, code: CodeAccessPolicyUnavailable,
+				message: "the access policy could not be read; nothing is allowed until it can. Try again later"})
+			return
+		}
+		r = r.WithContext(access.WithCaller(ctx, access.Resolve(policy, a.identify(r))))
+		defer a.record(r, rec, note)
 		mux.ServeHTTP(rec, r)
 	})
+}
+
+// record writes the request's audit record, and counts a refusal: a 403,
+// or a connection the caller may not see answered as missing.
+func (a *api) record(r *http.Request, rec *recorder, note *access.Note) {
+	out := access.Record{Action: r.Pattern, Target: cmp.Or(target(r), note.Target), Team: note.Team, Status: rec.status, Code: rec.code,
+		Outcome: access.OutcomeAllowed}
+	switch {
+	case rec.status == http.StatusForbidden || note.Hidden:
+		out.Outcome = access.OutcomeRefused
+		if err := a.metrics.Count(metrics.Refusals, 1); err != nil {
+			a.log.WarnContext(r.Context(), "writing a metric failed", "err", err)
+		}
+	case rec.status >= 400:
+		out.Outcome = access.OutcomeFailed
+	}
+	access.Audit(r.Context(), a.audit, out)
+}
+
+// target names what a request works on: "<connection>" or
+// "<connection>/<key>"; "" for a collection.
+func target(r *http.Request) string {
+	name, key := r.PathValue("name"), r.PathValue("key")
+	if key != "" {
+		return name + "/" + key
+	}
+	return name
 }
 
 // access logs one record per request; the error code only on failures.

@@ -37,6 +37,7 @@ func (c *credentialsBody) input() *connection.CredentialsInput {
 type createBody struct {
 	Name        string           `json:"name"`
 	Description string           `json:"description"`
+	Team        string           `json:"team"`
 	Method      string           `json:"method"`
 	Credentials *credentialsBody `json:"credentials"`
 }
@@ -45,6 +46,7 @@ type createBody struct {
 type updateBody struct {
 	Name                   *string          `json:"name"`
 	Description            *string          `json:"description"`
+	Team                   *string          `json:"team"`
 	Credentials            *credentialsBody `json:"credentials"`
 	AllowedServiceAccounts *[]string        `json:"allowedServiceAccounts"`
 }
@@ -283,7 +285,7 @@ func decodeCreate(body io.Reader) (connection.CreateInput, error) {
 	if err := decodeJSON(body, &b); err != nil {
 		return connection.CreateInput{}, err
 	}
-	return connection.CreateInput{Name: b.Name, Description: b.Description, Method: b.Method, Credentials: b.Credentials.input()}, nil
+	return connection.CreateInput{Name: b.Name, Description: b.Description, Team: b.Team, Method: b.Method, Credentials: b.Credentials.input()}, nil
 }
 
 // decodeUpdate decodes a PATCH request body.
@@ -292,7 +294,7 @@ func decodeUpdate(body io.Reader) (connection.UpdateInput, error) {
 	if err := decodeJSON(body, &b); err != nil {
 		return connection.UpdateInput{}, err
 	}
-	return connection.UpdateInput{Name: b.Name, Description: b.Description, Credentials: b.Credentials.input(),
+	return connection.UpdateInput{Name: b.Name, Description: b.Description, Team: b.Team, Credentials: b.Credentials.input(),
 		AllowedServiceAccounts: b.AllowedServiceAccounts}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
@@ -44,6 +45,12 @@ const (
 	// CodeManagedKeysUnavailable: the deployment has no managed-key
 	// service (503).
 	CodeManagedKeysUnavailable = "managed_keys_not_configured"
+	// CodeForbidden: the access policy does not let the caller take the
+	// action on a connection it sees (403).
+	CodeForbidden = "forbidden"
+	// CodeAccessPolicyUnavailable: the access policy could not be read;
+	// nothing is allowed until it can (503).
+	CodeAccessPolicyUnavailable = "access_policy_unavailable"
 )
 
 // envelope is the body of every error answer.
@@ -127,6 +134,10 @@ func classify(err error) (int, errorBody) {
 	var re *requestError
 	if errors.As(err, &re) {
 		return re.status, errorBody{Code: re.code, Message: re.message, Details: re.details}
+	}
+	var refusal *access.Refusal
+	if errors.As(err, &refusal) {
+		return http.StatusForbidden, errorBody{Code: CodeForbidden, Message: refusal.Why}
 	}
 	var ce *connection.Error
 	if errors.As(err, &ce) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/rotationstate"
@@ -192,6 +193,10 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 		return record{}, err
 	}
 	if v.name.Kind == secretkind.AppKey {
+		unscoped := len(v.scopes) == 0
+		if err := access.CheckGrant(ctx, mgr.secret.Tags[secretkind.TagTeam], v.scopes, unscoped); err != nil {
+			return record{}, err
+		}
 		if err := s.checkServiceAccount(ctx, mgr, v.serviceAccountID); err != nil {
 			return record{}, err
 		}

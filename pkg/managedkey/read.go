@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -209,6 +210,9 @@ func (s *Service) describe(ctx context.Context, n secretkind.Name) (secretstore.
 	if !secretkind.ValidName(n.Key) || !secretkind.ValidName(n.Connection) {
 		return secretstore.Secret{}, notFound(n)
 	}
+	if err := s.checkVisible(ctx, n.Connection); err != nil {
+		return secretstore.Secret{}, err
+	}
 	sec, err := s.store.Describe(ctx, n.SecretName(s.opts.Prefix))
 	switch {
 	case errors.Is(err, secretstore.ErrNotFound) || err == nil && sec.DeletedAt != nil:
@@ -217,6 +221,27 @@ func (s *Service) describe(ctx context.Context, n secretkind.Name) (secretstore.
 		return secretstore.Secret{}, storeFailure("reading the managed key", err)
 	}
 	return sec, nil
+}
+
+// checkVisible answers a managed key of a connection the caller of ctx may
+// not see as not found. It reads the connection's metadata only for a
+// caller that is restricted (not ddconn itself, not an administrator).
+func (s *Service) checkVisible(ctx context.Context, conn string) error {
+	if c, ok := access.CallerFrom(ctx); !ok || c.Admin {
+		return nil
+	}
+	sec, err := s.store.Describe(ctx, s.opts.Prefix+conn)
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound):
+		return fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", conn), nil)
+	case err != nil:
+		return storeFailure("reading the connection", err)
+	case !access.Sees(ctx, sec.Tags[secretkind.TagTeam]):
+		access.NoteHidden(ctx, sec.Tags[secretkind.TagTeam])
+		return fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", conn), nil)
+	}
+	access.NoteTeam(ctx, sec.Tags[secretkind.TagTeam])
+	return nil
 }
 
 func notFound(n secretkind.Name) error {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"io"
 	"log/slog"
@@ -134,7 +135,11 @@ func (s *Service) connection(ctx context.Context, name string) (managerOf, error
 		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), err)
 	case err != nil:
 		return managerOf{}, storeFailure("reading the connection", err)
+	case !access.Sees(ctx, sec.Tags[secretkind.TagTeam]):
+		access.NoteHidden(ctx, sec.Tags[secretkind.TagTeam])
+		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), nil)
 	}
+	access.NoteTeam(ctx, sec.Tags[secretkind.TagTeam])
 	// A delete may land between the two reads.
 	v, err := s.store.Get(ctx, sec.ARN, "", secretstore.Current)
 	switch {

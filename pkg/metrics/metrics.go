@@ -21,6 +21,8 @@ const (
 	KeysRevoked = "KeysRevoked"
 	// OrphansSwept counts orphaned application keys deleted by the sweeper.
 	OrphansSwept = "OrphansSwept"
+	// Refusals counts requests and events the access policy refused.
+	Refusals = "Refusals"
 	// KeyHeadroom is, per swept secret, how many more keys its owner (or
 	// organisation, for API keys) may hold under Datadog's limit; alarm on
 	// its minimum.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 )
@@ -46,7 +47,10 @@ type ManagedKeyDeletedDetail struct {
 // finds the connection it created before reading the staging secret, which
 // the first delivery may have deleted.
 func (p *Processor) createConnection(ctx context.Context, id string, d *CreateConnectionDetail) (outcome, error) {
-	if err := p.checkStagingARN(d.CredentialsSecretARN); err != nil {
+	if err := p.checkStagingARN(d.CredentialsSecretARN, d.Team); err != nil {
+		return outcome{}, err
+	}
+	if err := access.CheckMember(ctx, d.Team); err != nil {
 		return outcome{}, err
 	}
 	c, err := p.createOnce(ctx, id, d)
@@ -79,7 +83,7 @@ func (p *Processor) createOnce(ctx context.Context, id string, d *CreateConnecti
 		return connection.Connection{}, err
 	}
 	return p.conns.Create(ctx, connection.CreateInput{
-		Name: d.Name, Description: d.Description, Credentials: &creds, RequestID: id,
+		Name: d.Name, Description: d.Description, Team: d.Team, Credentials: &creds, RequestID: id,
 	})
 }
 

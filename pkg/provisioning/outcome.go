@@ -3,6 +3,7 @@ package provisioning
 import (
 	"errors"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 )
@@ -26,6 +27,9 @@ const (
 	ReasonDeleted = "deleted"
 	// ReasonKeyLimitReached: Datadog's key limit leaves no room for the key.
 	ReasonKeyLimitReached = "key-limit-reached"
+	// ReasonForbidden: the access policy does not attribute the event's
+	// account to the connection's team (or to the team it names).
+	ReasonForbidden = "forbidden"
 	// ReasonUnavailable is the one retryable reason: Datadog or Secrets
 	// Manager kept failing, and the create function fails the invocation
 	// so that Lambda retries it.
@@ -122,7 +126,10 @@ func failureOf(err error) *failure {
 	}
 	var ce *connection.Error
 	var me *managedkey.Error
+	var refusal *access.Refusal
 	switch {
+	case errors.As(err, &refusal):
+		out.reason, out.message = ReasonForbidden, refusal.Why
 	case out.reason == ReasonInternal:
 	case errors.As(err, &ce):
 		out.message, out.details = ce.Message, ce.Details

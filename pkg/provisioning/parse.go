@@ -29,6 +29,10 @@ const (
 type CreateConnectionDetail struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// Team is the team the connection belongs to, as in POST /connections;
+	// the credentials secret must then be under the team's staging path,
+	// Prefix + StagingPrefix + Team + "/".
+	Team string `json:"team"`
 	// URL is the Datadog site, as in POST /connections.
 	URL string `json:"url"`
 	// CredentialsSecretARN is the ARN of the staging secret holding

@@ -11,9 +11,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -61,6 +63,14 @@ type Options struct {
 	Publisher publisher
 	// Logger receives one record per request; nil discards.
 	Logger *slog.Logger
+	// Policy is the access policy that attributes an event's account to
+	// teams; nil means none: every event acts as an administrator.
+	Policy access.Source
+	// Audit receives one audit record per request (access.Audit); nil
+	// means Logger.
+	Audit *slog.Logger
+	// Metrics receives Refusals; nil discards.
+	Metrics *metrics.Writer
 }
 
 // Processor carries out request events and publishes their outcomes. It
@@ -72,13 +82,23 @@ type Processor struct {
 	pub     publisher
 	prefix  string
 	log     *slog.Logger
+	audit   *slog.Logger
+	policy  access.Source
+	metrics *metrics.Writer
 }
 
 // New returns a Processor over the given services.
 func New(conns connections, keys managedKeys, staging staging, opts Options) *Processor {
-	p := &Processor{conns: conns, keys: keys, staging: staging, pub: opts.Publisher, prefix: opts.Prefix, log: opts.Logger}
+	p := &Processor{conns: conns, keys: keys, staging: staging, pub: opts.Publisher, prefix: opts.Prefix, log: opts.Logger,
+		audit: opts.Audit, policy: opts.Policy, metrics: opts.Metrics}
 	if p.log == nil {
 		p.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if p.audit == nil {
+		p.audit = p.log
+	}
+	if p.policy == nil {
+		p.policy = access.Static{}
 	}
 	return p
 }
@@ -103,7 +123,13 @@ var ErrRetry = errors.New("the event should be delivered again")
 // a nil error, so Lambda does not retry it.
 func (p *Processor) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
 	log := p.log.With(slog.String("event_id", echo(ev.ID, validEventID)), slog.String("detail_type", echo(ev.DetailType, isRequestType)))
-	out, err := p.carryOut(ctx, ev)
+	ctx, note := access.WithNote(ctx)
+	ctx, out, err := p.attributed(ctx, ev)
+	if err != nil && note.Hidden {
+		// The connection exists, in a team the event is not attributed to.
+		err = access.Forbidden("the event's account is not attributed to the connection's team in the access policy")
+	}
+	p.record(ctx, ev, note, err)
 	var f *failure
 	if err != nil {
 		f = failureOf(err)
@@ -123,6 +149,35 @@ func (p *Processor) Handle(ctx context.Context, ev events.EventBridgeEvent) erro
 		return fmt.Errorf("%w: %w", ErrRetry, f)
 	}
 	return nil
+}
+
+// attributed resolves the event's account against the access policy into
+// the caller of the returned context, and carries the event out as that
+// caller. A policy that cannot be read makes the event unavailable: it is
+// retried.
+func (p *Processor) attributed(ctx context.Context, ev events.EventBridgeEvent) (context.Context, outcome, error) {
+	policy, err := p.policy.Policy(ctx)
+	if err != nil {
+		return ctx, outcome{}, &failure{reason: ReasonUnavailable, message: "the access policy could not be read" + retryingSuffix, cause: err}
+	}
+	ctx = access.WithCaller(ctx, access.Resolve(policy, access.Identity{Kind: access.KindEvent, Account: ev.AccountID}))
+	out, err := p.carryOut(ctx, ev)
+	return ctx, out, err
+}
+
+// record writes the event's audit record, and counts a refusal.
+func (p *Processor) record(ctx context.Context, ev events.EventBridgeEvent, note *access.Note, err error) {
+	rec := access.Record{Action: echo(ev.DetailType, isRequestType), Target: note.Target, Team: note.Team, Outcome: access.OutcomeAllowed}
+	switch {
+	case errors.Is(err, access.ErrForbidden):
+		rec.Outcome, rec.Code = access.OutcomeRefused, ReasonForbidden
+		if merr := p.metrics.Count(metrics.Refusals, 1); merr != nil {
+			p.log.WarnContext(ctx, "writing a metric failed", slog.Any("error", merr))
+		}
+	case err != nil:
+		rec.Outcome, rec.Code = access.OutcomeFailed, failureOf(err).reason
+	}
+	access.Audit(ctx, p.audit, rec)
 }
 
 // echo returns an event's field for an outcome if it is valid, and ""
@@ -152,12 +207,16 @@ func (p *Processor) carryOut(ctx context.Context, ev events.EventBridgeEvent) (o
 	}
 	switch d := req.detail.(type) {
 	case *CreateConnectionDetail:
+		access.NoteTarget(ctx, d.Name)
 		return p.createConnection(ctx, req.id, d)
 	case *ProvisionApplicationKeyDetail:
+		access.NoteTarget(ctx, d.Connection+"/"+d.Name)
 		return p.provisionAppKey(ctx, req.id, d)
 	case *ProvisionAPIKeyDetail:
+		access.NoteTarget(ctx, d.Connection+"/"+d.Name)
 		return p.provisionAPIKey(ctx, req.id, d)
 	case *DeleteManagedKeyDetail:
+		access.NoteTarget(ctx, d.Connection+"/"+d.Name)
 		return p.deleteKey(ctx, req.id, d)
 	}
 	return outcome{}, fmt.Errorf("no handler for detail type %q", req.detailType)

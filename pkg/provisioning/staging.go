@@ -26,10 +26,15 @@ func (stagedKeys) String() string   { return "staged keys (redacted)" }
 func (stagedKeys) GoString() string { return "staged keys (redacted)" }
 
 // checkStagingARN checks that arn names a Secrets Manager secret under the
-// staging prefix: ddconn reads keys from nowhere else, so a request cannot
-// make it copy another connection's or another system's secret.
-func (p *Processor) checkStagingARN(arn string) error {
+// staging prefix — for a connection of a team, under the team's own,
+// StagingPrefix + team + "/": ddconn reads keys from nowhere else, so a
+// request cannot make it copy another connection's, another team's or
+// another system's secret.
+func (p *Processor) checkStagingARN(arn, team string) error {
 	wantPrefix := p.prefix + StagingPrefix
+	if team != "" {
+		wantPrefix += team + "/"
+	}
 	parts := strings.SplitN(arn, ":", 7)
 	if len(arn) > 2048 || len(parts) != 7 || parts[0] != "arn" || parts[2] != "secretsmanager" || parts[5] != "secret" {
 		return invalidRequest("credentialsSecretArn", "must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")

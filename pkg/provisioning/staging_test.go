@@ -12,22 +12,27 @@ import (
 func TestCheckStagingARN(t *testing.T) {
 	p := New(nil, nil, nil, Options{Prefix: "ddconn/connections/"})
 	tests := []struct {
-		arn string
-		ok  bool
+		arn  string
+		team string
+		ok   bool
 	}{
-		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/prod-AbCdEf", true},
-		{"arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:ddconn/connections/staging/x", true},
-		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/prod-AbCdEf", false},
-		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/", false},
-		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:other/staging/x", false},
-		{"arn:aws:ssm:us-east-1:123456789012:parameter:ddconn/connections/staging/x", false},
-		{"ddconn/connections/staging/x", false},
-		{"", false},
-		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/" + strings.Repeat("x", 2048), false},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/prod-AbCdEf", "", true},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/team-a/prod-AbCdEf", "team-a", true},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/team-b/prod-AbCdEf", "team-a", false},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/prod-AbCdEf", "team-a", false},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/team-a/", "team-a", false},
+		{"arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:ddconn/connections/staging/x", "", true},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/prod-AbCdEf", "", false},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/", "", false},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:other/staging/x", "", false},
+		{"arn:aws:ssm:us-east-1:123456789012:parameter:ddconn/connections/staging/x", "", false},
+		{"ddconn/connections/staging/x", "", false},
+		{"", "", false},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/staging/" + strings.Repeat("x", 2048), "", false},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%.70s", tt.arn), func(t *testing.T) {
-			err := p.checkStagingARN(tt.arn)
+			err := p.checkStagingARN(tt.arn, tt.team)
 			if (err == nil) != tt.ok {
 				t.Fatalf("checkStagingARN = %v, want ok=%v", err, tt.ok)
 			}

@@ -37,6 +37,9 @@ const (
 	// TagValid and TagLastValidatedAt record the last validation.
 	TagValid           = "ddconn:valid"
 	TagLastValidatedAt = "ddconn:last-validated-at"
+	// TagTeam holds the team a connection belongs to (package access);
+	// absent for a connection with no team.
+	TagTeam = "ddconn:team"
 	// TagAllowedServiceAccounts lists, space separated, the service
 	// accounts a connection may mint managed keys for; absent means any.
 	TagAllowedServiceAccounts = "ddconn:allowed-service-accounts"

@@ -2,6 +2,7 @@ package secretstore
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -200,6 +201,41 @@ func (s *Store) list(ctx context.Context, namePrefix string, limit int, cursor s
 	secrets := make([]Secret, 0, len(out.SecretList))
 	for _, e := range out.SecretList {
 		secrets = append(secrets, secretFromListEntry(e))
+	}
+	return secrets, aws.ToString(out.NextToken), nil
+}
+
+// maxFilterValues is the most values one ListSecrets filter takes.
+const maxFilterValues = 10
+
+// ListTagged is List restricted to the secrets whose tag key has one of
+// values (at most 10). The tag-value filter matches any tag's value by
+// prefix, so the tag is checked again here: a page may hold fewer secrets
+// than limit while the cursor is not "".
+func (s *Store) ListTagged(ctx context.Context, namePrefix, key string, values []string, limit int, cursor string) ([]Secret, string, error) {
+	if len(values) == 0 || len(values) > maxFilterValues {
+		return nil, "", fmt.Errorf("listing secrets by tag: %w: 1 to %d values, not %d", ErrInvalid, maxFilterValues, len(values))
+	}
+	in := &secretsmanager.ListSecretsInput{
+		Filters: []types.Filter{
+			{Key: types.FilterNameStringTypeName, Values: []string{namePrefix}},
+			{Key: types.FilterNameStringTypeTagKey, Values: []string{key}},
+			{Key: types.FilterNameStringTypeTagValue, Values: values},
+		},
+		NextToken: optional(cursor),
+	}
+	if limit > 0 {
+		in.MaxResults = aws.Int32(int32(min(limit, 100)))
+	}
+	out, err := s.sm.ListSecrets(ctx, in)
+	if err != nil {
+		return nil, "", wrap("listing secrets by tag", "", err)
+	}
+	secrets := make([]Secret, 0, len(out.SecretList))
+	for _, e := range out.SecretList {
+		if sec := secretFromListEntry(e); slices.Contains(values, sec.Tags[key]) {
+			secrets = append(secrets, sec)
+		}
 	}
 	return secrets, aws.ToString(out.NextToken), nil
 }

@@ -1,0 +1,145 @@
+package access
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ddconn/ddconn/pkg/secretkind"
+)
+
+// Policy is the access policy document:
+//
+//	{"administrators": {"principals": ["arn:aws:iam::111111111111:role/platform-*"], "groups": ["platform"]},
+//	 "teams": {"team-a": {"principals": ["arn:aws:iam::111111111111:role/team-a-*"], "groups": ["team-a"],
+//	                      "accounts": ["222222222222"], "grantableScopes": ["metrics_read", "logs_read_data"]}}}
+type Policy struct {
+	Administrators Members         `json:"administrators"`
+	Teams          map[string]Team `json:"teams"`
+}
+
+// Members says who belongs to a team, or is an administrator.
+type Members struct {
+	// Principals are IAM principal ARN patterns: '*' matches any run of
+	// characters, '?' one. An assumed-role session is matched by its role's
+	// ARN, arn:aws:iam::<account>:role/<name> (STS drops the role's path).
+	Principals []string `json:"principals,omitempty"`
+	// Groups are JWT groups (the API's GroupsClaim).
+	Groups []string `json:"groups,omitempty"`
+	// Accounts are the AWS accounts whose provisioning events act for the
+	// team (12 digits).
+	Accounts []string `json:"accounts,omitempty"`
+}
+
+// Team is one team of the policy.
+type Team struct {
+	Members
+	// GrantableScopes, when set, are the only scopes keys minted for the
+	// team's connections may carry. Unset, they may carry any scope but
+	// ManagementScopes.
+	GrantableScopes []string `json:"grantableScopes,omitempty"`
+}
+
+// MaxPolicyBytes bounds the policy document.
+const MaxPolicyBytes = 64 << 10
+
+// ManagementScopes are the Datadog permissions that manage keys, users or
+// service accounts: a key minted with one could mint or unlock more than
+// its team was given, so a team grants one only when its GrantableScopes
+// name it.
+var ManagementScopes = []string{
+	"api_keys_delete", "api_keys_read", "api_keys_write",
+	"org_app_keys_read", "org_app_keys_write", "org_management",
+	"service_account_write", "user_access_invite", "user_access_manage",
+	"user_access_read", "user_app_keys",
+}
+
+// ParsePolicy reads and checks a policy document. Unknown fields, duplicate
+// keys, invalid team names, principals that are not ARN patterns and
+// accounts that are not 12 digits are refused, each error naming where.
+func ParsePolicy(doc []byte) (*Policy, error) {
+	if len(doc) > MaxPolicyBytes {
+		return nil, fmt.Errorf("the access policy is %d bytes, more than %d", len(doc), MaxPolicyBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("reading the access policy: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("reading the access policy: data after the document")
+	}
+	errs := []error{p.Administrators.check("administrators")}
+	for name, t := range p.Teams {
+		if !secretkind.ValidName(name) {
+			errs = append(errs, fmt.Errorf("team %q: the name %s", name, secretkind.NameRule))
+		}
+		errs = append(errs, t.check("teams."+name))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("the access policy is invalid: %w", err)
+	}
+	return &p, nil
+}
+
+func (m Members) check(where string) error {
+	var errs []error
+	for _, p := range m.Principals {
+		if !strings.HasPrefix(p, "arn:") {
+			errs = append(errs, fmt.Errorf("%s.principals: %q is not an ARN pattern (arn:…)", where, p))
+		}
+	}
+	for _, g := range m.Groups {
+		if g == "" {
+			errs = append(errs, fmt.Errorf("%s.groups: a group is empty", where))
+		}
+	}
+	for _, a := range m.Accounts {
+		if len(a) != 12 || strings.Trim(a, "0123456789") != "" {
+			errs = append(errs, fmt.Errorf("%s.accounts: %q is not a 12-digit AWS account id", where, a))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// has reports whether id is one of m.
+func (m Members) has(id Identity) bool {
+	switch id.Kind {
+	case KindEvent:
+		return slices.Contains(m.Accounts, id.Account)
+	default:
+		return slices.ContainsFunc(m.Principals, func(p string) bool { return id.Principal != "" && match(p, id.Principal) }) ||
+			slices.ContainsFunc(id.Groups, func(g string) bool { return slices.Contains(m.Groups, g) })
+	}
+}
+
+// match reports whether s matches pattern, where '*' matches any run of
+// characters (slashes included) and '?' any one.
+func match(pattern, s string) bool {
+	px, sx := 0, 0
+	starP, starS := -1, 0
+	for sx < len(s) {
+		switch {
+		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == s[sx]):
+			px++
+			sx++
+		case px < len(pattern) && pattern[px] == '*':
+			starP, starS = px, sx
+			px++
+		case starP >= 0:
+			px = starP + 1
+			starS++
+			sx = starS
+		default:
+			return false
+		}
+	}
+	for px < len(pattern) && pattern[px] == '*' {
+		px++
+	}
+	return px == len(pattern)
+}
