@@ -13,7 +13,7 @@ import (
 // markdownFiles are the documentation files, in reading order: the README
 // first, then the files whose walkthroughs build on it. Walkthroughs run in
 // this order; a walkthrough in a file missing from the list fails the test.
-var markdownFiles = []string{"../README.md", "cli.md", "api.md", "rotation.md", "provisioning.md", "deploy.md", "consumers.md",
+var markdownFiles = []string{"../README.md", "cli.md", "api.md", "rotation.md", "provisioning.md", "access.md", "deploy.md", "consumers.md",
 	"development.md", "architecture.md", "security.md", "benchmarks.md"}
 
 // A shell block is preceded by one of these comments: the first marks a
