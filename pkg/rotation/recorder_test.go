@@ -54,6 +54,28 @@ type recorder struct {
 	plan    *plan
 	fired   bool
 	secrets map[string]bool
+	// hooks run once each, after the call of their label completes.
+	hooks map[string]func()
+}
+
+// onCall runs fn once, after the call labelled label has completed and
+// before its caller sees the answer.
+func (r *recorder) onCall(label string, fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hooks == nil {
+		r.hooks = map[string]func(){}
+	}
+	r.hooks[label] = fn
+}
+
+// takeHook removes and returns the hook of label, if any.
+func (r *recorder) takeHook(label string) func() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn := r.hooks[label]
+	delete(r.hooks, label)
+	return fn
 }
 
 func (r *recorder) beginStep(step string, cancel context.CancelFunc) {
@@ -125,6 +147,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if fn := r.takeHook(label); fn != nil {
+		fn()
+	}
 	switch kind {
 	case faultTimeout:
 		return nil, fmt.Errorf("%s: %w", label, errInjectedTimeout)
