@@ -246,6 +246,12 @@ func TestEveryCommand(t *testing.T) {
 	if !res.Succeeded || res.NewKeyID == "" || res.NewKeyID == res.PreviousKeyID || res.VersionID == "" {
 		t.Errorf("rotate --wait -o json: %+v", res)
 	}
+	must(t, tr, ExitOK, "", "rotation", "update", "rot", "--schedule", "rate(30 days)", "--revoke-previous", "after:24h",
+		"--rotate-immediately=false")
+	res = decode[rotationResult](t, must(t, tr, ExitOK, "", "rotate", "rot", "--wait", "-o", "json").stdout)
+	if res.RevokeAt == nil || !strings.Contains(res.PreviousKey, "sweeper") {
+		t.Errorf("rotate --wait with after:24h says when the sweeper revokes the previous key: %+v", res)
+	}
 	must(t, tr, ExitOK, "", "rotation", "show", "rot")
 	block := decode[map[string]any](t, must(t, tr, ExitOK, "", "rotation", "show", "rot", "-o", "json").stdout)
 	if _, ok := block["lastWarning"]; ok || block["enabled"] != true {
