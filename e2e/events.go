@@ -21,6 +21,12 @@ var requestSeq atomic.Int64
 // route ("POST /connections/{name}/validate"), path the request path, body
 // the JSON body (nil for none).
 func HTTPEvent(route, path string, body []byte) ([]byte, error) {
+	return HTTPEventAs("", route, path, body)
+}
+
+// HTTPEventAs is HTTPEvent from the IAM caller userARN ("" keeps the
+// fixture's).
+func HTTPEventAs(userARN, route, path string, body []byte) ([]byte, error) {
 	method, pattern, ok := strings.Cut(route, " ")
 	if !ok {
 		return nil, fmt.Errorf("route %q: want \"METHOD /pattern\"", route)
@@ -44,6 +50,9 @@ func HTTPEvent(route, path string, body []byte) ([]byte, error) {
 		ev.Headers["content-length"] = fmt.Sprint(len(body))
 	}
 	rc := &ev.RequestContext
+	if userARN != "" {
+		rc.Authorizer.IAM.UserARN = userARN
+	}
 	rc.RouteKey = route
 	rc.RequestID = fmt.Sprintf("e2e-%d", requestSeq.Add(1))
 	rc.HTTP.Method, rc.HTTP.Path = method, path
@@ -81,7 +90,12 @@ type HTTPResponse struct {
 
 // InvokeHTTP sends an HTTP event to a function and decodes its answer.
 func InvokeHTTP(ctx context.Context, p *Process, route, path string, body []byte) (HTTPResponse, error) {
-	ev, err := HTTPEvent(route, path, body)
+	return InvokeHTTPAs(ctx, p, "", route, path, body)
+}
+
+// InvokeHTTPAs is InvokeHTTP from the IAM caller userARN (HTTPEventAs).
+func InvokeHTTPAs(ctx context.Context, p *Process, userARN, route, path string, body []byte) (HTTPResponse, error) {
+	ev, err := HTTPEventAs(userARN, route, path, body)
 	if err != nil {
 		return HTTPResponse{}, err
 	}

@@ -97,7 +97,7 @@ func hostBootstraps(dir string) (map[string]string, error) {
 // simulator seeded with the demo organisation. It skips the test when the
 // RIE is not installed. Function output goes to files that are kept, and
 // named, when the test fails.
-func newStack(t *testing.T) *Stack {
+func newStack(t *testing.T, options ...func(*StackOptions)) *Stack {
 	t.Helper()
 	if _, err := os.Stat(riePath); err != nil {
 		t.Skipf("aws-lambda-rie not found at %s: run `make tools` (`make e2e` does)", riePath)
@@ -109,7 +109,7 @@ func newStack(t *testing.T) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := StartStack(context.Background(), StackOptions{
+	opts := StackOptions{
 		Template:   template,
 		RIE:        riePath,
 		Bootstraps: bootstraps,
@@ -117,7 +117,11 @@ func newStack(t *testing.T) *Stack {
 		// Failed rotation steps are re-attempted after milliseconds, not
 		// Secrets Manager's minutes.
 		Emulator: smemu.Options{RetryInterval: 50 * time.Millisecond, MaxAttempts: 3, TickInterval: 50 * time.Millisecond},
-	})
+	}
+	for _, o := range options {
+		o(&opts)
+	}
+	st, err := StartStack(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,9 @@ type StackOptions struct {
 	LogLevel string
 	// SecretPrefix is DDCONN_SECRET_PREFIX ("" = config.DefaultSecretPrefix).
 	SecretPrefix string
+	// AccessPolicySecret is the template's AccessPolicySecretName ("" = no
+	// access policy).
+	AccessPolicySecret string
 	// Emulator, Simulator and Bus are the stand-ins' base options; the
 	// stack sets the emulator's Invoker, and the bus's Region and Account
 	// to the emulator's.
@@ -185,6 +188,8 @@ func (opts StackOptions) values() map[string]string {
 		"Ref MinRotateInterval":     MinRotateInterval.String(),
 		"GetAtt ConnectionKey.Arn":  ConnectionKeyARN,
 		"GetAtt RotateFunction.Arn": RotateFunctionARN,
+		"Ref AccessPolicySecretName": opts.AccessPolicySecret,
+		"Ref JwtGroupsClaim":         "cognito:groups",
 	}
 }
 
