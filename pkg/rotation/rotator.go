@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/metrics"
@@ -299,6 +300,11 @@ func (r *Rotator) logStep(ctx context.Context, ev Event, rep report, err error, 
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	r.log.LogAttrs(ctx, level, "rotation step", attrs...)
+	rec := access.Record{Action: "rotation " + ev.Step, Target: ev.SecretID, Outcome: access.OutcomeAllowed}
+	if err != nil {
+		rec.Outcome = access.OutcomeFailed
+	}
+	access.Audit(ctx, r.log, rec)
 }
 
 func (r *Rotator) countStep(step string, err error) {

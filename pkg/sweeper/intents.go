@@ -121,6 +121,7 @@ func (s *Sweeper) rollBackMint(ctx context.Context, sec secretstore.Secret, p *p
 	}
 	p.rep.Swept++
 	s.log.InfoContext(ctx, "rolled back an abandoned mint", slog.String("managed_key", n.String()), slog.String("secret_arn", sec.ARN))
+	s.audit(ctx, "roll back mint", sec.ARN, nil)
 	return nil
 }
 
@@ -165,6 +166,7 @@ func (s *Sweeper) revokeDeleted(ctx context.Context, sec secretstore.Secret, p *
 		if _, derr := s.secrets.Delete(ctx, sec.ARN, deletionRetryDays, false); derr != nil {
 			err = errors.Join(err, fmt.Errorf("scheduling %s for deletion again: %w", sec.Name, derr))
 		}
+		s.audit(ctx, "settle keys of a deleted connection", sec.ARN, err)
 		return err
 	}
 	if _, err := s.secrets.Delete(ctx, sec.ARN, 0, true); err != nil {
@@ -172,6 +174,7 @@ func (s *Sweeper) revokeDeleted(ctx context.Context, sec secretstore.Secret, p *
 	}
 	s.log.InfoContext(ctx, "keys of a deleted connection settled", slog.String("secret_arn", sec.ARN),
 		slog.Bool("released", release), slog.Any("key_ids", settled))
+	s.audit(ctx, "settle keys of a deleted connection", sec.ARN, nil)
 	return nil
 }
 

@@ -48,7 +48,9 @@ func (s *Sweeper) revokeStrays(ctx context.Context, p *pass) error {
 			errs = append(errs, fmt.Errorf("reading %s, whose key %s may be a stray: %w", secretName, id, err))
 			continue
 		}
-		if err := st.kind.RevokeKey(ctx, s.dd, st.m, id); err != nil {
+		err := st.kind.RevokeKey(ctx, s.dd, st.m, id)
+		s.audit(ctx, "revoke key "+id+" of a secret deleted outside ddconn", secretName, err)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("revoking key %s of %s, deleted outside ddconn: %w", id, st.name, err))
 			continue
 		}

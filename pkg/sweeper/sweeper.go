@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretkind"
@@ -187,6 +188,7 @@ func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, p *pass
 	}
 	attrs = append(attrs, slog.Any("swept_key_ids", swept), slog.Any("revoked_key_ids", res.Revoked), slog.Bool("revoke_by_hand", res.ByHand))
 	s.log.LogAttrs(ctx, level, "connection swept", attrs...)
+	s.audit(ctx, "sweep keys", sec.ARN, err)
 	return err
 }
 
@@ -242,6 +244,16 @@ func (s *Sweeper) orphan(owned bool, k secretkind.Key, snap rotation.Snapshot, n
 	return owned && s.oldKey(k, now) &&
 		!snap.Referenced(k.ID) &&
 		!snap.Retiring(k.ID)
+}
+
+// audit writes the audit record of one sweeper action on target, with
+// ddconn as the actor.
+func (s *Sweeper) audit(ctx context.Context, action, target string, err error) {
+	rec := access.Record{Action: "sweeper " + action, Target: target, Outcome: access.OutcomeAllowed}
+	if err != nil {
+		rec.Outcome = access.OutcomeFailed
+	}
+	access.Audit(ctx, s.log, rec)
 }
 
 // oldKey reports whether k is at least MinAge old; a key whose creation

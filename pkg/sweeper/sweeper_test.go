@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ddconn/ddconn/pkg/secretkind"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -375,5 +376,22 @@ func TestLowKeyHeadroomIsMarked(t *testing.T) {
 	}
 	if !slices.Contains(w.calls, "Untag arn:prod "+secretkind.TagLowKeyHeadroom) {
 		t.Fatalf("calls %v: the mark stayed with room again", w.calls)
+	}
+}
+
+// TestSweepsAreAudited: a sweep that deletes an orphan writes an audit
+// record with ddconn as the actor.
+func TestSweepsAreAudited(t *testing.T) {
+	w := &world{pages: 10}
+	w.addConnection("prod", nil, key("k", "ddconn:prod:tok", time.Hour))
+	var logs bytes.Buffer
+	s := New(w, w, w, Options{Prefix: prefix, Now: func() time.Time { return now }, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if _, err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"audit":true`, `"action":"sweeper sweep keys"`, `"actor_kind":"ddconn"`, `"target":"arn:prod"`, `"outcome":"allowed"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the sweep's logs lack %s:\n%s", want, logs.String())
+		}
 	}
 }
