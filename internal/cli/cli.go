@@ -83,7 +83,7 @@ type app struct {
 	timeout      time.Duration
 	pollInterval time.Duration
 
-	ran    bool // a command's RunE started
+	ran    bool // cobra accepted the command line and a command started
 	colour bool // stdout is a terminal and colour is not turned off
 	target *target
 	api    *client
@@ -196,7 +196,8 @@ unavailable; 7 a validation or a followed rotation failed (docs/cli.md).`,
 }
 
 // setUp checks the global flags and decides on colour; every command runs
-// it first.
+// it first (root's PersistentPreRunE), once cobra has accepted the command
+// line.
 func (a *app) setUp() error {
 	a.ran = true
 	switch a.output {
@@ -208,11 +209,9 @@ func (a *app) setUp() error {
 	return nil
 }
 
-// run wraps a command's work, so errors past the command line are not
-// taken for usage errors.
+// run adapts a command's work to cobra's RunE.
 func (a *app) run(fn func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		a.ran = true
 		return fn(cmd.Context(), args)
 	}
 }
