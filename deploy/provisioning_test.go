@@ -1,8 +1,10 @@
 package deploy
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ddconn/ddconn/pkg/provisioning"
@@ -65,11 +67,20 @@ func TestProvisioningRuleMatchesTheRequestTypes(t *testing.T) {
 	if len(got) != len(detailTypes) || !slices.Equal(got, want) {
 		t.Errorf("pattern detail-type = %#v, want exactly %q (provisioning.RequestTypes)", pattern["detail-type"], want)
 	}
-	// Requests from this account only: the staging secrets they name are
-	// this account's, and a bus policy admitting other accounts must not
-	// let them spend those.
-	if got := pattern["account"]; !reflect.DeepEqual(got, []any{ref("AWS::AccountId")}) {
-		t.Errorf("pattern account = %#v, want [!Ref AWS::AccountId]", got)
+	// Requests from this account only, unless team accounts are accepted
+	// under an access policy, which confines each to its teams (and their
+	// staging paths).
+	own := []any{ref("AWS::AccountId")}
+	switch got := pattern["account"]; {
+	case reflect.DeepEqual(got, own):
+	default:
+		branches := asList(asMap(got)["Fn::If"])
+		if len(branches) != 3 || branches[0] != "AcceptTeamAccounts" || !reflect.DeepEqual(branches[2], own) {
+			t.Errorf("pattern account = %#v, want [!Ref AWS::AccountId], or that unless AcceptTeamAccounts", got)
+		}
+		if cond := fmt.Sprint(tpl.Conditions["AcceptTeamAccounts"]); !strings.Contains(cond, "HasAccessPolicy") {
+			t.Errorf("AcceptTeamAccounts = %s: other accounts' requests must need an access policy", cond)
+		}
 	}
 	for key := range pattern {
 		if key != "source" && key != "detail-type" && key != "account" {

@@ -134,6 +134,7 @@ func decodeShortForm(n *yaml.Node, long string) (any, error) {
 // Template is a decoded AWS SAM template: the parts ddconn's checks read.
 type Template struct {
 	Parameters map[string]any
+	Conditions map[string]any
 	Globals    map[string]any
 	Resources  map[string]Resource
 	Outputs    map[string]any
@@ -168,6 +169,7 @@ func Parse(data []byte) (*Template, error) {
 	}
 	tpl := &Template{
 		Parameters: asMap(doc["Parameters"]),
+		Conditions: asMap(doc["Conditions"]),
 		Globals:    asMap(doc["Globals"]),
 		Resources:  map[string]Resource{},
 		Outputs:    asMap(doc["Outputs"]),
