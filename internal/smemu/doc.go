@@ -44,11 +44,14 @@
 // isn't complete. That rotation will be reattempted." while AWSPENDING sits
 // on a version other than AWSCURRENT — and re-queues that rotation — then
 // stores the rules, creates the value-less AWSPENDING version named by the
-// ClientRequestToken and returns. The emulator's worker goroutine then
-// invokes the function for createSecret, setSecret, testSecret and
+// ClientRequestToken and returns. The emulator's scheduler then invokes
+// the function for createSecret, setSecret, testSecret and
 // finishSecret, back to back, with {"Step", "SecretId" (the ARN),
 // "ClientRequestToken", "RotationToken"}; every attempt has a fresh
-// RotationToken. The emulator never moves labels on its own: an attempt
+// RotationToken. As on AWS, rotations of different secrets are independent:
+// each attempt runs on its own goroutine (at most Options.MaxParallel at
+// once), so a slow or failing rotation delays no other secret's, and a
+// secret has one attempt running at a time. The emulator never moves labels on its own: an attempt
 // succeeds only if the token is AWSCURRENT after finishSecret, which sets
 // LastRotatedDate and recomputes NextRotationDate. A failed attempt leaves
 // AWSPENDING in place and is retried after Options.RetryInterval, up to
@@ -62,7 +65,7 @@
 // Schedules (AutomaticallyAfterDays, rate(N hours|days), cron(0 H DoM Mon
 // DoW *) in UTC) are evaluated on the emulator's Clock, which Advance or
 // POST /_emu/clock {"advance":"24h"} moves forward; due rotations are
-// queued synchronously by Advance and by the worker's tick.
+// queued synchronously by Advance and by the scheduler's tick.
 //
 // Rotation functions are reached through an Invoker: InvokerFunc runs a Go
 // function in process, RIEInvoker POSTs to a Lambda Runtime Interface

@@ -17,6 +17,7 @@ type Options struct {
 	RetryInterval time.Duration // wall-clock delay before a failed rotation is re-attempted; default 1m (tests use ms, make dev seconds)
 	MaxAttempts   int           // attempts per rotation before it is left incomplete until the next RotateSecret/schedule; default 5
 	TickInterval  time.Duration // how often the scheduler checks due rotations; default 1s
+	MaxParallel   int           // rotation attempts of different secrets run at once; default 256 (one at a time per secret, always)
 	DataFile      string        // "": memory only; else load at New, save atomically (temp file + rename) after each mutation
 	Logger        *slog.Logger  // nil: discard
 }
@@ -28,6 +29,7 @@ const (
 	DefaultRetryInterval = time.Minute
 	defaultMaxAttempts   = 5
 	defaultTickInterval  = time.Second
+	defaultMaxParallel   = 256
 )
 
 func (o Options) withDefaults() Options {
@@ -49,6 +51,9 @@ func (o Options) withDefaults() Options {
 	if o.TickInterval <= 0 {
 		o.TickInterval = defaultTickInterval
 	}
+	if o.MaxParallel <= 0 {
+		o.MaxParallel = defaultMaxParallel
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -56,25 +61,27 @@ func (o Options) withDefaults() Options {
 }
 
 // Emulator is an in-process AWS Secrets Manager: it serves the AWS JSON 1.1
-// API over HTTP and runs rotations on its own worker goroutine.
+// API over HTTP and runs rotations from its own scheduler goroutine: the
+// attempts of different secrets run at once, each secret's one at a time.
 type Emulator struct {
 	opts   Options
 	clock  *Clock
 	log    *slog.Logger
 	faults faultSet
 
-	mu      sync.Mutex
-	seq     int64
-	secrets map[string]*secret      // by ARN
-	jobs    map[string]*rotationJob // by secret ARN: at most one rotation per secret
-	running *rotationJob            // the job the worker is running, if any
-	changed chan struct{}           // closed and replaced whenever jobs change
-	wake    chan struct{}           // nudges the worker
-	saveMu  sync.Mutex              // orders snapshot writes
-	started bool
-	closed  bool
-	stop    context.CancelFunc
-	done    chan struct{}
+	mu       sync.Mutex
+	seq      int64
+	secrets  map[string]*secret      // by ARN
+	jobs     map[string]*rotationJob // by secret ARN: at most one rotation per secret
+	running  map[string]*rotationJob // by secret ARN: the job whose attempt is running
+	attempts sync.WaitGroup          // attempts in flight
+	changed  chan struct{}           // closed and replaced whenever jobs change
+	wake     chan struct{}           // nudges the scheduler
+	saveMu   sync.Mutex              // orders snapshot writes
+	started  bool
+	closed   bool
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // New builds an Emulator, loading Options.DataFile when it exists.
@@ -86,6 +93,7 @@ func New(opts Options) (*Emulator, error) {
 		log:     opts.Logger,
 		secrets: map[string]*secret{},
 		jobs:    map[string]*rotationJob{},
+		running: map[string]*rotationJob{},
 		changed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 	}
@@ -97,7 +105,7 @@ func New(opts Options) (*Emulator, error) {
 	return e, nil
 }
 
-// Start starts the scheduler/rotation worker goroutine; idempotent.
+// Start starts the rotation scheduler goroutine; idempotent.
 func (e *Emulator) Start() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -111,7 +119,7 @@ func (e *Emulator) Start() {
 	go e.work(ctx, e.done)
 }
 
-// Close stops the worker, waits for it and flushes DataFile. A rotation
+// Close stops the scheduler, waits for it and every attempt, and flushes DataFile. A rotation
 // step in flight is cancelled through its context.
 func (e *Emulator) Close() error {
 	e.mu.Lock()
@@ -158,7 +166,7 @@ func (e *Emulator) Advance(d time.Duration) {
 func (e *Emulator) WaitIdle(ctx context.Context) error {
 	for {
 		e.mu.Lock()
-		idle, changed := len(e.jobs) == 0 && e.running == nil, e.changed
+		idle, changed := len(e.jobs) == 0 && len(e.running) == 0, e.changed
 		e.mu.Unlock()
 		if idle {
 			return nil
@@ -188,7 +196,7 @@ func (e *Emulator) jobsChangedLocked() {
 	e.changed = make(chan struct{})
 }
 
-// nudge wakes the worker without blocking.
+// nudge wakes the scheduler without blocking.
 func (e *Emulator) nudge() {
 	select {
 	case e.wake <- struct{}{}:

@@ -63,7 +63,7 @@ func (e *Emulator) queueLocked(j *rotationJob) {
 // fresh attempt budget: "That rotation will be reattempted."
 func (e *Emulator) requeueLocked(s *secret, token, lambdaARN string) {
 	if j := e.jobs[s.ARN]; j != nil && j.token == token {
-		if e.running != j {
+		if e.running[s.ARN] != j {
 			j.attempts, j.due = 0, e.clock.Now()
 			e.jobsChangedLocked()
 			e.nudge()
@@ -74,7 +74,7 @@ func (e *Emulator) requeueLocked(s *secret, token, lambdaARN string) {
 }
 
 // dropJobLocked cancels the secret's rotation. A step already running ends
-// first; the worker then stops the attempt.
+// first; the attempt then stops.
 func (e *Emulator) dropJobLocked(arn string) {
 	j := e.jobs[arn]
 	if j == nil {
@@ -92,10 +92,15 @@ func (e *Emulator) abandonLocked(s *secret, reason string) {
 	e.dropJobLocked(s.ARN)
 }
 
-// work is the worker goroutine: it runs due rotation attempts one after the
-// other and starts scheduled rotations on every tick.
+// work is the scheduler goroutine: on every tick it starts scheduled
+// rotations, and it starts each due attempt on a goroutine of its own, so
+// a slow or failing rotation delays no other secret's. A secret has one
+// attempt at a time: a job whose secret has one running waits for it to
+// end. At most Options.MaxParallel attempts run at once. It returns once
+// every attempt it started has ended.
 func (e *Emulator) work(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
+	defer e.attempts.Wait()
 	ticker := time.NewTicker(e.opts.TickInterval)
 	defer ticker.Stop()
 	for {
@@ -105,7 +110,12 @@ func (e *Emulator) work(ctx context.Context, done chan<- struct{}) {
 			if j == nil {
 				break
 			}
-			e.attempt(ctx, j)
+			e.attempts.Add(1)
+			go func() {
+				defer e.attempts.Done()
+				e.attempt(ctx, j)
+				e.nudge()
+			}()
 		}
 		timer := time.NewTimer(e.untilNextJob())
 		select {
@@ -130,14 +140,19 @@ func (e *Emulator) tick() {
 	}
 }
 
-// takeDueJob marks the earliest due job as running and returns it.
+// takeDueJob marks the earliest due job whose secret has no attempt
+// running as running and returns it; nil when there is none, or when
+// MaxParallel attempts are running.
 func (e *Emulator) takeDueJob() *rotationJob {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if len(e.running) >= e.opts.MaxParallel {
+		return nil
+	}
 	now := e.clock.Now()
 	var due []*rotationJob
 	for _, j := range e.jobs {
-		if !j.due.After(now) {
+		if !j.due.After(now) && e.running[j.secretARN] == nil {
 			due = append(due, j)
 		}
 	}
@@ -147,18 +162,22 @@ func (e *Emulator) takeDueJob() *rotationJob {
 	j := slices.MinFunc(due, func(a, b *rotationJob) int {
 		return cmp.Or(a.due.Compare(b.due), cmp.Compare(a.secretARN, b.secretARN))
 	})
-	e.running = j
+	e.running[j.secretARN] = j
 	return j
 }
 
-// untilNextJob is how long the worker may sleep before a retry falls due.
+// untilNextJob is how long the scheduler may sleep before a retry falls
+// due; a job waiting for its secret's running attempt is woken by that
+// attempt's end.
 func (e *Emulator) untilNextJob() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	wait := e.opts.TickInterval
 	now := e.clock.Now()
 	for _, j := range e.jobs {
-		wait = min(wait, max(j.due.Sub(now), time.Millisecond))
+		if e.running[j.secretARN] == nil {
+			wait = min(wait, max(j.due.Sub(now), time.Millisecond))
+		}
 	}
 	return wait
 }
@@ -170,7 +189,7 @@ func (e *Emulator) attempt(ctx context.Context, j *rotationJob) {
 	if ctx.Err() != nil {
 		// Shutting down: the attempt does not count.
 		e.mu.Lock()
-		e.running = nil
+		e.endAttemptLocked(j)
 		e.jobsChangedLocked()
 		e.mu.Unlock()
 		return
@@ -179,6 +198,13 @@ func (e *Emulator) attempt(ctx context.Context, j *rotationJob) {
 	e.finishAttemptLocked(j, err)
 	e.mu.Unlock()
 	e.saveLogged()
+}
+
+// endAttemptLocked records that j's attempt is no longer running.
+func (e *Emulator) endAttemptLocked(j *rotationJob) {
+	if e.running[j.secretARN] == j {
+		delete(e.running, j.secretARN)
+	}
 }
 
 // runSteps invokes the rotation function for each step, back to back, with
@@ -219,7 +245,7 @@ func (e *Emulator) isCancelled(j *rotationJob) bool {
 // moves labels itself: success means the function's finishSecret made the
 // token AWSCURRENT.
 func (e *Emulator) finishAttemptLocked(j *rotationJob, err error) {
-	e.running = nil
+	e.endAttemptLocked(j)
 	defer e.jobsChangedLocked()
 	s := e.secrets[j.secretARN]
 	if j.cancelled || s == nil || s.deleted() {

@@ -2,8 +2,11 @@ package smemu
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -472,4 +475,131 @@ func TestCloseStopsWorker(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not cancel the running step")
 	}
+}
+
+// Secrets Manager runs the rotations of different secrets independently:
+// one stuck inside its rotation function delays no other secret's.
+func TestRotationsOfDifferentSecretsRunIndependently(t *testing.T) {
+	h, rot := newRotationHarness(t, Options{})
+	entered, release := rot.blockFirstCreate()
+	var once sync.Once
+	defer once.Do(release)
+	createWithToken(t, h, "rot/stuck", token(1), "v1")
+	createWithToken(t, h, "rot/free", token(11), "v1")
+	if _, err := h.rotate(t, "rot/stuck", token(2), nil); err != nil {
+		t.Fatal(err)
+	}
+	<-entered // rot/stuck's createSecret is waiting
+	if _, err := h.rotate(t, "rot/free", token(12), nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(h.stages(t, "rot/free")[token(12)], "AWSCURRENT") {
+		if time.Now().After(deadline) {
+			t.Fatalf("rot/free did not rotate while rot/stuck's rotation was running: stages %v", h.stages(t, "rot/free"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	once.Do(release)
+	h.waitIdle(t)
+	if !slices.Contains(h.stages(t, "rot/stuck")[token(2)], "AWSCURRENT") {
+		t.Fatalf("rot/stuck did not finish: stages %v", h.stages(t, "rot/stuck"))
+	}
+}
+
+// concurrencyProbe is a rotation function that records how many
+// invocations run at once, in all and per secret, each taking hold.
+type concurrencyProbe struct {
+	next Invoker
+	hold time.Duration
+
+	mu        sync.Mutex
+	now, peak int
+	perSecret map[string]int
+	peakOne   int
+}
+
+func (p *concurrencyProbe) Invoke(ctx context.Context, fn string, payload []byte) error {
+	var ev RotationEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.now++
+	p.perSecret[ev.SecretID]++
+	p.peak = max(p.peak, p.now)
+	p.peakOne = max(p.peakOne, p.perSecret[ev.SecretID])
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.now--
+		p.perSecret[ev.SecretID]--
+		p.mu.Unlock()
+	}()
+	time.Sleep(p.hold)
+	return p.next.Invoke(ctx, fn, payload)
+}
+
+// Many rotations at once run in parallel up to MaxParallel, and never two
+// attempts of one secret: a rotation superseding a cancelled one waits
+// for the cancelled attempt's running step to end.
+func TestRotationParallelismBounds(t *testing.T) {
+	rot := newTemplateRotator()
+	probe := &concurrencyProbe{next: rot, hold: 20 * time.Millisecond, perSecret: map[string]int{}}
+	h, _ := newRotationHarness(t, Options{Invoker: Router{Routes: map[string]Invoker{testLambda: probe}}, MaxParallel: 4})
+	rot.setClient(h.sm)
+	const n = 12
+	for i := range n {
+		name := fmt.Sprintf("rot/many-%d", i)
+		createWithToken(t, h, name, token(100+i), "v1")
+		if _, err := h.rotate(t, name, token(200+i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitIdle(t)
+	for i := range n {
+		name := fmt.Sprintf("rot/many-%d", i)
+		if !slices.Contains(h.stages(t, name)[token(200+i)], "AWSCURRENT") {
+			t.Fatalf("%s did not rotate: %v", name, h.stages(t, name))
+		}
+	}
+	probe.mu.Lock()
+	peak, peakOne := probe.peak, probe.peakOne
+	probe.mu.Unlock()
+	if peak < 2 || peak > 4 {
+		t.Errorf("peak concurrent invocations = %d, want 2..4 (MaxParallel 4)", peak)
+	}
+	if peakOne != 1 {
+		t.Errorf("peak concurrent invocations of one secret = %d, want 1", peakOne)
+	}
+
+	t.Run("a rotation after a cancel waits for the cancelled step", func(t *testing.T) {
+		entered, release := rot.blockFirstCreate()
+		createWithToken(t, h, "rot/recycled", token(300), "v1")
+		if _, err := h.rotate(t, "rot/recycled", token(301), nil); err != nil {
+			t.Fatal(err)
+		}
+		<-entered
+		if _, err := h.sm.CancelRotateSecret(ctxT(t), &secretsmanager.CancelRotateSecretInput{SecretId: aws.String("rot/recycled")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.sm.UpdateSecretVersionStage(ctxT(t), &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String("rot/recycled"), VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: aws.String(token(301))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.rotate(t, "rot/recycled", token(302), nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		release()
+		h.waitIdle(t)
+		probe.mu.Lock()
+		peakOne := probe.peakOne
+		probe.mu.Unlock()
+		if peakOne != 1 {
+			t.Fatalf("two attempts of rot/recycled ran at once")
+		}
+		if !slices.Contains(h.stages(t, "rot/recycled")[token(302)], "AWSCURRENT") {
+			t.Fatalf("the rotation after the cancel did not complete: %v", h.stages(t, "rot/recycled"))
+		}
+	})
 }
