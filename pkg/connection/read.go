@@ -24,13 +24,14 @@ type Page struct {
 }
 
 // listVisible reads one page of the connection secrets the caller of ctx
-// may see: for a caller in at most 10 teams (and no administrator), only
-// its teams' secrets are read (ListSecrets filtered by TagTeam), so a
-// page's cost does not grow with other teams' connections.
+// may see: for a caller in at most secretstore.MaxFilterValues teams (and
+// no administrator), only its teams' secrets are read (ListSecrets
+// filtered by TagTeam), so a page's cost does not grow with other teams'
+// connections. List drops what the caller may not see either way.
 func (s *Service) listVisible(ctx context.Context, limit int, cursor string) ([]secretstore.Secret, string, error) {
 	c, ok := access.CallerFrom(ctx)
 	switch {
-	case !ok || c.Admin || len(c.Teams) > 10:
+	case !ok || c.Admin || len(c.Teams) > secretstore.MaxFilterValues:
 		return s.store.List(ctx, s.prefix, limit, cursor)
 	case len(c.Teams) == 0:
 		return nil, "", nil

@@ -205,16 +205,16 @@ func (s *Store) list(ctx context.Context, namePrefix string, limit int, cursor s
 	return secrets, aws.ToString(out.NextToken), nil
 }
 
-// maxFilterValues is the most values one ListSecrets filter takes.
-const maxFilterValues = 10
+// MaxFilterValues is the most values one ListSecrets filter takes.
+const MaxFilterValues = 10
 
 // ListTagged is List restricted to the secrets whose tag key has one of
 // values (at most 10). The tag-value filter matches any tag's value by
 // prefix, so the tag is checked again here: a page may hold fewer secrets
 // than limit while the cursor is not "".
 func (s *Store) ListTagged(ctx context.Context, namePrefix, key string, values []string, limit int, cursor string) ([]Secret, string, error) {
-	if len(values) == 0 || len(values) > maxFilterValues {
-		return nil, "", fmt.Errorf("listing secrets by tag: %w: 1 to %d values, not %d", ErrInvalid, maxFilterValues, len(values))
+	if len(values) == 0 || len(values) > MaxFilterValues {
+		return nil, "", fmt.Errorf("listing secrets by tag: %w: 1 to %d values, not %d", ErrInvalid, MaxFilterValues, len(values))
 	}
 	in := &secretsmanager.ListSecretsInput{
 		Filters: []types.Filter{
