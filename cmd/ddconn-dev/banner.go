@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"strings"
 	"text/template"
@@ -77,11 +78,14 @@ func printBanner(w io.Writer, st *devstack.Stack, opts devstack.Options) {
 	if opts.SweepInterval <= 0 {
 		sweep = "never (-sweep-interval 0)"
 	}
-	_ = banner.Execute(w, map[string]string{
+	// One write, so a reader never sees half a banner.
+	var b bytes.Buffer
+	_ = banner.Execute(&b, map[string]string{
 		"API": st.APIURL, "SM": st.SecretsManagerURL, "DD": st.DatadogURL, "Data": data,
 		"RotationARN": st.RotationFunctionARN, "Sweep": sweep, "Retry": opts.RetryInterval.String(),
 		"APIKey": ddsim.DemoAPIKey, "AppKey": ddsim.DemoAppKey, "RotatorID": ddsim.DemoRotatorID,
 		"MetricsWriterID": ddsim.DemoMetricsWriterID, "Scopes": strings.Join(ddsim.DemoAppKeyScopes(), ", "),
 		"SigV4": sigv4, "SigV4Key": devstack.SigV4Credentials.AccessKeyID,
 	})
+	_, _ = w.Write(b.Bytes())
 }
