@@ -59,7 +59,7 @@ func TestDashboard(t *testing.T) {
 	}
 
 	published := []string{metrics.RotationStepSucceeded, metrics.RotationStepFailed, metrics.KeysRevoked,
-		metrics.OrphansSwept, metrics.KeyHeadroom}
+		metrics.OrphansSwept, metrics.Refusals, metrics.KeyHeadroom}
 	var charted []string
 	for _, w := range doc.Widgets {
 		for _, m := range w.Properties.Metrics {
