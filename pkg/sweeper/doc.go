@@ -40,6 +40,26 @@
 // Every delete treats "already gone" as done, so a sweeper and a rotation
 // (or two sweepers) deleting the same key both succeed.
 //
+// A Run lists each key owner's keys once and shares the listing among
+// every secret whose keys that owner holds (listings.go: the connections
+// of one owner on one site, the managed application keys of one service
+// account, the managed API keys of one connection), keyed by the owner and
+// the credentials it was made with. This keeps the order: a listing reused
+// for a later secret was made before that secret's labels are read, so
+// for that secret it is simply an older listing, and a key created since
+// is absent from it and left alone. A failed listing is not shared.
+//
+// # Reading only the secrets with work
+//
+// A secret is read (its labelled versions) only when the listing and its
+// metadata from ListSecrets leave something to decide (needsReading): an
+// old enough key named for it whose token is not a version labelled
+// AWSCURRENT or AWSPREVIOUS, or a retirement that may be due. Skipping a
+// secret deletes nothing, so this judgement can err only towards reading.
+// A sweep over secrets with nothing to do costs one ListSecrets page per
+// 100 secrets, one key listing per owner, and one read of a current
+// document per owner (to learn the credentials the listing is made with).
+//
 // A connection's keys are listed and deleted through the current-user
 // routes, authenticated with the connection's AWSCURRENT key; a managed
 // key's through its service account's routes, authenticated with its

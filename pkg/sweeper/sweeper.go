@@ -107,14 +107,22 @@ type Report struct {
 	Revoked int `json:"revoked"`
 	// Failed is the number of connections whose sweep failed.
 	Failed int `json:"failed"`
+	// Listings is the number of key listings made: one per key owner.
+	Listings int `json:"listings"`
+	// Unread is the number of examined secrets that needed nothing, so
+	// were not read (needsReading).
+	Unread int `json:"unread"`
 }
 
 // pass is one Run's state: its report, the names of the secrets it listed,
-// and the strays its listings turned up.
+// the strays its listings turned up, and the key listings it made, by
+// listingID and by managerGroup.
 type pass struct {
-	rep    Report
-	listed map[string]bool
-	strays map[string]stray // by key id
+	rep      Report
+	listed   map[string]bool
+	strays   map[string]stray // by key id
+	listings map[string]listing
+	groups   map[string]listing
 }
 
 // stray is a key of this deployment (secretkind.ParseDatadogKeyName) seen
@@ -132,7 +140,7 @@ type stray struct {
 // counted, and the others are still swept; the error joins every failure.
 func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	start := s.now()
-	p := &pass{listed: map[string]bool{}, strays: map[string]stray{}}
+	p := &pass{listed: map[string]bool{}, strays: map[string]stray{}, listings: map[string]listing{}, groups: map[string]listing{}}
 	var errs []error
 	cursor := ""
 	listedAll := false
@@ -165,6 +173,7 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	s.log.InfoContext(ctx, "sweep finished",
 		slog.Int("connections", rep.Connections), slog.Int("swept", rep.Swept),
 		slog.Int("revoked", rep.Revoked), slog.Int("failed", rep.Failed),
+		slog.Int("listings", rep.Listings), slog.Int("unread", rep.Unread),
 		slog.Int64("duration_ms", s.now().Sub(start).Milliseconds()))
 	return rep, errors.Join(errs...)
 }
@@ -192,28 +201,27 @@ func (s *Sweeper) visitKeys(ctx context.Context, sec secretstore.Secret, p *pass
 	return err
 }
 
-// sweep lists the owner's keys, then reads the secret, then deletes the
+// sweep lists the owner's keys (or takes this Run's listing of them),
+// then, if the secret may have work (needsReading), reads it, deletes the
 // orphans and reconciles. The order is what makes it safe (see the package
 // documentation).
 func (s *Sweeper) sweep(ctx context.Context, sec secretstore.Secret, p *pass) ([]string, rotation.Reconciled, error) {
 	secretID := sec.ARN
-	n, m, err := s.rot.Manager(ctx, secretID)
-	if err != nil {
-		return nil, rotation.Reconciled{}, fmt.Errorf("reading who manages the keys: %w", err)
-	}
-	keys, err := n.Kind.ListKeys(ctx, s.dd, m)
+	n, l, err := s.keysOf(ctx, sec, p)
 	if err != nil {
 		return nil, rotation.Reconciled{}, err
 	}
-	s.countHeadroom(ctx, n.Kind, len(keys))
-	s.markHeadroom(ctx, sec, n.Kind, len(keys))
+	s.markHeadroom(ctx, sec, n.Kind, len(l.keys))
 	scope := secretkind.KeyScope(s.prefix, sec.ARN)
-	s.noteStrays(p, scope, n, m, keys)
+	if !s.needsReading(sec, n, scope, l.keys) {
+		p.rep.Unread++
+		return nil, rotation.Reconciled{}, nil
+	}
 	snap, err := s.rot.Snapshot(ctx, secretID)
 	if err != nil {
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading the secret: %w", err)
 	}
-	swept, sweepErr := s.deleteOrphans(ctx, scope, n, m, keys, snap)
+	swept, sweepErr := s.deleteOrphans(ctx, scope, n, l.m, l.keys, snap)
 	res, err := s.rot.Reconcile(ctx, snap)
 	return swept, res, errors.Join(sweepErr, err)
 }

@@ -395,3 +395,108 @@ func TestSweepsAreAudited(t *testing.T) {
 		}
 	}
 }
+
+// ownerTags are the tags of a connection whose key belongs to owner on US1.
+func ownerTags(owner string) map[string]string {
+	return map[string]string{secretkind.TagOwnerID: owner, secretkind.TagSite: "US1"}
+}
+
+// TestCallsPerSecretPerSweep measures the remote calls of one sweep over
+// 40 rotated connections of one owner, one of which has an orphan: one
+// key listing for all of them, and Secrets Manager reads only for the
+// first (to learn who manages the keys) and the one with work.
+func TestCallsPerSecretPerSweep(t *testing.T) {
+	const n = 40
+	w := &world{pages: 100}
+	var all []datadog.AppKey
+	for i := range n {
+		c := fmt.Sprint("c", i)
+		// A rotation's key is named after its token, the version id.
+		all = append(all, key("cur-"+c, "ddconn:"+c+":v2", 48*time.Hour), key("prev-"+c, "ddconn:"+c+":v1", 96*time.Hour))
+	}
+	all = append(all, key("orphan-c7", "ddconn:c7:crashed", time.Hour), key("young-c9", "ddconn:c9:in-flight", time.Minute))
+	for i := range n {
+		w.addConnection(fmt.Sprint("c", i), ownerTags("u1"))
+	}
+	for k := range w.keys {
+		w.keys[k] = all // one owner: every connection's key lists the same keys
+	}
+	rep, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(prefix string) int {
+		return len(slices.DeleteFunc(slices.Clone(w.calls), func(c string) bool { return !strings.HasPrefix(c, prefix) }))
+	}
+	lists, gets, snaps, describes := count("ListAppKeys"), count("Get "), count("Snapshot "), count("Describe ")
+	t.Logf("%d secrets: %d ListSecrets page(s), %d key listing(s), %d Get, %d Describe, %d Snapshot, %d delete(s): %.3f remote reads per secret",
+		n, count("List "), lists, gets, describes, snaps, len(w.deleted), float64(count("List ")+lists+gets+describes+snaps)/n)
+	if lists != 1 || rep.Listings != 1 {
+		t.Errorf("key listings = %d (report %d), want 1 for one owner", lists, rep.Listings)
+	}
+	if gets != 1 || snaps != 1 || describes != 0 {
+		t.Errorf("Secrets Manager reads: %d Get, %d Snapshot, %d Describe; want 1 Get (the first secret's manager) and 1 Snapshot (c7's orphan)", gets, snaps, describes)
+	}
+	if !slices.Equal(w.deleted, []string{"orphan-c7"}) || rep.Unread != n-1 || rep.Connections != n {
+		t.Errorf("deleted %v, report %+v", w.deleted, rep)
+	}
+	if i, j := slices.Index(w.calls, "ListAppKeys "), slices.Index(w.calls, "Snapshot arn:c7"); i < 0 || j < i {
+		t.Errorf("c7 was read before its owner's keys were listed: %v", w.calls)
+	}
+}
+
+// TestNeedsReading: what makes the sweeper read a secret whose owner's
+// keys it already holds.
+func TestNeedsReading(t *testing.T) {
+	due := now.Add(-time.Minute).Format(time.RFC3339)
+	ahead := now.Add(time.Hour).Format(time.RFC3339)
+	tests := []struct {
+		name string
+		keys []datadog.AppKey
+		tags map[string]string
+		read bool
+	}{
+		{"keys of labelled versions only", []datadog.AppKey{key("cur-prod", "ddconn:prod:v2", time.Hour), key("prev-prod", "ddconn:prod:v1", time.Hour)}, nil, false},
+		{"a key of an unlabelled version", []datadog.AppKey{key("x", "ddconn:prod:v0", time.Hour)}, nil, true},
+		{"a young key of an unlabelled version", []datadog.AppKey{key("x", "ddconn:prod:v3", time.Minute)}, nil, false},
+		{"another connection's key", []datadog.AppKey{key("x", "ddconn:prod-eu:v0", time.Hour)}, nil, false},
+		{"next-rotation retirement of a labelled version's key", []datadog.AppKey{key("prev-prod", "ddconn:prod:v1", time.Hour)},
+			map[string]string{secretkind.TagRetirePrefix + "prev-prod": "next-rotation"}, false},
+		{"next-rotation retirement of a key the user made", []datadog.AppKey{key("prev-prod", "user key", time.Hour)},
+			map[string]string{secretkind.TagRetirePrefix + "prev-prod": "next-rotation"}, true},
+		{"next-rotation retirement of an unlisted key", nil,
+			map[string]string{secretkind.TagRetirePrefix + "gone": "next-rotation"}, true},
+		{"a retirement due", nil, map[string]string{secretkind.TagRetirePrefix + "prev-prod": due}, true},
+		{"a retirement not yet due", nil, map[string]string{secretkind.TagRetirePrefix + "prev-prod": ahead}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &world{pages: 10}
+			w.addConnection("prod", tt.tags, tt.keys...)
+			if _, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if read := slices.Contains(w.calls, "Snapshot arn:prod"); read != tt.read {
+				t.Errorf("read = %v, want %v: %v", read, tt.read, w.calls)
+			}
+		})
+	}
+}
+
+// TestSharedListingFailureFallsBack: when the listing made with one
+// connection's key fails, the next connection of the same owner lists
+// with its own.
+func TestSharedListingFailureFallsBack(t *testing.T) {
+	w := &world{pages: 10, failList: map[string]bool{"appkey-broken": true}}
+	w.addConnection("broken", ownerTags("u1"))
+	w.addConnection("fine", ownerTags("u1"))
+	orphan := key("y", "ddconn:fine:t", time.Hour)
+	w.keys["appkey-fine"] = []datadog.AppKey{orphan}
+	rep, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background())
+	if !errors.Is(err, datadog.ErrUnavailable) {
+		t.Errorf("error %v, want the broken connection's failure", err)
+	}
+	if rep.Failed != 1 || !slices.Equal(w.deleted, []string{"y"}) || rep.Listings != 1 {
+		t.Errorf("report %+v, deleted %v", rep, w.deleted)
+	}
+}
