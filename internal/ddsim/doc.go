@@ -67,7 +67,9 @@
 // errors body), a rate limit per API key per clock-aligned window (429 with
 // X-RateLimit-Limit, -Period, -Remaining, -Reset in seconds and -Name on
 // every response to a valid API key once enabled; SetRateLimit changes it at
-// run time), One-Time-Read, a JSON data file for persistence
+// run time; Throttled counts its 429s), a latency added to every /api/
+// request (Options.Latency, SetLatency: the round trip from AWS to
+// Datadog), One-Time-Read, a JSON data file for persistence
 // across restarts (written atomically, mode 0600, after each mutation) and a
 // slog logger. Faults (AddFault, ClearFaults) make requests matching a method
 // and path prefix wait and/or fail with a status, a given number of times;

@@ -112,6 +112,7 @@ func (s *Simulator) dispatch(rt route, in request) reply {
 	}
 	limit := s.takeRate(key.ID, now)
 	if limit.exceeded {
+		s.throttled.Add(1)
 		return limit.apply(tooManyRequests())
 	}
 	return limit.apply(s.serveAuthenticated(rt, key, in, now))

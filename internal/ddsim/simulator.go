@@ -47,6 +47,10 @@ type Options struct {
 	// responses then include the key secret. By default (false) `key` is only
 	// returned in 201 responses.
 	ShowKeyOnRead bool
+	// Latency is added to every /api/ request before it is served, as the
+	// round trip from AWS to Datadog would; 0 means none. SetLatency
+	// changes it.
+	Latency time.Duration
 	// DataFile, when set, is loaded by New and rewritten atomically after each
 	// mutation. It holds key secrets, so it is written with mode 0600.
 	DataFile string
@@ -62,6 +66,9 @@ type Simulator struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	apiHit atomic.Int64
+	// throttled counts the requests answered 429 by the rate limit.
+	throttled atomic.Int64
+	latency   atomic.Int64 // time.Duration
 
 	mu      sync.Mutex // guards everything below
 	st      *state
@@ -85,6 +92,7 @@ func New(opts Options) (*Simulator, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
+	s.latency.Store(int64(opts.Latency))
 	if s.opts.MaxKeysPerUser <= 0 {
 		s.opts.MaxKeysPerUser = defaultMaxKeysPerUser
 	}
@@ -111,6 +119,15 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.apiHit.Add(1)
+		if d := time.Duration(s.latency.Load()); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
 	}
 	if f, ok := s.takeFault(r.Method, r.URL.Path); ok {
 		s.serveFaulted(f, w, r)
@@ -118,6 +135,13 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// SetLatency sets the latency added to every /api/ request (Options.Latency).
+func (s *Simulator) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// Throttled returns how many requests the rate limit has answered with 429
+// (faults that answer 429 are not counted).
+func (s *Simulator) Throttled() int64 { return s.throttled.Load() }
 
 // APIRequests returns how many /api/ requests the simulator has received,
 // including rejected and faulted ones.

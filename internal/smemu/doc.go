@@ -73,6 +73,8 @@
 //
 // # Dev and test hooks
 //
+// Options.Latency (SetLatency) delays every API request, as the round trip
+// to AWS would; Requests counts them.
 // Faults make the next N calls of an operation fail with a chosen error
 // type and/or wait: AddFault from Go, or POST /_emu/faults
 // {"operation":"PutSecretValue","error":"InternalServiceError","count":1,"delayMs":0}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,7 @@ type Options struct {
 	RetryInterval time.Duration // wall-clock delay before a failed rotation is re-attempted; default 1m (tests use ms, make dev seconds)
 	MaxAttempts   int           // attempts per rotation before it is left incomplete until the next RotateSecret/schedule; default 5
 	TickInterval  time.Duration // how often the scheduler checks due rotations; default 1s
+	Latency       time.Duration // added to every API request before it is served (the round trip to AWS); 0 none; SetLatency changes it
 	MaxParallel   int           // rotation attempts of different secrets run at once; default 256 (one at a time per secret, always)
 	DataFile      string        // "": memory only; else load at New, save atomically (temp file + rename) after each mutation
 	Logger        *slog.Logger  // nil: discard
@@ -75,6 +77,8 @@ type Emulator struct {
 	jobs     map[string]*rotationJob // by secret ARN: at most one rotation per secret
 	running  map[string]*rotationJob // by secret ARN: the job whose attempt is running
 	attempts sync.WaitGroup          // attempts in flight
+	latency  atomic.Int64            // time.Duration: Options.Latency, SetLatency
+	requests atomic.Int64            // API requests served
 	changed  chan struct{}           // closed and replaced whenever jobs change
 	wake     chan struct{}           // nudges the scheduler
 	saveMu   sync.Mutex              // orders snapshot writes
@@ -97,6 +101,7 @@ func New(opts Options) (*Emulator, error) {
 		changed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 	}
+	e.latency.Store(int64(opts.Latency))
 	if opts.DataFile != "" {
 		if err := e.load(opts.DataFile); err != nil {
 			return nil, fmt.Errorf("loading emulator data from %s: %w", opts.DataFile, err)
@@ -136,6 +141,13 @@ func (e *Emulator) Close() error {
 	}
 	return e.save()
 }
+
+// SetLatency sets the latency added to every API request (Options.Latency).
+func (e *Emulator) SetLatency(d time.Duration) { e.latency.Store(int64(d)) }
+
+// Requests returns how many API requests (not admin ones) the emulator has
+// received.
+func (e *Emulator) Requests() int64 { return e.requests.Load() }
 
 // AddFault arms a fault for the next calls of an operation.
 func (e *Emulator) AddFault(f Fault) { e.faults.add(f) }

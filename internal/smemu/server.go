@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 const (
@@ -70,6 +71,16 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		e.serveAdmin(w, r)
 		return
+	}
+	e.requests.Add(1)
+	if d := time.Duration(e.latency.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
 	}
 	requestID := newUUID()
 	w.Header().Set("x-amzn-RequestId", requestID)
