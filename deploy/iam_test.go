@@ -216,6 +216,7 @@ var wantActions = map[string][]string{
 		"secretsmanager:TagResource", "secretsmanager:UntagResource",
 	},
 	"ManageFunction": {
+		"events:PutEvents", // "Rotation Rolled Back"
 		"kms:Decrypt", "kms:GenerateDataKey",
 		"lambda:InvokeFunction", // RotateSecret requires it of the caller
 		"secretsmanager:CancelRotateSecret",
@@ -387,10 +388,11 @@ func secretGrants(sts []Statement) map[string][]string {
 }
 
 // publishers are the functions that publish events: the create function
-// (provisioning outcomes) and the rotate function ("Rotation Failed").
-var publishers = []string{"CreateFunction", "RotateFunction"}
+// (provisioning outcomes), the manage function ("Rotation Rolled Back")
+// and the rotate function ("Rotation Failed", "Key Rotated", …).
+var publishers = []string{"CreateFunction", "ManageFunction", "RotateFunction"}
 
-func TestOnlyCreateAndRotatePublishEvents(t *testing.T) {
+func TestOnlyPublishersPublishEvents(t *testing.T) {
 	forEachFunction(t, loadTemplate(t), func(t *testing.T, id string, sts []Statement) {
 		var grants int
 		for _, st := range sts {

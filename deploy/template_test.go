@@ -294,6 +294,7 @@ var wantEnv = map[string]map[string]any{
 		config.EnvMinRotateInterval:   ref("MinRotateInterval"),
 		config.EnvAccessPolicySecret:  ref("AccessPolicySecretName"),
 		config.EnvGroupsClaim:         ref("JwtGroupsClaim"),
+		config.EnvEventBus:            ref("EventBusName"),
 	},
 	"RotateFunction": {
 		config.EnvSecretPrefix: ref("SecretPrefix"),

@@ -247,7 +247,7 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.Handler = st.withDevEvents(httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger, ManagedKeys: st.ManagedKeys,
-		Identify: DevIdentity, Policy: policy}))
+		Identify: DevIdentity, Policy: policy, Rollback: st.rollbacker(opts)}))
 	if opts.RequireSigV4 {
 		st.Handler = requireSigV4(st.Handler, opts.Region, opts.Now)
 	}

@@ -43,7 +43,7 @@ func RotationFunction(act rotation.Activation) func(Deps) (smemu.Invoker, error)
 // does on Lambda.
 func (st *Stack) newSweeper(opts Options) *sweeper.Sweeper {
 	log := opts.Logger.With("component", "sweeper")
-	rot := rotation.New(st.Store, st.Datadog, rotation.Options{Prefix: opts.SecretPrefix, Now: opts.Now, Logger: log})
+	rot := rotation.New(st.Store, st.Datadog, rotation.Options{Prefix: opts.SecretPrefix, Now: opts.Now, Logger: log, Publisher: st.Events})
 	return sweeper.New(st.Store, st.Datadog, rot, sweeper.Options{Prefix: opts.SecretPrefix, Now: opts.Now, Logger: log})
 }
 
@@ -69,4 +69,11 @@ func (st *Stack) startSweeping(interval time.Duration, log *slog.Logger) {
 			}
 		}
 	}()
+}
+
+// rollbacker is the manage function's Rotator for the rollback routes, as
+// on Lambda: it publishes Rotation Rolled Back on the stack's bus.
+func (st *Stack) rollbacker(opts Options) *rotation.Rotator {
+	return rotation.New(st.Store, st.Datadog, rotation.Options{Prefix: opts.SecretPrefix, Now: opts.Now,
+		Logger: opts.Logger.With("component", "manage"), Publisher: st.Events})
 }

@@ -68,6 +68,10 @@ type Options struct {
 	// (…/application-keys, …/api-keys); nil answers them with 503
 	// managed_keys_not_configured.
 	ManagedKeys ManagedKeys
+	// Rollback serves the manage function's rollback routes
+	// (…/rotation/rollback); nil answers them with 503
+	// rotation_not_configured.
+	Rollback Rollbacker
 	// Identify tells who a request comes from (on Lambda,
 	// apigateway.Identify); nil makes every request anonymous.
 	Identify func(*http.Request) access.Identity
@@ -83,18 +87,19 @@ type Options struct {
 
 // api holds what every handler shares.
 type api struct {
-	log       *slog.Logger
-	audit     *slog.Logger
-	requestID func(*http.Request) string
-	now       func() time.Time
-	keys      ManagedKeys
-	identify  func(*http.Request) access.Identity
-	policy    access.Source
-	metrics   *metrics.Writer
+	log        *slog.Logger
+	audit      *slog.Logger
+	requestID  func(*http.Request) string
+	now        func() time.Time
+	keys       ManagedKeys
+	rollbacker Rollbacker
+	identify   func(*http.Request) access.Identity
+	policy     access.Source
+	metrics    *metrics.Writer
 }
 
 func newAPI(opts Options) *api {
-	a := &api{log: opts.Logger, audit: opts.Audit, requestID: opts.RequestID, now: opts.Now, keys: opts.ManagedKeys,
+	a := &api{log: opts.Logger, audit: opts.Audit, requestID: opts.RequestID, now: opts.Now, keys: opts.ManagedKeys, rollbacker: opts.Rollback,
 		identify: opts.Identify, policy: opts.Policy, metrics: opts.Metrics}
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -168,6 +173,7 @@ func (a *api) manageRoutes(m manager) handlers {
 		"POST /connections/{name}/rotate":     a.rotateNow(m),
 	}
 	maps.Copy(hs, a.managedKeyRoutes(a.keys))
+	maps.Copy(hs, a.rollbackRoutes(m, a.keys))
 	return hs
 }
 

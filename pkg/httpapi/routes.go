@@ -47,4 +47,8 @@ var Routes = []Route{
 	{FunctionManage, "GET", "/connections/{name}/api-keys"},
 	{FunctionManage, "GET", "/connections/{name}/api-keys/{key}"},
 	{FunctionManage, "DELETE", "/connections/{name}/api-keys/{key}"},
+
+	{FunctionManage, "POST", "/connections/{name}/rotation/rollback"},
+	{FunctionManage, "POST", "/connections/{name}/application-keys/{key}/rotation/rollback"},
+	{FunctionManage, "POST", "/connections/{name}/api-keys/{key}/rotation/rollback"},
 }
