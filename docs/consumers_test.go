@@ -72,9 +72,10 @@ func TestConsumerRecipesMatchEvents(t *testing.T) {
 			patterns++
 			var detail map[string]any
 			_ = json.Unmarshal(ev.Detail, &detail)
+			rolledBack := detailFields(reflect.TypeFor[rotation.RolledBack]())
 			for k := range detail {
-				if !slices.Contains(fields, k) {
-					t.Errorf("%s: the pattern matches detail.%s, which Key Rotated does not have", b, k)
+				if !slices.Contains(fields, k) || !slices.Contains(rolledBack, k) {
+					t.Errorf("%s: the pattern matches detail.%s, which Key Rotated or Rotation Rolled Back does not have", b, k)
 				}
 			}
 			if !slices.Contains(anySlice(ev.DetailType), rotation.RotatedEvent) {
