@@ -30,6 +30,10 @@ func TestEventsDecode(t *testing.T) {
 			ev := v.(*events.APIGatewayV2HTTPRequest)
 			return ev.Version == "2.0" && ev.RequestContext.Authorizer.IAM != nil
 		}},
+		{HTTPAPIRequestJWT, &events.APIGatewayV2HTTPRequest{}, func(v any) bool {
+			ev := v.(*events.APIGatewayV2HTTPRequest)
+			return ev.Version == "2.0" && ev.RequestContext.Authorizer.JWT != nil && ev.RequestContext.Authorizer.JWT.Claims != nil
+		}},
 		{ProvisioningEvent, &events.EventBridgeEvent{}, func(v any) bool {
 			ev := v.(*events.EventBridgeEvent)
 			return ev.Source == "ddconn.requests" && len(ev.Detail) > 0

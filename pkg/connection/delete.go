@@ -171,6 +171,12 @@ func (s *Service) settleMinted(ctx context.Context, name string, sec secretstore
 		return nil, fmt.Errorf("reading connection %s: %w", name, err)
 	}
 	keys, err := secretkind.Connection.ListKeys(ctx, s.dd, m)
+	if release && errors.Is(err, datadog.ErrUnauthorized) {
+		// The key may not list its owner's keys, so no sweep of this
+		// connection could take them for ddconn's: they stay as they are.
+		s.log.WarnContext(ctx, "the connection's key may not list its owner's keys; its keys are left unreleased", "connection", name)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, keysFailure("listing the keys of connection "+name+" to settle them", err)
 	}

@@ -113,3 +113,22 @@ func TestScheduledDeletionWithKeepKeysReleasesTheKeys(t *testing.T) {
 		t.Fatalf("the kept key is named %q, want it released", name)
 	}
 }
+
+// TestKeepKeysNeedsNoListing: a connection whose key may not list its
+// owner's keys is deleted at once with keepKeys (nothing to release: no
+// sweep could list them through it); without keepKeys the revocation
+// cannot happen, and the refusal says to keep the keys.
+func TestKeepKeysNeedsNoListing(t *testing.T) {
+	e := newEnv(t)
+	mustStatus(t, e.do("POST", "/connections", e.createBody("limited", e.limitedKey)), http.StatusCreated)
+	r := e.do("DELETE", "/connections/limited?force=true", "")
+	var env errorEnvelope
+	r.json(t, &env)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(env.Error.Message, "keepKeys=true") {
+		t.Fatalf("forced delete of a key that cannot list keys = %d %+v, want 422 pointing to keepKeys", r.status, env.Error)
+	}
+	mustStatus(t, e.do("DELETE", "/connections/limited?force=true&keepKeys=true", ""), http.StatusOK)
+	if !e.authenticates(e.limitedKey) {
+		t.Fatal("the kept key was revoked")
+	}
+}
