@@ -49,6 +49,16 @@
 // for that secret it is simply an older listing, and a key created since
 // is absent from it and left alone. A failed listing is not shared.
 //
+// # One invocation, or one page per invocation
+//
+// Run sweeps every page in one invocation. A fanned-out sweep instead
+// takes Pages (ListSecrets only) and hands each page's cursor to its own
+// invocation of RunPage, so no invocation's work grows with the number of
+// secrets and a failed page is retried on its own (see "Sweep fan-out" in
+// docs/architecture.md). A page shares its listings only among its own
+// secrets. Its strays are safe without every secret listed: a stray is
+// revoked only after its secret, read again by name, is not found.
+//
 // # Reading only the secrets with work
 //
 // A secret is read (its labelled versions) only when the listing and its

@@ -123,6 +123,7 @@ type pass struct {
 	strays   map[string]stray // by key id
 	listings map[string]listing
 	groups   map[string]listing
+	errs     []error // of the secrets that failed
 }
 
 // stray is a key of this deployment (secretkind.ParseDatadogKeyName) seen
@@ -136,26 +137,20 @@ type stray struct {
 	m    secretkind.Manager
 }
 
-// Run sweeps every connection once. A connection that fails is logged and
-// counted, and the others are still swept; the error joins every failure.
+// Run sweeps every connection once, in one invocation. A connection that
+// fails is logged and counted, and the others are still swept; the error
+// joins every failure.
 func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	start := s.now()
-	p := &pass{listed: map[string]bool{}, strays: map[string]stray{}, listings: map[string]listing{}, groups: map[string]listing{}}
+	p := newPass()
 	var errs []error
 	cursor := ""
 	listedAll := false
 	for {
-		page, next, err := s.secrets.ListIncludingDeleted(ctx, s.prefix, pageSize, cursor)
+		next, err := s.sweepPage(ctx, cursor, p)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("listing connection secrets: %w", err))
+			errs = append(errs, err)
 			break
-		}
-		for _, sec := range page {
-			p.listed[sec.Name] = true
-			if err := s.visit(ctx, sec, p); err != nil {
-				p.rep.Failed++
-				errs = append(errs, fmt.Errorf("sweeping %s: %w", sec.Name, err))
-			}
 		}
 		if next == "" {
 			listedAll = true
@@ -166,16 +161,81 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	if listedAll {
 		errs = append(errs, s.revokeStrays(ctx, p))
 	}
+	return s.finish(ctx, "sweep finished", start, p, errs)
+}
+
+// Pages lists every secret under the prefix, metadata only, and returns
+// the cursor that starts each page of RunPage: "" for the first. The
+// pages of one call cover every secret once. A fanned-out sweep (see
+// the package documentation) hands each cursor to its own invocation.
+func (s *Sweeper) Pages(ctx context.Context) ([]string, error) {
+	cursors := []string{""}
+	for cursor := ""; ; {
+		_, next, err := s.secrets.ListIncludingDeleted(ctx, s.prefix, pageSize, cursor)
+		if err != nil {
+			return nil, fmt.Errorf("listing connection secrets: %w", err)
+		}
+		if next == "" {
+			return cursors, nil
+		}
+		cursors = append(cursors, next)
+		cursor = next
+	}
+}
+
+// RunPage sweeps the page of secrets that starts at cursor (from Pages),
+// one invocation's share of a fanned-out sweep, whose work does not grow
+// with the number of secrets. Its key listings are shared within the page
+// only. A stray it sees is revoked only once its secret is read again and
+// found gone (revokeStrays), since the page does not list every secret.
+func (s *Sweeper) RunPage(ctx context.Context, cursor string) (Report, error) {
+	start := s.now()
+	p := newPass()
+	var errs []error
+	if _, err := s.sweepPage(ctx, cursor, p); err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, s.revokeStrays(ctx, p))
+	}
+	return s.finish(ctx, "sweep page finished", start, p, errs)
+}
+
+func newPass() *pass {
+	return &pass{listed: map[string]bool{}, strays: map[string]stray{}, listings: map[string]listing{}, groups: map[string]listing{}}
+}
+
+// sweepPage visits every secret of the page that starts at cursor and
+// returns the next page's cursor ("" after the last). Only a failure to
+// list is returned: a failed secret is counted, and its error joined to
+// p.errs.
+func (s *Sweeper) sweepPage(ctx context.Context, cursor string, p *pass) (string, error) {
+	page, next, err := s.secrets.ListIncludingDeleted(ctx, s.prefix, pageSize, cursor)
+	if err != nil {
+		return "", fmt.Errorf("listing connection secrets: %w", err)
+	}
+	for _, sec := range page {
+		p.listed[sec.Name] = true
+		if err := s.visit(ctx, sec, p); err != nil {
+			p.rep.Failed++
+			p.errs = append(p.errs, fmt.Errorf("sweeping %s: %w", sec.Name, err))
+		}
+	}
+	return next, nil
+}
+
+// finish publishes a run's metric and summary and returns its report and
+// every failure.
+func (s *Sweeper) finish(ctx context.Context, msg string, start time.Time, p *pass, errs []error) (Report, error) {
 	rep := p.rep
 	if err := s.metrics.Count(metrics.OrphansSwept, rep.Swept); err != nil {
 		s.log.WarnContext(ctx, "writing a metric failed", slog.Any("error", err))
 	}
-	s.log.InfoContext(ctx, "sweep finished",
+	s.log.InfoContext(ctx, msg,
 		slog.Int("connections", rep.Connections), slog.Int("swept", rep.Swept),
 		slog.Int("revoked", rep.Revoked), slog.Int("failed", rep.Failed),
 		slog.Int("listings", rep.Listings), slog.Int("unread", rep.Unread),
 		slog.Int64("duration_ms", s.now().Sub(start).Milliseconds()))
-	return rep, errors.Join(errs...)
+	return rep, errors.Join(append(p.errs, errs...)...)
 }
 
 // visitKeys sweeps the keys of one rotated secret.

@@ -500,3 +500,53 @@ func TestSharedListingFailureFallsBack(t *testing.T) {
 		t.Errorf("report %+v, deleted %v", rep, w.deleted)
 	}
 }
+
+// TestRunPageCoversEveryPage: the pages Pages returns, each swept by
+// RunPage on its own, sweep every secret once; a stray seen in one page
+// is revoked only when its secret, read again, is gone — not when it is
+// merely in another page.
+func TestRunPageCoversEveryPage(t *testing.T) {
+	const arnBase = "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + prefix
+	w := &world{pages: 2}
+	for i := range 5 {
+		w.addConnection(fmt.Sprint("c", i), nil, key(fmt.Sprint("orphan", i), fmt.Sprintf("ddconn:c%d:t", i), time.Hour))
+	}
+	// Real ARNs, so the keys carry the deployment scope.
+	for i := range w.secrets {
+		old := w.secrets[i].ARN
+		w.secrets[i].ARN = arnBase + w.secrets[i].Name[len(prefix):] + "-AbCdEf"
+		snap := w.snaps[old]
+		snap.Secret = w.secrets[i]
+		w.snaps[w.secrets[i].ARN] = snap
+	}
+	scope := secretkind.KeyScope(prefix, w.secrets[0].ARN)
+	c4, _ := secretkind.ParseName(prefix, prefix+"c4")
+	gone, _ := secretkind.ParseName(prefix, prefix+"gone")
+	// c0's owner also holds a key of c4 (another page) and one of a
+	// secret deleted outside ddconn.
+	w.keys["appkey-c0"] = append(w.keys["appkey-c0"],
+		key("of-c4", c4.DatadogKeyName(scope, "tok"), time.Hour),
+		key("of-gone", gone.DatadogKeyName(scope, "tok"), time.Hour))
+
+	s := newSweeper(w, &bytes.Buffer{})
+	cursors, err := s.Pages(context.Background())
+	if err != nil || !slices.Equal(cursors, []string{"", "2", "4"}) {
+		t.Fatalf("Pages = %v, %v", cursors, err)
+	}
+	var total Report
+	for _, c := range cursors {
+		rep, err := s.RunPage(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total.Connections += rep.Connections
+		total.Swept += rep.Swept
+	}
+	slices.Sort(w.deleted)
+	if want := []string{"of-gone", "orphan0", "orphan1", "orphan2", "orphan3", "orphan4"}; !slices.Equal(w.deleted, want) || total.Connections != 5 {
+		t.Errorf("deleted %v, want %v; report %+v", w.deleted, want, total)
+	}
+	if !slices.Contains(w.calls, "Describe "+prefix+"c4") {
+		t.Errorf("the stray of c4 was not checked by reading c4: %v", w.calls)
+	}
+}
