@@ -182,8 +182,9 @@ func TestEveryCommand(t *testing.T) {
 
 	// Connections.
 	r := must(t, tr, ExitOK, "", "connections", "create", "demo", "--url", "https://app.datadoghq.com",
-		"--description", "Demo organisation", "--credentials-file", keysFile)
-	if !strings.Contains(r.stdout, "https://api.datadoghq.com") || !strings.Contains(r.stdout, "ROTATION") {
+		"--description", "Demo organisation", "--team", "platform", "--credentials-file", keysFile)
+	if !strings.Contains(r.stdout, "https://api.datadoghq.com") || !strings.Contains(r.stdout, "ROTATION") ||
+		!strings.Contains(r.stdout, "platform") {
 		t.Errorf("create's table:\n%s", r.stdout)
 	}
 	must(t, tr, ExitOK, "", "connections", "create", "rot", "--url", "datadoghq.com",
@@ -208,7 +209,7 @@ func TestEveryCommand(t *testing.T) {
 	}
 	must(t, tr, ExitOK, "", "connections", "get", "demo")
 	got := decode[connection](t, must(t, tr, ExitOK, "", "connections", "get", "demo", "-o", "json").stdout)
-	if got.Description != "Demo organisation" || got.Site != "US1" {
+	if got.Description != "Demo organisation" || got.Site != "US1" || got.Team != "platform" {
 		t.Errorf("connections get -o json: %+v", got)
 	}
 	r = must(t, tr, ExitNotFound, "", "connections", "get", "nope")

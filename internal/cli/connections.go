@@ -35,8 +35,8 @@ func connPath(name string) string { return "/connections/" + url.PathEscape(name
 
 func (a *app) connCreate() *cobra.Command {
 	var (
-		siteURL, description string
-		keys                 keySource
+		siteURL, description, team string
+		keys                       keySource
 	)
 	c := &cobra.Command{
 		Use:   "create NAME --url URL [--credentials-file FILE|-]",
@@ -46,6 +46,7 @@ secret. The keys come from --credentials-file (a JSON file {"apiKey":"…","appl
 - for stdin), from the environment variables --api-key-env and --application-key-env
 name, or, on a terminal, from a prompt that does not echo them.`,
 		Example: `  ddconn connections create prod-us5 --url https://us5.datadoghq.com --credentials-file keys.json
+  ddconn connections create checkout --team team-a --url datadoghq.com --credentials-file keys.json
   vault kv get -format=json -field=data secret/datadog | ddconn connections create prod --url datadoghq.com --credentials-file -
   ddconn connections create prod --url datadoghq.eu --api-key-env DD_API_KEY --application-key-env DD_APP_KEY
   ddconn connections create prod --url datadoghq.com    # prompts for both keys`,
@@ -60,11 +61,15 @@ name, or, on a terminal, from a prompt that does not echo them.`,
 			}
 			body := map[string]any{"name": args[0], "description": description,
 				"credentials": map[string]string{"url": siteURL, "apiKey": k.APIKey, "applicationKey": k.ApplicationKey}}
+			if team != "" {
+				body["team"] = team
+			}
 			return a.showConnection(ctx, http.MethodPost, "/connections", body)
 		}),
 	}
 	c.Flags().StringVar(&siteURL, "url", "", "the Datadog site or API URL (required)")
 	c.Flags().StringVar(&description, "description", "", "what the connection is for")
+	c.Flags().StringVar(&team, "team", "", "the team the connection belongs to (one of yours, under an access policy)")
 	keys.flags(c.Flags())
 	return c
 }
@@ -86,6 +91,7 @@ func (a *app) showConnection(ctx context.Context, method, path string, body any)
 func (a *app) connectionTable(w io.Writer, c connection) {
 	row(w, "NAME", c.Name)
 	row(w, "DESCRIPTION", dash(c.Description))
+	row(w, "TEAM", dash(c.Team))
 	row(w, "SITE", c.Site+" ("+c.Credentials.URL+")")
 	row(w, "SECRET", dash(c.SecretARN))
 	row(w, "APPLICATION KEY ID", dash(c.ApplicationKeyID))
@@ -195,13 +201,13 @@ func (a *app) connList() *cobra.Command {
 				raws = []json.RawMessage{}
 			}
 			return a.emit(map[string]any{"connections": raws}, func(w io.Writer) {
-				row(w, "NAME", "SITE", "ROTATION", "LAST ROTATED", "NEXT ROTATION", "VALID", "DESCRIPTION")
+				row(w, "NAME", "TEAM", "SITE", "ROTATION", "LAST ROTATED", "NEXT ROTATION", "VALID", "DESCRIPTION")
 				for _, c := range conns {
 					valid := "-"
 					if c.Valid != nil {
 						valid = yesNo(*c.Valid)
 					}
-					row(w, c.Name, c.Site, onOff(c.Rotation.Enabled), when(c.Rotation.LastRotatedAt),
+					row(w, c.Name, dash(c.Team), c.Site, onOff(c.Rotation.Enabled), when(c.Rotation.LastRotatedAt),
 						when(c.Rotation.NextRotationAt), valid, oneLine(c.Description, 60))
 				}
 			})
@@ -231,13 +237,13 @@ func (a *app) connGet() *cobra.Command {
 
 func (a *app) connUpdate() *cobra.Command {
 	var (
-		description, siteURL string
-		allowed              []string
-		noAllowed            bool
-		keys                 keySource
+		description, siteURL, team string
+		allowed                    []string
+		noAllowed                  bool
+		keys                       keySource
 	)
 	c := &cobra.Command{
-		Use:   "update NAME [--description D] [--credentials-file FILE|-] [--allowed-service-account ID]…",
+		Use:   "update NAME [--description D] [--team T] [--credentials-file FILE|-] [--allowed-service-account ID]…",
 		Short: "Change a connection's description, keys or allowed service accounts",
 		Long: `Changes what is given. New keys (--credentials-file, --api-key-env/--application-key-env)
 are checked at Datadog like on create and stored as a new secret version; the URL stays
@@ -253,6 +259,9 @@ service accounts managed keys may be minted for; --no-allowed-service-accounts l
 		body := map[string]any{}
 		if c.Flags().Changed("description") {
 			body["description"] = description
+		}
+		if c.Flags().Changed("team") {
+			body["team"] = team
 		}
 		switch {
 		case noAllowed && len(allowed) > 0:
@@ -283,11 +292,12 @@ service accounts managed keys may be minted for; --no-allowed-service-accounts l
 			return usageErrorf("--url changes with new keys only: give them too (--credentials-file)")
 		}
 		if len(body) == 0 {
-			return usageErrorf("nothing to change: give --description, new keys or allowed service accounts")
+			return usageErrorf("nothing to change: give --description, --team, new keys or allowed service accounts")
 		}
 		return a.showConnection(ctx, http.MethodPatch, connPath(args[0]), body)
 	})
 	c.Flags().StringVar(&description, "description", "", "the new description")
+	c.Flags().StringVar(&team, "team", "", `move the connection to this team ("" for none; administrators only)`)
 	c.Flags().StringVar(&siteURL, "url", "", "with new keys: the Datadog site they belong to (default: the connection's)")
 	c.Flags().StringArrayVar(&allowed, "allowed-service-account", nil, "a service account id managed keys may be minted for (repeatable)")
 	c.Flags().BoolVar(&noAllowed, "no-allowed-service-accounts", false, "lift the limit on service accounts")

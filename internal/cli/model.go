@@ -9,6 +9,7 @@ import "time"
 type connection struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	Team        string `json:"team"`
 	Site        string `json:"site"`
 	Credentials struct {
 		URL string `json:"url"`
