@@ -146,7 +146,7 @@ func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *secre
 	if at, err := time.Parse(time.RFC3339, t[secretkind.TagLastValidatedAt]); err == nil {
 		c.LastValidatedAt = &at
 	}
-	if allowed, ok := t[secretkind.TagAllowedServiceAccounts]; ok {
+	if allowed, ok := t[secretkind.TagAllowedServiceAccounts]; ok && allowed != secretkind.AllowedInSettings {
 		c.AllowedServiceAccounts = strings.Fields(allowed)
 	}
 	if w := lookupWarning(keyLookup(t[secretkind.TagKeyLookup])); w != "" {

@@ -80,10 +80,10 @@ type UpdateInput struct {
 	AllowedServiceAccounts *[]string
 }
 
-// maxAllowedServiceAccounts bounds AllowedServiceAccounts: the list is one
-// space-separated tag value, and AWS tag values hold at most 256
-// characters (six UUIDs and their separators take 221).
-const maxAllowedServiceAccounts = 6
+// maxAllowedServiceAccounts bounds AllowedServiceAccounts. Up to six fit
+// in one tag value; a longer list lives in the secret's settings version
+// (secretkind.SettingsStage), where this many take about 10 KiB.
+const maxAllowedServiceAccounts = 256
 
 // The key and id formats are checked by hand rather than with package-level
 // regular expressions, which every function would compile at cold start.

@@ -110,7 +110,8 @@ func TestUpdateInputValidate(t *testing.T) {
 		{"allowed service accounts", UpdateInput{AllowedServiceAccounts: ids(uuid(1), uuid(2))}, nil, false},
 		{"clear allowed service accounts", UpdateInput{AllowedServiceAccounts: ids()}, nil, false},
 		{"six, one repeated in upper case", UpdateInput{AllowedServiceAccounts: ids(uuid(1), uuid(2), uuid(3), uuid(4), uuid(5), uuid(6), strings.ToUpper(uuid(6)))}, nil, false},
-		{"seven allowed service accounts", UpdateInput{AllowedServiceAccounts: ids(uuid(1), uuid(2), uuid(3), uuid(4), uuid(5), uuid(6), uuid(7))},
+		{"as many allowed service accounts as allowed", UpdateInput{AllowedServiceAccounts: manyIDs(maxAllowedServiceAccounts)}, nil, false},
+		{"one allowed service account too many", UpdateInput{AllowedServiceAccounts: manyIDs(maxAllowedServiceAccounts + 1)},
 			[]string{"allowedServiceAccounts"}, true},
 		{"allowed service account not a uuid", UpdateInput{AllowedServiceAccounts: ids(uuid(1), "checkout", "")},
 			[]string{"allowedServiceAccounts[1]", "allowedServiceAccounts[2]"}, true},
@@ -161,4 +162,13 @@ func TestAllowedServiceAccountsNormalised(t *testing.T) {
 	if v.allowed == nil || !slices.Equal(*v.allowed, []string{"0000000a-0000-4000-8000-00000000000b"}) {
 		t.Fatalf("allowed = %v", v.allowed)
 	}
+}
+
+// manyIDs is a pointer to n distinct service account ids.
+func manyIDs(n int) *[]string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+	}
+	return &out
 }

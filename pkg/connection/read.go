@@ -50,7 +50,22 @@ func (s *Service) Get(ctx context.Context, name string) (Connection, error) {
 	if err != nil {
 		return Connection{}, err
 	}
-	return s.connectionFrom(name, sec, &doc), nil
+	return s.withAllowed(ctx, sec, s.connectionFrom(name, sec, &doc))
+}
+
+// withAllowed completes c with the allowed service accounts that its tags
+// say are in the settings version (secretkind.AllowedServiceAccounts); a
+// connection whose list fits in the tag needs no read.
+func (s *Service) withAllowed(ctx context.Context, sec secretstore.Secret, c Connection) (Connection, error) {
+	if sec.Tags[secretkind.TagAllowedServiceAccounts] != secretkind.AllowedInSettings {
+		return c, nil
+	}
+	ids, _, err := secretkind.AllowedServiceAccounts(ctx, s.store, sec.ARN, sec.Tags)
+	if err != nil {
+		return Connection{}, storeFailure("reading the settings of connection "+c.Name, err)
+	}
+	c.AllowedServiceAccounts = ids
+	return c, nil
 }
 
 // List returns up to limit connections (0 means defaultPageSize, 20) starting at
@@ -79,7 +94,11 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 		if !managed(sec) || !secretkind.ValidName(name) || sec.DeletedAt != nil || !access.Sees(ctx, sec.Tags[secretkind.TagTeam]) {
 			continue
 		}
-		page.Connections = append(page.Connections, s.connectionFrom(name, sec, nil))
+		c, err := s.withAllowed(ctx, sec, s.connectionFrom(name, sec, nil))
+		if err != nil {
+			return Page{}, err
+		}
+		page.Connections = append(page.Connections, c)
 	}
 	return page, nil
 }

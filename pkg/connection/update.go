@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/access"
@@ -72,7 +71,7 @@ func (s *Service) Update(ctx context.Context, name string, in UpdateInput) (Conn
 	s.log.InfoContext(ctx, "connection updated", "connection", name,
 		"credentials_changed", req.creds != nil, "description_changed", req.description != nil,
 		"allowed_service_accounts_changed", req.allowed != nil, "team_changed", req.team != nil)
-	return s.connectionFrom(name, sec, doc), nil
+	return s.withAllowed(ctx, sec, s.connectionFrom(name, sec, doc))
 }
 
 // checkUpdateAccess refuses the changes only administrators may make:
@@ -112,12 +111,27 @@ func (s *Service) setTeam(ctx context.Context, name string, sec *secretstore.Sec
 // setAllowedServiceAccounts writes (or, for an empty list, removes) the
 // secretkind.TagAllowedServiceAccounts tag. Removing matters: the managed-key service
 // reads a present but empty tag as "no service account allowed".
+//
+// A list too long for the tag goes to the secret's settings version
+// (secretkind.SettingsStage) first, and the tag then says so
+// (secretkind.AllowedInSettings): a crash between the two leaves the old
+// list in force.
 func (s *Service) setAllowedServiceAccounts(ctx context.Context, name string, sec *secretstore.Secret, ids []string) error {
+	value, inSettings := secretkind.AllowedTag(ids)
+	if inSettings {
+		doc, err := secretkind.MarshalSettings(secretkind.Settings{AllowedServiceAccounts: ids})
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.Put(ctx, sec.ARN, "", doc, []string{secretkind.SettingsStage}, ""); err != nil {
+			return s.updateFailure(name, err)
+		}
+	}
 	var err error
 	if len(ids) == 0 {
 		err = s.store.Untag(ctx, sec.ARN, []string{secretkind.TagAllowedServiceAccounts})
 	} else {
-		err = s.store.Tag(ctx, sec.ARN, map[string]string{secretkind.TagAllowedServiceAccounts: strings.Join(ids, " ")})
+		err = s.store.Tag(ctx, sec.ARN, map[string]string{secretkind.TagAllowedServiceAccounts: value})
 	}
 	if err != nil {
 		return s.updateFailure(name, err)
@@ -128,7 +142,7 @@ func (s *Service) setAllowedServiceAccounts(ctx context.Context, name string, se
 	}
 	delete(tags, secretkind.TagAllowedServiceAccounts)
 	if len(ids) > 0 {
-		tags[secretkind.TagAllowedServiceAccounts] = strings.Join(ids, " ")
+		tags[secretkind.TagAllowedServiceAccounts] = value
 	}
 	sec.Tags = tags
 	return nil

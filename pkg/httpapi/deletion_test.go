@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -130,5 +131,26 @@ func TestKeepKeysNeedsNoListing(t *testing.T) {
 	mustStatus(t, e.do("DELETE", "/connections/limited?force=true&keepKeys=true", ""), http.StatusOK)
 	if !e.authenticates(e.limitedKey) {
 		t.Fatal("the kept key was revoked")
+	}
+}
+
+// TestSettingsVersionOutlivesRotations: the settings version of a
+// connection (a long allowedServiceAccounts) is not taken for a key
+// document by rotations or the sweeper, and survives them.
+func TestSettingsVersionOutlivesRotations(t *testing.T) {
+	e := newEnv(t, withRotation(), withClock(smemu.NewClock(time.Now)))
+	e.enabledConnection("set", "next-rotation")
+	body, _ := json.Marshal(map[string][]string{"allowedServiceAccounts": manyServiceAccounts(50)})
+	mustStatus(t, e.do("PATCH", "/connections/set", string(body)), http.StatusOK)
+	e.rotateNow("set")
+	second := e.rotateNow("set")
+	if err := e.sweepAfter(sweeper.DefaultMinAge); err != nil {
+		t.Fatal(err)
+	}
+	c := e.connection("set")
+	// next-rotation: the second rotation revoked the original key.
+	if len(c.AllowedServiceAccounts) != 50 || c.Rotation.LastError != "" || !e.authenticates(second.Key) || e.authenticates(e.rotatorKey) {
+		t.Fatalf("after two rotations and a sweep: %d allowed, last error %q, current works %v, original works %v",
+			len(c.AllowedServiceAccounts), c.Rotation.LastError, e.authenticates(second.Key), e.authenticates(e.rotatorKey))
 	}
 }

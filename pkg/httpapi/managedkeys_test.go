@@ -275,13 +275,10 @@ func TestAllowedServiceAccounts(t *testing.T) {
 	}
 	k.mintAppKey("w2", k.saID, "metrics_read")
 
-	seven := make([]string, 7)
-	for i := range seven {
-		seven[i] = `"00000000-0000-4000-8000-00000000000` + string(rune('1'+i)) + `"`
-	}
+	tooMany, _ := json.Marshal(map[string][]string{"allowedServiceAccounts": manyServiceAccounts(257)})
 	invalid := []struct{ name, body, field string }{
 		{"not a uuid", `{"allowedServiceAccounts":["checkout"]}`, "allowedServiceAccounts[0]"},
-		{"more than six", `{"allowedServiceAccounts":[` + strings.Join(seven, ",") + `]}`, "allowedServiceAccounts"},
+		{"more than 256", string(tooMany), "allowedServiceAccounts"},
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,6 +292,43 @@ func TestAllowedServiceAccounts(t *testing.T) {
 		})
 	}
 	k.noKeyMaterial()
+}
+
+// manyServiceAccounts is n distinct service account ids.
+func manyServiceAccounts(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+	}
+	return out
+}
+
+// TestManyAllowedServiceAccounts: a list too long for a tag (100 ids) is
+// kept in the connection secret's settings version: the connection shows
+// it whole, in GET and in the list, mints follow it, and the secret's
+// current keys are untouched.
+func TestManyAllowedServiceAccounts(t *testing.T) {
+	k := newKeysEnv(t)
+	allowed := append(manyServiceAccounts(99), k.saID)
+	body, _ := json.Marshal(map[string][]string{"allowedServiceAccounts": allowed})
+	r := k.do("PATCH", "/connections/keys", string(body))
+	mustStatus(t, r, http.StatusOK)
+	var patched connection.Connection
+	r.json(t, &patched)
+	if len(patched.AllowedServiceAccounts) != 100 || !slices.Equal(k.connection("keys").AllowedServiceAccounts, allowed) {
+		t.Fatalf("allowedServiceAccounts after PATCH: %d, on GET %d, want 100", len(patched.AllowedServiceAccounts), len(k.connection("keys").AllowedServiceAccounts))
+	}
+	var page connection.Page
+	k.getJSON("/connections", &page)
+	if len(page.Connections) != 1 || len(page.Connections[0].AllowedServiceAccounts) != 100 {
+		t.Fatalf("the list shows %+v, want the 100 allowed service accounts", page.Connections)
+	}
+	k.mintAppKey("allowed", k.saID, "metrics_read")
+	r = k.do("POST", "/connections/keys/application-keys", mintBody("refused", k.otherSAID, []string{"metrics_read"}))
+	mustStatus(t, r, http.StatusForbidden)
+	if doc := k.currentDocument("keys"); doc.Key != k.managerKey {
+		t.Fatal("the settings replaced the connection's current keys")
+	}
 }
 
 // TestManagedAPIKeyLifecycle mints, lists, reads and deletes a managed API
