@@ -190,7 +190,7 @@ func (r *pipeline) provisionAppKey() managedkey.AppKey {
 	}
 
 	doc := r.keyDocument(secretkind.AppKey, key.SecretARN)
-	if ids := r.appKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.ApplicationKeyID || doc.KeyID != key.ApplicationKeyID {
+	if ids := r.appKeyIDs(keyNamePrefix(name, key.SecretARN)); len(ids) != 1 || ids[0] != key.ApplicationKeyID || doc.KeyID != key.ApplicationKeyID {
 		t.Errorf("Datadog has application keys %v named for %s, the secret holds %q; want exactly the provisioned %q",
 			ids, pipelineAppKey, doc.KeyID, key.ApplicationKeyID)
 	}
@@ -225,7 +225,7 @@ func (r *pipeline) provisionAPIKey() managedkey.APIKey {
 		}).Key
 
 	doc := r.keyDocument(secretkind.APIKey, key.SecretARN)
-	if ids := r.apiKeyIDs(name.DatadogKeyNamePrefix()); len(ids) != 1 || ids[0] != key.APIKeyID || doc.KeyID != key.APIKeyID {
+	if ids := r.apiKeyIDs(keyNamePrefix(name, key.SecretARN)); len(ids) != 1 || ids[0] != key.APIKeyID || doc.KeyID != key.APIKeyID {
 		t.Errorf("Datadog has API keys %v named for %s, the secret holds %q; want exactly the provisioned %q",
 			ids, pipelineAPIKey, doc.KeyID, key.APIKeyID)
 	}
@@ -305,9 +305,9 @@ func (r *pipeline) deleteManagedKey(kind, key, arn string) {
 	var left []string
 	switch kind {
 	case provisioning.KindApplicationKey:
-		left = r.appKeyIDs(secretkind.Name{Kind: secretkind.AppKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix())
+		left = r.appKeyIDs(keyNamePrefix(secretkind.Name{Kind: secretkind.AppKey, Connection: pipelineConn, Key: key}, arn))
 	case provisioning.KindAPIKey:
-		left = r.apiKeyIDs(secretkind.Name{Kind: secretkind.APIKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix())
+		left = r.apiKeyIDs(keyNamePrefix(secretkind.Name{Kind: secretkind.APIKey, Connection: pipelineConn, Key: key}, arn))
 	}
 	if len(left) > 0 {
 		t.Errorf("Datadog still has keys %v of %s %s after its deletion", left, kind, key)
@@ -357,7 +357,7 @@ func (r *pipeline) callManagedKeyRoutes() {
 		t.Errorf("POST …/application-keys: Location %q, want %q", loc, keys+"/"+key)
 	}
 	r.keyDocument(secretkind.AppKey, minted.SecretARN) // adds the key to r.secrets
-	prefix := secretkind.Name{Kind: secretkind.AppKey, Connection: pipelineConn, Key: key}.DatadogKeyNamePrefix()
+	prefix := keyNamePrefix(secretkind.Name{Kind: secretkind.AppKey, Connection: pipelineConn, Key: key}, minted.SecretARN)
 	if ids := r.appKeyIDs(prefix); len(ids) != 1 || ids[0] != minted.ApplicationKeyID {
 		t.Errorf("Datadog has keys %v for %s, want the minted %q", ids, key, minted.ApplicationKeyID)
 	}
@@ -519,6 +519,12 @@ func (r *pipeline) secretValue(arn string) string {
 		r.t.Fatalf("reading %s: %v", arn, err)
 	}
 	return v.Value
+}
+
+// keyNamePrefix starts the names of the Datadog keys ddconn creates for n,
+// whose secret (or any secret of the stack) is arn.
+func keyNamePrefix(n secretkind.Name, arn string) string {
+	return n.DatadogKeyNamePrefix(secretkind.KeyScope(config.DefaultSecretPrefix, arn))
 }
 
 // appKeyIDs lists the ids of the Datadog application keys whose names

@@ -185,9 +185,9 @@ func (opts StackOptions) values() map[string]string {
 		"Ref LogLevel":       cmp.Or(opts.LogLevel, "debug"),
 		"Ref EventBusName":   EventBusName,
 		// Short enough for the journey to wait out after showing the refusal.
-		"Ref MinRotateInterval":     MinRotateInterval.String(),
-		"GetAtt ConnectionKey.Arn":  ConnectionKeyARN,
-		"GetAtt RotateFunction.Arn": RotateFunctionARN,
+		"Ref MinRotateInterval":      MinRotateInterval.String(),
+		"GetAtt ConnectionKey.Arn":   ConnectionKeyARN,
+		"GetAtt RotateFunction.Arn":  RotateFunctionARN,
 		"Ref AccessPolicySecretName": opts.AccessPolicySecret,
 		"Ref JwtGroupsClaim":         "cognito:groups",
 	}
