@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/sweeper"
@@ -25,6 +26,8 @@ type stepHandler interface {
 
 type sweepRunner interface {
 	Run(ctx context.Context) (sweeper.Report, error)
+	RunPage(ctx context.Context, cursor string) (sweeper.Report, error)
+	FanOut(ctx context.Context, pub sweeper.Publisher) (int, error)
 }
 
 // handler dispatches an invocation by the shape of its event.
@@ -32,19 +35,31 @@ type handler struct {
 	rot   stepHandler
 	sweep sweepRunner
 	log   *slog.Logger
+	// pages, when set, receives the schedule's sweep as one event per page
+	// of secrets (sweeper.FanOut); nil sweeps everything in the scheduled
+	// invocation itself.
+	pages sweeper.Publisher
 }
 
 func newHandler(rot stepHandler, sweep sweepRunner, log *slog.Logger) handler {
 	return handler{rot: rot, sweep: sweep, log: log}
 }
 
-// shape holds the fields that tell the two events apart: a rotation event
-// has a Step; an EventBridge schedule has detail-type "Scheduled Event" and
-// source "aws.events".
+// fanningOut returns h with the schedule's sweep fanned out through pub.
+func (h handler) fanningOut(pub sweeper.Publisher) handler {
+	h.pages = pub
+	return h
+}
+
+// shape holds the fields that tell the events apart: a rotation event has
+// a Step; an EventBridge schedule has detail-type "Scheduled Event" and
+// source "aws.events"; a page of a fanned-out sweep detail-type
+// sweeper.PageDetailType and source ddconn's.
 type shape struct {
-	Step       string `json:"Step"`
-	DetailType string `json:"detail-type"`
-	Source     string `json:"source"`
+	Step       string          `json:"Step"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Detail     json.RawMessage `json:"detail"`
 }
 
 // Handle runs a rotation step or a sweep. Its error fails the invocation:
@@ -61,7 +76,18 @@ func (h handler) Handle(ctx context.Context, raw json.RawMessage) error {
 	case s.Step != "":
 		return h.rotate(ctx, raw)
 	case s.DetailType == "Scheduled Event" && s.Source == "aws.events":
+		if h.pages != nil {
+			_, err := h.sweep.FanOut(ctx, h.pages)
+			return err
+		}
 		_, err := h.sweep.Run(ctx)
+		return err
+	case s.DetailType == sweeper.PageDetailType && s.Source == eventbus.DefaultSource:
+		var page sweeper.PageRequest
+		if err := json.Unmarshal(s.Detail, &page); err != nil {
+			return fmt.Errorf("decoding the sweep page: %w", err)
+		}
+		_, err := h.sweep.RunPage(ctx, page.Cursor)
 		return err
 	}
 	h.log.ErrorContext(ctx, "unknown event", slog.String("detail_type", s.DetailType), slog.String("source", s.Source))

@@ -16,13 +16,50 @@ import (
 )
 
 type fakeSweeper struct {
-	runs int
-	err  error
+	runs    int
+	pages   []string // cursors RunPage was given
+	fanOuts int
+	err     error
 }
 
 func (f *fakeSweeper) Run(context.Context) (sweeper.Report, error) {
 	f.runs++
 	return sweeper.Report{}, f.err
+}
+
+func (f *fakeSweeper) RunPage(_ context.Context, cursor string) (sweeper.Report, error) {
+	f.pages = append(f.pages, cursor)
+	return sweeper.Report{}, f.err
+}
+
+func (f *fakeSweeper) FanOut(context.Context, sweeper.Publisher) (int, error) {
+	f.fanOuts++
+	return 1, f.err
+}
+
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(context.Context, string, any, ...string) (string, error) { return "", nil }
+
+// TestSweepFanOut: with a bus, the schedule fans the sweep out, and each
+// "Sweep Page" event from ddconn sweeps its page.
+func TestSweepFanOut(t *testing.T) {
+	sw := &fakeSweeper{}
+	h := newHandler(&testkit.Recorder[rotation.Event]{}, sw, logging.New(&bytes.Buffer{}, nil)).fanningOut(nopPublisher{})
+	if err := h.Handle(context.Background(), testkit.Event(testkit.ScheduledEvent)); err != nil {
+		t.Fatal(err)
+	}
+	page := []byte(`{"version":"0","id":"e1","detail-type":"Sweep Page","source":"ddconn","account":"123456789012","time":"2026-03-01T12:00:00Z","region":"us-east-1","resources":[],"detail":{"cursor":"next-page","page":2,"pages":3}}`)
+	if err := h.Handle(context.Background(), page); err != nil {
+		t.Fatal(err)
+	}
+	if sw.fanOuts != 1 || sw.runs != 0 || len(sw.pages) != 1 || sw.pages[0] != "next-page" {
+		t.Fatalf("fan-outs %d, runs %d, pages %v; want 1, 0, [next-page]", sw.fanOuts, sw.runs, sw.pages)
+	}
+	foreign := []byte(`{"detail-type":"Sweep Page","source":"someone.else","detail":{"cursor":"x"}}`)
+	if err := h.Handle(context.Background(), foreign); !errors.Is(err, errUnknownEvent) {
+		t.Fatalf("a Sweep Page from another source: err = %v, want errUnknownEvent", err)
+	}
 }
 
 func TestDispatchByEventShape(t *testing.T) {

@@ -1,7 +1,9 @@
 // Command rotate is the Lambda function that rotates connection secrets and
 // sweeps orphaned application keys. Secrets Manager invokes it with rotation
 // events (one per step); an EventBridge schedule invokes it with a
-// "Scheduled Event" to run the sweeper (see handler.go).
+// "Scheduled Event" to start the sweeper, which it fans out as one "Sweep
+// Page" event per page of secrets, each delivered back to it by an
+// EventBridge rule (see handler.go).
 //
 // main only wires: configuration, logger, metrics, adapters, rotator,
 // sweeper, handler.
@@ -34,7 +36,14 @@ func main() {
 		mw := metrics.New(os.Stdout, time.Now)
 		rot := rotation.New(a.Secrets, a.Datadog, rotation.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw, Publisher: events})
 		sw := sweeper.New(a.Secrets, a.Datadog, rot, sweeper.Options{Prefix: prefix, Now: time.Now, Logger: a.Logger, Metrics: mw})
-		lambda.Start(newHandler(rot, sw, a.Logger).Handle)
+		h := newHandler(rot, sw, a.Logger)
+		if events != nil {
+			// With a bus, the schedule's sweep goes out one event per page
+			// of secrets, each swept by its own invocation (the rule in
+			// template.yaml hands them back to this function).
+			h = h.fanningOut(events)
+		}
+		lambda.Start(h.Handle)
 		return nil
 	})
 }

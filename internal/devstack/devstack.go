@@ -243,6 +243,9 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		Prefix: opts.SecretPrefix, Publisher: st.Events, Logger: opts.Logger.With("component", "provisioning"),
 		Policy: policy,
 	})
+	if err := st.routeSweepPages(); err != nil {
+		return err
+	}
 	if err := st.routeRequests(); err != nil {
 		return err
 	}

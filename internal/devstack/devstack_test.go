@@ -207,11 +207,16 @@ func TestRotationWired(t *testing.T) {
 		t.Fatalf("Rotation Failed events %v, want one for createSecret", failed)
 	}
 	st.Simulator.ClearFaults()
-	for i := 0; !strings.Contains(logs.String(), `"msg":"sweep finished"`) && i < 200; i++ {
+	// The sweep runs as on AWS: the schedule fans it out as one Sweep Page
+	// event per page on the bus, and the rule hands each to the sweeper.
+	for i := 0; !strings.Contains(logs.String(), `"msg":"sweep page finished"`) && i < 200; i++ {
 		waitABit()
 	}
-	if !strings.Contains(logs.String(), `"msg":"sweep finished"`) {
-		t.Fatal("the sweeper never ran")
+	if !strings.Contains(logs.String(), `"msg":"sweep page finished"`) {
+		t.Fatal("the sweeper never ran a page")
+	}
+	if pages := st.Bus.EventsOf("ddconn", "Sweep Page"); len(pages) == 0 || !strings.Contains(string(pages[0].Detail), `"cursor":""`) {
+		t.Fatalf("Sweep Page events %v, want the first page's", pages)
 	}
 }
 

@@ -7,7 +7,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ddconn/ddconn/internal/busemu"
 	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/sweeper"
 )
@@ -47,9 +51,12 @@ func (st *Stack) newSweeper(opts Options) *sweeper.Sweeper {
 	return sweeper.New(st.Store, st.Datadog, rot, sweeper.Options{Prefix: opts.SecretPrefix, Now: opts.Now, Logger: log})
 }
 
-// startSweeping runs the sweeper every interval until shutdown, as the
-// rotate function's EventBridge schedule does on AWS. A failed run is
-// logged and retried at the next tick.
+// startSweeping starts a sweep every interval until shutdown, as the
+// rotate function's EventBridge schedule does on AWS, on the same path: it
+// fans the sweep out as one "Sweep Page" event per page on the local bus,
+// whose rule (routeSweepPages) hands each page to the sweeper, with
+// Lambda's asynchronous retries. A failed fan-out is logged and retried at
+// the next tick.
 func (st *Stack) startSweeping(interval time.Duration, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -63,12 +70,37 @@ func (st *Stack) startSweeping(interval time.Duration, log *slog.Logger) {
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
-				if _, err := st.Sweeper.Run(ctx); err != nil && ctx.Err() == nil {
+				if _, err := st.Sweeper.FanOut(ctx, st.Events); err != nil && ctx.Err() == nil {
 					log.WarnContext(ctx, "sweep failed", "err", err)
 				}
 			}
 		}
 	}()
+}
+
+// sweepPagesRuleName is the local twin of the rotate function's
+// SweepPage rule in template.yaml.
+const sweepPagesRuleName = "ddconn-sweep-pages"
+
+// routeSweepPages hands the pages of a fanned-out sweep on the bus to the
+// sweeper, decoded as Lambda decodes the rotate function's event.
+func (st *Stack) routeSweepPages() error {
+	return st.Bus.AddRule(busemu.Rule{
+		Name: sweepPagesRuleName, Bus: eventBus,
+		Sources: []string{eventbus.DefaultSource}, DetailTypes: []string{sweeper.PageDetailType},
+		Target: busemu.TargetFunc(func(ctx context.Context, payload []byte) error {
+			var ev events.EventBridgeEvent
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return fmt.Errorf("decoding the EventBridge event: %w", err)
+			}
+			var page sweeper.PageRequest
+			if err := json.Unmarshal(ev.Detail, &page); err != nil {
+				return fmt.Errorf("decoding the sweep page: %w", err)
+			}
+			_, err := st.Sweeper.RunPage(ctx, page.Cursor)
+			return err
+		}),
+	})
 }
 
 // rollbacker is the manage function's Rotator for the rollback routes, as

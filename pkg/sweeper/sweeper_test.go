@@ -550,3 +550,33 @@ func TestRunPageCoversEveryPage(t *testing.T) {
 		t.Errorf("the stray of c4 was not checked by reading c4: %v", w.calls)
 	}
 }
+
+type recordingPublisher struct{ got []PageRequest }
+
+func (r *recordingPublisher) Publish(_ context.Context, detailType string, detail any, _ ...string) (string, error) {
+	if detailType != PageDetailType {
+		return "", fmt.Errorf("detail-type %q", detailType)
+	}
+	r.got = append(r.got, detail.(PageRequest))
+	return "id", nil
+}
+
+// TestFanOutPublishesEveryPage: one event per page, reading nothing but
+// ListSecrets.
+func TestFanOutPublishesEveryPage(t *testing.T) {
+	w := &world{pages: 2}
+	for i := range 5 {
+		w.addConnection(fmt.Sprint("c", i), nil)
+	}
+	pub := &recordingPublisher{}
+	n, err := newSweeper(w, &bytes.Buffer{}).FanOut(context.Background(), pub)
+	want := []PageRequest{{Cursor: "", Page: 1, Pages: 3}, {Cursor: "2", Page: 2, Pages: 3}, {Cursor: "4", Page: 3, Pages: 3}}
+	if err != nil || n != 3 || !slices.Equal(pub.got, want) {
+		t.Fatalf("FanOut = %d, %v; published %v, want %v", n, err, pub.got, want)
+	}
+	for _, c := range w.calls {
+		if !strings.HasPrefix(c, "List ") {
+			t.Errorf("FanOut made %q: it should only list", c)
+		}
+	}
+}
