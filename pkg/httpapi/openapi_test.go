@@ -247,6 +247,8 @@ func managedKeySteps(e *env) []struct{ method, path, body string } {
 		{"POST", apiKeys, `{"name":"agent","rotation":{"schedule":"rate(7 days)"}}`},
 		{"POST", apiKeys, `{"name":"agent","rotation":{"revokePrevious":"immediately"}}`},
 		{"POST", apiKeys, `{"name":"agent"}`},
+		{"POST", apiKeys, `{"name":"lambda","format":"plain"}`},
+		{"POST", apiKeys, `{"name":"bad-format","format":"yaml"}`},
 		{"GET", apiKeys, ""},
 		{"GET", apiKeys + "/agent", ""},
 		{"POST", apiKeys + "/agent/rotation/rollback", ""},

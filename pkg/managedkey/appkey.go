@@ -60,17 +60,24 @@ func appKeyFrom(r record) AppKey {
 
 // APIKey is a managed API key as the API shows it: never the key.
 type APIKey struct {
-	Connection string              `json:"connection"`
-	Name       string              `json:"name"`
-	APIKeyID   string              `json:"apiKeyId"`
-	SecretARN  string              `json:"secretArn"`
-	SecretName string              `json:"secretName"`
-	CreatedAt  time.Time           `json:"createdAt"`
-	Rotation   rotationstate.State `json:"rotation"`
+	Connection string    `json:"connection"`
+	Name       string    `json:"name"`
+	APIKeyID   string    `json:"apiKeyId"`
+	SecretARN  string    `json:"secretArn"`
+	SecretName string    `json:"secretName"`
+	CreatedAt  time.Time `json:"createdAt"`
+	// Format is how the secret's value is stored: "json" or "plain" (the
+	// key alone).
+	Format   string              `json:"format"`
+	Rotation rotationstate.State `json:"rotation"`
 }
 
 func apiKeyFrom(r record) APIKey {
+	format := secretkind.FormatJSON
+	if secretkind.Plain(r.secret.Tags) {
+		format = secretkind.FormatPlain
+	}
 	return APIKey{Connection: r.name.Connection, Name: r.name.Key, APIKeyID: r.keyID(),
 		SecretARN: r.secret.ARN, SecretName: r.secret.Name, CreatedAt: r.secret.CreatedAt,
-		Rotation: rotationstate.StateOf(r.secret)}
+		Format: format, Rotation: rotationstate.StateOf(r.secret)}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/secretkind"
@@ -45,6 +46,7 @@ func (s *Service) begin(ctx context.Context, v spec, mgr managerOf, token string
 	if v.policy != "" {
 		tags[secretkind.TagRevokePrevious] = v.policy
 	}
+	maps.Copy(tags, v.formatTags(mgr))
 	if v.name.Kind == secretkind.AppKey {
 		tags[secretkind.TagServiceAccountID] = v.serviceAccountID
 		tags[secretkind.TagIncludeAPIKey] = fmt.Sprint(v.includeAPIKey)

@@ -40,6 +40,10 @@ type MintInput struct {
 type APIKeyInput struct {
 	Name     string        `json:"name"`
 	Rotation RotationInput `json:"rotation"`
+	// Format is the secret value's format: "json" (the default, a
+	// document with the key, its id and the URL) or "plain" (exactly the
+	// key; secretkind.FormatPlain).
+	Format string `json:"format"`
 	// RequestID is MintInput.RequestID.
 	RequestID string `json:"-"`
 }
@@ -75,6 +79,8 @@ type spec struct {
 	rules            secretstore.RotationRules
 	// policy is the revocation policy's stored form (RevokePolicy.Tag).
 	policy string
+	// format is secretkind.FormatPlain for a plain API key, else "".
+	format string
 }
 
 func (in MintInput) validate(conn string) (spec, error) {
@@ -122,11 +128,19 @@ func (in APIKeyInput) validate(conn string) (spec, error) {
 	if err != nil {
 		problems = append(problems, settingProblem(err))
 	}
+	format := ""
+	switch in.Format {
+	case "", secretkind.FormatJSON:
+	case secretkind.FormatPlain:
+		format = secretkind.FormatPlain
+	default:
+		problems = append(problems, connection.FieldError{Field: "format", Message: `must be "json" (the default) or "plain"`})
+	}
 	if len(problems) > 0 {
 		return spec{}, invalid(problems)
 	}
 	return spec{name: secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: in.Name},
-		requestID: in.RequestID, rules: rules, policy: policy.Tag()}, nil
+		requestID: in.RequestID, rules: rules, policy: policy.Tag(), format: format}, nil
 }
 
 func parseRules(in RotationInput) (secretstore.RotationRules, []connection.FieldError) {
@@ -237,7 +251,7 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 	if v.includeAPIKey {
 		doc.APIKey = mgr.cr.APIKey
 	}
-	if err := s.commit(ctx, v.name, sec, token, doc, mgr); err != nil {
+	if err := s.commit(ctx, v, sec, token, doc, mgr); err != nil {
 		return record{}, err
 	}
 	s.log.InfoContext(ctx, "managed key minted", slog.String("kind", kind.Segment()),
@@ -284,11 +298,7 @@ func deref(r *record) record {
 // checkServiceAccount applies the connection's allowed list, then checks
 // the account in Datadog.
 func (s *Service) checkServiceAccount(ctx context.Context, mgr managerOf, id string) error {
-	allowed, limited, err := secretkind.AllowedServiceAccounts(ctx, s.store, mgr.secret.ARN, mgr.secret.Tags)
-	if err != nil {
-		return storeFailure("reading the connection's allowed service accounts", err)
-	}
-	if limited && !slices.Contains(allowed, id) {
+	if allowed, ok := mgr.secret.Tags[secretkind.TagAllowedServiceAccounts]; ok && !slices.Contains(strings.Fields(allowed), id) {
 		return fail(ErrNotAllowed, fmt.Sprintf("the connection does not mint keys for service account %s (allowedServiceAccounts)", id), nil)
 	}
 	accounts, err := s.dd.ListServiceAccounts(ctx, mgr.cr)
@@ -309,11 +319,18 @@ func (s *Service) checkServiceAccount(ctx context.Context, mgr managerOf, id str
 // key id for listings. A failed store that is known to have stored nothing
 // rolls the mint back; a lost answer may hide a stored value, so the key
 // then stays, and the sweeper decides once the mint is old enough.
-func (s *Service) commit(ctx context.Context, n secretkind.Name, sec secretstore.Secret, token string, doc secretkind.Document, mgr managerOf) error {
-	value, err := n.Kind.Marshal(doc)
+func (s *Service) commit(ctx context.Context, v spec, sec secretstore.Secret, token string, doc secretkind.Document, mgr managerOf) error {
+	n := v.name
+	value, tags, err := secretkind.MarshalVersion(n.Kind, doc, token, v.formatTags(mgr))
 	if err != nil {
 		s.abort(ctx, n, sec, mgr)
 		return fail(ErrUnavailable, "encoding the managed key's secret failed", err)
+	}
+	if len(tags) > 0 {
+		if err := s.store.Tag(ctx, sec.ARN, tags); err != nil {
+			s.abort(ctx, n, sec, mgr)
+			return storeFailure("recording the managed key's id", err)
+		}
 	}
 	if _, err := s.store.Put(ctx, sec.ARN, token, value, nil, ""); err != nil {
 		if _, gerr := s.store.Get(ctx, sec.ARN, "", secretstore.Current); errors.Is(gerr, secretstore.ErrNotFound) {
@@ -342,4 +359,14 @@ func (s *Service) enableRotation(ctx context.Context, arn string, rules secretst
 		return storeFailure("the key was minted and stored, but enabling its rotation", err)
 	}
 	return nil
+}
+
+// formatTags are the tags that say how the secret's value is stored:
+// for a plain API key its format and the URL the value leaves out; none
+// for the JSON formats.
+func (v spec) formatTags(mgr managerOf) map[string]string {
+	if v.format != secretkind.FormatPlain {
+		return nil
+	}
+	return map[string]string{secretkind.TagFormat: secretkind.FormatPlain, secretkind.TagURL: mgr.url}
 }

@@ -61,7 +61,7 @@ func (s *Service) get(ctx context.Context, n secretkind.Name) (record, error) {
 	if err != nil {
 		return record{}, storeFailure("reading the managed key", err)
 	}
-	doc, err := n.Kind.Parse(v.Value)
+	doc, err := secretkind.ParseVersion(n.Kind, v.Value, v.ID, sec.Tags)
 	if err != nil {
 		return record{}, fail(ErrUnavailable, "the managed key's secret is not readable", err)
 	}
@@ -190,7 +190,7 @@ func (s *Service) heldKeys(ctx context.Context, n secretkind.Name, sec secretsto
 		if err != nil {
 			return nil, "", storeFailure("reading the managed key", err)
 		}
-		d, err := n.Kind.Parse(v.Value)
+		d, err := secretkind.ParseVersion(n.Kind, v.Value, v.ID, sec.Tags)
 		if err != nil || d.Key == connAPIKey {
 			continue // not ours to revoke by id; the name prefix still applies
 		}

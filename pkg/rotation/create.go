@@ -19,7 +19,7 @@ import (
 // it cannot be recovered), deletes it and starts again. Storing the document
 // is the commit; after it, a retry sees the stored value and stops.
 func (r *Rotator) createSecret(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error) {
-	cur, err := r.document(ctx, n, sec.ARN, "", secretstore.Current)
+	cur, err := r.document(ctx, n, sec, "", secretstore.Current)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the current document: %w", err)
 	}
@@ -71,7 +71,7 @@ func (r *Rotator) createSecret(ctx context.Context, n secretkind.Name, sec secre
 		// includeApiKey: the copy follows the connection's API key.
 		next.APIKey = mgr.Credentials.APIKey
 	}
-	if err := r.storePending(ctx, n, sec.ARN, ev, next); err != nil {
+	if err := r.storePending(ctx, n, sec, ev, next); err != nil {
 		r.discardUnstored(ctx, n.Kind, sec.ARN, ev.ClientRequestToken, mgr, key.ID)
 		return rep, err
 	}
@@ -130,11 +130,19 @@ func (r *Rotator) deleteNamed(ctx context.Context, k secretkind.Kind, mgr secret
 	return deleted, nil
 }
 
-func (r *Rotator) storePending(ctx context.Context, n secretkind.Name, secretID string, ev Event, d secretkind.Document) error {
-	value, err := n.Kind.Marshal(d)
+// storePending stores d as the token's AWSPENDING version; a plain API
+// key's key id is tagged first (secretkind.MarshalVersion).
+func (r *Rotator) storePending(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event, d secretkind.Document) error {
+	value, tags, err := secretkind.MarshalVersion(n.Kind, d, ev.ClientRequestToken, sec.Tags)
 	if err != nil {
 		return err
 	}
+	if len(tags) > 0 {
+		if err := r.secrets.Tag(ctx, sec.ARN, tags); err != nil {
+			return fmt.Errorf("recording the pending key's id: %w", err)
+		}
+	}
+	secretID := sec.ARN
 	_, err = r.secrets.Put(ctx, secretID, ev.ClientRequestToken, value, []string{secretstore.Pending}, ev.RotationToken)
 	if err != nil {
 		return fmt.Errorf("storing the pending version: %w", err)

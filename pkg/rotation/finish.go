@@ -30,11 +30,11 @@ func (r *Rotator) finishSecret(ctx context.Context, n secretkind.Name, sec secre
 	if !ok {
 		return report{}, fmt.Errorf("%w: no AWSCURRENT version", ErrNotConnection)
 	}
-	cur, err := r.document(ctx, n, sec.ARN, currentVersion, "")
+	cur, err := r.document(ctx, n, sec, currentVersion, "")
 	if err != nil {
 		return report{}, fmt.Errorf("reading the current document: %w", err)
 	}
-	pend, err := r.document(ctx, n, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
+	pend, err := r.document(ctx, n, sec, ev.ClientRequestToken, secretstore.Pending)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}

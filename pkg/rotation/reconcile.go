@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
@@ -30,10 +31,7 @@ func (r *Rotator) Snapshot(ctx context.Context, secretID string) (Snapshot, erro
 	}
 	snap := Snapshot{Secret: sec, Docs: map[string]secretkind.Document{}}
 	for _, id := range slices.Sorted(maps.Keys(sec.Versions)) {
-		if !secretkind.KeyVersion(sec.Versions[id]) {
-			continue // a connection's settings (secretkind.SettingsStage)
-		}
-		d, err := r.document(ctx, n, sec.ARN, id, "")
+		d, err := r.document(ctx, n, sec, id, "")
 		if isNotFound(err) {
 			continue // RotateSecret's value-less AWSPENDING placeholder
 		}
@@ -166,6 +164,7 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 			Reason: reason, LastUsedAt: rt.LastUsedAt, RevokedAt: now.UTC()})
 	}
 	r.keyIDTags(snap, set)
+	unset = append(unset, staleKeyOfTags(snap)...)
 	r.warningTag(snap, now, failures, set, &unset)
 	if len(res.Revoked) > 0 {
 		r.countRevoked(len(res.Revoked))
@@ -204,6 +203,21 @@ func (r *Rotator) keyIDTags(snap Snapshot, set map[string]string) {
 			set[tag] = d.KeyID
 		}
 	}
+}
+
+// staleKeyOfTags are the key-id tags of a plain API key's versions that
+// no longer carry a staging label (secretkind.KeyOfTag): such a version is
+// never read again.
+func staleKeyOfTags(snap Snapshot) []string {
+	var out []string
+	for k := range snap.Secret.Tags {
+		version, ok := strings.CutPrefix(k, secretkind.TagKeyOfPrefix)
+		if _, labelled := snap.Secret.Versions[version]; ok && !labelled {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // warningTag records failed revocations, or clears an old warning once

@@ -88,11 +88,11 @@ func (r *Rotator) Rollback(ctx context.Context, n secretkind.Name) (RolledBack, 
 	if !ok || prevVersion == curVersion {
 		return RolledBack{}, ErrNoPrevious
 	}
-	cur, err := r.document(ctx, n, sec.ARN, curVersion, "")
+	cur, err := r.document(ctx, n, sec, curVersion, "")
 	if err != nil {
 		return RolledBack{}, fmt.Errorf("reading the current document: %w", err)
 	}
-	prev, err := r.document(ctx, n, sec.ARN, prevVersion, "")
+	prev, err := r.document(ctx, n, sec, prevVersion, "")
 	if err != nil {
 		return RolledBack{}, fmt.Errorf("reading the previous document: %w", err)
 	}

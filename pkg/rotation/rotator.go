@@ -239,13 +239,14 @@ func (r *Rotator) alreadyCurrent(ctx context.Context, n secretkind.Name, sec sec
 	return rep, nil
 }
 
-// document reads and parses one version of secret n.
-func (r *Rotator) document(ctx context.Context, n secretkind.Name, secretID, versionID, stage string) (secretkind.Document, error) {
-	v, err := r.secrets.Get(ctx, secretID, versionID, stage)
+// document reads and parses one version of secret n, described as sec
+// (whose tags a plain API key's versions are read with).
+func (r *Rotator) document(ctx context.Context, n secretkind.Name, sec secretstore.Secret, versionID, stage string) (secretkind.Document, error) {
+	v, err := r.secrets.Get(ctx, sec.ARN, versionID, stage)
 	if err != nil {
 		return secretkind.Document{}, err
 	}
-	d, err := n.Kind.Parse(v.Value)
+	d, err := secretkind.ParseVersion(n.Kind, v.Value, v.ID, sec.Tags)
 	if err != nil {
 		return secretkind.Document{}, fmt.Errorf("%w: version %s: %w", ErrNotConnection, v.ID, err)
 	}

@@ -14,11 +14,11 @@ import (
 // same owner and site as the current one, so a tampered AWSPENDING value
 // cannot make the next steps promote someone else's key.
 func (r *Rotator) setSecret(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error) {
-	cur, err := r.document(ctx, n, sec.ARN, "", secretstore.Current)
+	cur, err := r.document(ctx, n, sec, "", secretstore.Current)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the current document: %w", err)
 	}
-	pend, err := r.document(ctx, n, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
+	pend, err := r.document(ctx, n, sec, ev.ClientRequestToken, secretstore.Pending)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}

@@ -46,7 +46,7 @@ func (r *Rotator) Manager(ctx context.Context, secretID string) (secretkind.Name
 	if err != nil {
 		return n, secretkind.Manager{}, err
 	}
-	cur, err := r.document(ctx, n, sec.ARN, "", secretstore.Current)
+	cur, err := r.document(ctx, n, sec, "", secretstore.Current)
 	if err != nil {
 		return n, secretkind.Manager{}, fmt.Errorf("reading the current document: %w", err)
 	}

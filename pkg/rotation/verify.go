@@ -20,7 +20,7 @@ import (
 // is the new key itself: the next rotation authenticates with it. On
 // failure AWSCURRENT is untouched.
 func (r *Rotator) testSecret(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error) {
-	pend, err := r.document(ctx, n, sec.ARN, ev.ClientRequestToken, secretstore.Pending)
+	pend, err := r.document(ctx, n, sec, ev.ClientRequestToken, secretstore.Pending)
 	if err != nil {
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}

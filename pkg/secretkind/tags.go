@@ -99,6 +99,15 @@ const (
 	// that created it: the Datadog key it creates is named after it, so a
 	// mint that never committed can be rolled back exactly.
 	TagMintToken = "ddconn:mint-token"
+	// TagFormat holds a managed API key's format, FormatJSON (or absent) or
+	// FormatPlain.
+	TagFormat = "ddconn:format"
+	// TagURL holds, on a FormatPlain secret, the Datadog API URL its key
+	// belongs to (the value holds the key alone).
+	TagURL = "ddconn:url"
+	// TagKeyOfPrefix starts the tags that record, on a FormatPlain secret,
+	// the key id each version holds: "ddconn:key-of:<version id>".
+	TagKeyOfPrefix = "ddconn:key-of:"
 	// TagTombstoneOf holds, on a tombstone, the managed key whose deletion
 	// it records ("<kind>/<connection>/<name>").
 	TagTombstoneOf = "ddconn:tombstone-of"
