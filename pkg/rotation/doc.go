@@ -92,6 +92,22 @@
 // never identified (an empty applicationKeyId), ddconn does not guess:
 // secretkind.TagRevokeByHand tells the user to revoke it.
 //
+// # Rollback
+//
+// Rotator.Rollback makes AWSPREVIOUS current again with staging labels
+// only, after checking at Datadog that its key still authenticates, and
+// retires the demoted key under the policy; moving AWSCURRENT names the
+// version it leaves, so a rotation promoted meanwhile makes the rollback
+// fail instead of being undone (see Rollback for the order).
+//
+// # Plain API keys
+//
+// A managed API key minted with format "plain" stores exactly the key as
+// each version's value; its URL and each version's key id live in tags
+// (secretkind.ParseVersion, secretkind.MarshalVersion). createSecret tags
+// the new version's key id before storing the value, and Reconcile drops
+// the key-id tags of versions no label holds.
+//
 // # Events
 //
 // With a Publisher, finishSecret publishes RotatedEvent right after the
