@@ -67,13 +67,15 @@
 // AWSCURRENT or AWSPREVIOUS, or a retirement that may be due. Skipping a
 // secret deletes nothing, so this judgement can err only towards reading.
 // A sweep over secrets with nothing to do costs one ListSecrets page per
-// 100 secrets, one key listing per owner, and one read of a current
-// document per owner (to learn the credentials the listing is made with).
+// 100 secrets, one key listing per owner, and one read of each
+// connection's current document (the credentials every listing of its
+// secrets is made with).
 //
 // A connection's keys are listed and deleted through the current-user
 // routes, authenticated with the connection's AWSCURRENT key; a managed
-// key's through its service account's routes, authenticated with its
-// connection's AWSCURRENT key (rotation.Rotator.Manager); a managed API
+// key's through its service account's routes (the secret's
+// ddconn:service-account-id), authenticated with its connection's
+// AWSCURRENT key; a managed API
 // key's among the organisation's API keys, with the same connection key.
 // The sweeper never sees application keys of other owners, and keys of
 // other secrets do not carry the secret's name prefix.

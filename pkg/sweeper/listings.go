@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -59,17 +61,17 @@ func listingID(k secretkind.Kind, m secretkind.Manager) string {
 
 // keysOf returns who manages sec's keys and the keys that manager lists,
 // listing them only if this Run has not yet listed them with the same
-// manager: one listing per key owner per Run. The secret's own current
-// document is read (rotation.Rotator.Manager) only for the first secret of
-// its managerGroup. A failed listing is not kept: the next secret of the
-// group reads its own manager and tries again.
+// manager: one listing per key owner per Run. Who manages the keys is read
+// (manager) only for the first secret of its managerGroup. A failed
+// listing is not kept: the next secret of the group reads its own manager
+// and tries again.
 func (s *Sweeper) keysOf(ctx context.Context, sec secretstore.Secret, p *pass) (secretkind.Name, listing, error) {
 	n, _ := secretkind.ParseName(s.prefix, sec.Name)
 	group := managerGroup(n, sec)
 	if l, ok := p.groups[group]; ok && group != "" {
 		return n, l, nil
 	}
-	n, m, err := s.rot.Manager(ctx, sec.ARN)
+	m, err := s.manager(ctx, n, sec, p)
 	if err != nil {
 		return n, listing{}, &managerError{err}
 	}
@@ -90,6 +92,46 @@ func (s *Sweeper) keysOf(ctx context.Context, sec secretstore.Secret, p *pass) (
 		p.groups[group] = l
 	}
 	return n, l, nil
+}
+
+// manager tells who manages sec's keys. Every kind's keys are managed with
+// its connection's AWSCURRENT key (see the package documentation): on the
+// current-user routes for a connection, on the service account's routes
+// (secretkind.TagServiceAccountID) for a managed application key, among
+// the organisation's API keys for a managed API key. The connection's
+// current document is read once per Run and connection. A managed
+// application key whose secret does not name its service account is asked
+// of rotation.Rotator.Manager, which reads the key's own document.
+func (s *Sweeper) manager(ctx context.Context, n secretkind.Name, sec secretstore.Secret, p *pass) (secretkind.Manager, error) {
+	sa := sec.Tags[secretkind.TagServiceAccountID]
+	if n.Kind == secretkind.AppKey && sa == "" {
+		_, m, err := s.rot.Manager(ctx, sec.ARN)
+		return m, err
+	}
+	cr, ok := p.connections[n.Connection]
+	if !ok {
+		id := sec.ARN
+		if n.Managed() {
+			id = secretkind.ConnectionName(n.Connection).SecretName(s.prefix)
+		}
+		v, err := s.secrets.Get(ctx, id, "", secretstore.Current)
+		if err != nil {
+			return secretkind.Manager{}, fmt.Errorf("reading connection %s: %w", n.Connection, err)
+		}
+		doc, err := secretkind.Connection.Parse(v.Value)
+		if err != nil {
+			return secretkind.Manager{}, fmt.Errorf("connection %s: %w", n.Connection, err)
+		}
+		if cr, err = secretkind.Connection.Credentials(doc, secretkind.Manager{}); err != nil {
+			return secretkind.Manager{}, fmt.Errorf("connection %s: %w", n.Connection, err)
+		}
+		p.connections[n.Connection] = cr
+	}
+	m := secretkind.Manager{Credentials: cr}
+	if n.Kind == secretkind.AppKey {
+		m.Owner = datadog.KeyOwner{ServiceAccountID: sa}
+	}
+	return m, nil
 }
 
 // managerError is a failure to read who manages a secret's keys.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/access"
+	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretkind"
@@ -123,7 +124,10 @@ type pass struct {
 	strays   map[string]stray // by key id
 	listings map[string]listing
 	groups   map[string]listing
-	errs     []error // of the secrets that failed
+	// connections are the credentials of each connection's AWSCURRENT
+	// key, read once per pass.
+	connections map[string]datadog.Credentials
+	errs        []error // of the secrets that failed
 }
 
 // stray is a key of this deployment (secretkind.ParseDatadogKeyName) seen
@@ -201,7 +205,8 @@ func (s *Sweeper) RunPage(ctx context.Context, cursor string) (Report, error) {
 }
 
 func newPass() *pass {
-	return &pass{listed: map[string]bool{}, strays: map[string]stray{}, listings: map[string]listing{}, groups: map[string]listing{}}
+	return &pass{listed: map[string]bool{}, strays: map[string]stray{}, listings: map[string]listing{}, groups: map[string]listing{},
+		connections: map[string]datadog.Credentials{}}
 }
 
 // sweepPage visits every secret of the page that starts at cursor and

@@ -580,3 +580,28 @@ func TestFanOutPublishesEveryPage(t *testing.T) {
 		}
 	}
 }
+
+// TestManagedKeysListedWithTheConnectionsKey: a managed application key
+// whose secret names its service account is listed with its connection's
+// current key, read once for the connection and all its managed keys;
+// the managed keys' own secrets are not read.
+func TestManagedKeysListedWithTheConnectionsKey(t *testing.T) {
+	w := &world{pages: 10}
+	w.addConnection("prod", ownerTags("u1"))
+	for i := range 3 {
+		w.addSecret(fmt.Sprintf("keys/prod/svc-%d", i), "sa-1", map[string]string{secretkind.TagServiceAccountID: "sa-1"})
+	}
+	w.addSecret("api-keys/prod/agent", "", nil)
+	w.keys["appkey-prod"] = []datadog.AppKey{key("m", "ddconn-managed:keys/prod/svc-1:crashed", time.Hour)}
+	rep, err := newSweeper(w, &bytes.Buffer{}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gets := slices.DeleteFunc(slices.Clone(w.calls), func(c string) bool { return !strings.HasPrefix(c, "Get ") })
+	if !slices.Equal(gets, []string{"Get arn:prod"}) {
+		t.Errorf("reads %v, want the connection's current document only", gets)
+	}
+	if !slices.Equal(w.deleted, []string{"m"}) || !slices.Contains(w.calls, "DeleteAppKey m of sa-1") || rep.Listings != 3 {
+		t.Errorf("deleted %v, report %+v, calls %v", w.deleted, rep, w.calls)
+	}
+}
