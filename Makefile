@@ -29,7 +29,7 @@ HOST_GOARCH := $(shell $(GO) env GOARCH)
 UNIT_TIMEOUT ?= 20m
 E2E_TIMEOUT  ?= 20m
 
-.PHONY: help dev dev-reset cli test unit lint tools build bootstraps deploy e2e bench clean
+.PHONY: help dev dev-reset cli test unit lint tools build bootstraps deploy e2e bench bench-scale clean
 
 # One target at a time, even under -j: two cold builds for different targets
 # at once need twice the memory (the Datadog client alone takes gigabytes).
@@ -121,4 +121,10 @@ e2e: $(RIE) bootstraps-$(HOST_GOARCH) ## End-to-end: the shipped binaries under 
 
 bench: $(RIE) ## Sizes, cold starts, warm latency, peak RSS → docs/benchmarks.md.
 	$(GO) run ./scripts/bench -out docs/benchmarks.md
+
+# bench-scale runs in process (no RIE): 100, 1,000 and 10,000 secrets in the
+# stand-ins with latency and rate limits (internal/scale). BENCH_SCALE_FLAGS
+# passes -n, -datadog-latency, -secretsmanager-latency.
+bench-scale: ## Sweeps, rotation bursts and list pages at 100/1,000/10,000 secrets → docs/scale.md.
+	$(GO) run ./scripts/benchscale -out docs/scale.md $(BENCH_SCALE_FLAGS)
 # --- end e2e and bench ---
