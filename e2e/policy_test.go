@@ -229,7 +229,8 @@ func TestPolicyAllows(t *testing.T) {
 		{"create may not publish without a source", "CreateFunction", Call{Action: "events:PutEvents", Resource: "default"}, false},
 		{"create may not publish on another bus", "CreateFunction", Call{Action: "events:PutEvents", Resource: "other", Sources: []string{"ddconn"}}, false},
 		{"rotate publishes outcomes", "RotateFunction", Call{Action: "events:PutEvents", Resource: "", Sources: []string{"ddconn"}}, true},
-		{"manage may not publish", "ManageFunction", Call{Action: "events:PutEvents", Resource: "default", Sources: []string{"ddconn"}}, false},
+		{"manage publishes Rotation Rolled Back", "ManageFunction", Call{Action: "events:PutEvents", Resource: "default", Sources: []string{"ddconn"}}, true},
+		{"manage may not publish as another source", "ManageFunction", Call{Action: "events:PutEvents", Resource: "default", Sources: []string{"acme"}}, false},
 		{"a condition other than events:source grants nothing here", "CreateFunction", Call{Action: "kms:Decrypt", Resource: ConnectionKeyARN}, false},
 		{"validate may not publish", "ValidateFunction", Call{Action: "events:PutEvents", Resource: "default", Sources: []string{"ddconn"}}, false},
 	}

@@ -60,6 +60,9 @@ func TestProvisioning(t *testing.T) {
 	r.createConnection()
 	appKey := r.provisionAppKey()
 	apiKey := r.provisionAPIKey()
+	r.rotateTwice(map[string]secretkind.Kind{r.connectionARN(): secretkind.Connection,
+		appKey.SecretARN: secretkind.AppKey, apiKey.SecretARN: secretkind.APIKey})
+	r.rollBack()
 	r.failRotation(appKey.SecretARN)
 	r.deleteManagedKey(provisioning.KindApplicationKey, pipelineAppKey, appKey.SecretARN)
 	r.deleteManagedKey(provisioning.KindAPIKey, pipelineAPIKey, apiKey.SecretARN)
@@ -382,21 +385,21 @@ func (r *pipeline) assertPublishers() {
 	t := r.t
 	t.Helper()
 	puts := 0
-	for _, id := range []string{"CreateFunction", "RotateFunction"} {
+	for _, id := range []string{"CreateFunction", "ManageFunction", "RotateFunction"} { // manage: Rotation Rolled Back
 		n := countAction(r.st.APICalls(id), "events:PutEvents")
 		if n == 0 {
 			t.Errorf("%s never called PutEvents", id)
 		}
 		puts += n
 	}
-	for _, id := range []string{"ManageFunction", "ValidateFunction"} {
+	for _, id := range []string{"ValidateFunction"} {
 		if n := countAction(r.st.APICalls(id), "events:PutEvents"); n > 0 {
 			t.Errorf("%s called PutEvents %d times", id, n)
 		}
 	}
 	events := r.st.Bus.Events()
 	if len(events) != puts-r.lostOutcomes {
-		t.Errorf("the bus has %d events, the create and rotate binaries put %d of which %d failed", len(events), puts, r.lostOutcomes)
+		t.Errorf("the bus has %d events, the create, manage and rotate binaries put %d of which %d failed", len(events), puts, r.lostOutcomes)
 	}
 	for _, e := range events {
 		if e.Source != provisioning.OutcomeSource {

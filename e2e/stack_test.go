@@ -34,10 +34,9 @@ func TestFunctionEnv(t *testing.T) {
 				"AWS_ENDPOINT_URL_SECRETS_MANAGER=http://sm.test",
 				"AWS_ENDPOINT_URL_EVENTBRIDGE=http://eb.test",
 				config.EnvDatadogBaseURL + "=http://dd.test",
+				// "Rotation Rolled Back".
+				config.EnvEventBus + "=default",
 			},
-			// The manage function publishes nothing (template.yaml grants
-			// it no events:PutEvents).
-			without: []string{config.EnvEventBus},
 		},
 		{
 			id: "RotateFunction",

@@ -33,6 +33,7 @@ const (
 	RotationFailed            = rotation.FailedEvent
 	KeyRotated                = rotation.RotatedEvent
 	KeyRevoked                = rotation.RevokedEvent
+	RotationRolledBack        = rotation.RolledBackEvent
 )
 
 // StagingPrefix follows the connection secret prefix in the name of the
