@@ -1,6 +1,7 @@
 package datadog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +31,12 @@ type Options struct {
 }
 
 // Retry configures the Datadog client's retry of 429 and 5xx answers. The
-// client waits 2 s, 4 s, 8 s… between attempts (longer if a 429 says so).
+// client waits 2 s, 4 s, 8 s… between attempts, and after a 429 at least
+// until the X-RateLimit-Reset it gave, plus up to Jitter at random, so calls
+// that a rate limit refused together do not come back together. It gives
+// up at once when the next wait would end after Timeout: a rotation step
+// that cannot get through within its window fails, and Secrets Manager
+// retries the rotation, instead of running into the function's timeout.
 // Transport errors are not retried.
 type Retry struct {
 	// Enabled turns retries on.
@@ -41,7 +47,15 @@ type Retry struct {
 	// Timeout is the window, from the start of a call, in which a retry may
 	// begin; 0 means the client's default (60 s).
 	Timeout time.Duration
+	// Jitter is the most added at random to each wait; 0 means
+	// DefaultRetryJitter.
+	Jitter time.Duration
 }
+
+// DefaultRetryJitter is Retry.Jitter's default: Datadog's rate-limit
+// windows reset on whole seconds, so a second spreads the callers a reset
+// released over the next window.
+const DefaultRetryJitter = time.Second
 
 // Client calls Datadog on behalf of any number of connections. It is safe for
 // concurrent use.
@@ -69,6 +83,9 @@ func New(opts Options) *Client {
 	}
 	if opts.Retry.Timeout > 0 {
 		cfg.RetryConfiguration.HTTPRetryTimeout = opts.Retry.Timeout
+	}
+	if opts.Retry.Enabled {
+		cfg.RetryConfiguration.RetryJitter = cmp.Or(opts.Retry.Jitter, DefaultRetryJitter)
 	}
 	api := dd.NewAPIClient(cfg)
 	c := &Client{
