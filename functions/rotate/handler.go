@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -94,7 +95,19 @@ func (h handler) Handle(ctx context.Context, raw json.RawMessage) error {
 	return errUnknownEvent
 }
 
+// stepMargin is how long before the invocation's deadline a rotation
+// step is cut short: it then fails with its own error (recorded on the
+// secret, counted, published) and Secrets Manager retries the rotation,
+// instead of Lambda killing the function silently at the timeout, for
+// example while the Datadog client waits out rate limits.
+const stepMargin = 10 * time.Second
+
 func (h handler) rotate(ctx context.Context, raw json.RawMessage) error {
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-stepMargin))
+		defer cancel()
+	}
 	var ev events.SecretsManagerSecretRotationEvent
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return fmt.Errorf("decoding the rotation event: %w", err)

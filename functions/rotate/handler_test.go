@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -126,5 +127,26 @@ func TestMalformedEvent(t *testing.T) {
 	h := newHandler(&testkit.Recorder[rotation.Event]{}, &fakeSweeper{}, logging.New(&bytes.Buffer{}, nil))
 	if err := h.Handle(context.Background(), []byte(`[1,2]`)); err == nil {
 		t.Fatal("want an error for a malformed event")
+	}
+}
+
+// blockingStep waits for its context to end and returns its error.
+type blockingStep struct{}
+
+func (blockingStep) Handle(ctx context.Context, _ rotation.Event) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestStepEndsBeforeTheInvocationDeadline: a step still waiting (on
+// Datadog's rate limits, say) is cut short stepMargin before Lambda's
+// deadline, so it fails with its own error and Secrets Manager retries.
+func TestStepEndsBeforeTheInvocationDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), stepMargin+300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := newHandler(blockingStep{}, &fakeSweeper{}, logging.New(&bytes.Buffer{}, nil)).Handle(ctx, testkit.Event(testkit.RotationEvent))
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > 2*time.Second || ctx.Err() != nil {
+		t.Fatalf("step = %v after %v (invocation context %v), want DeadlineExceeded well before the invocation's deadline", err, took, ctx.Err())
 	}
 }
