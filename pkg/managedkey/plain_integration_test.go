@@ -150,8 +150,8 @@ func TestPlainAPIKey(t *testing.T) {
 	if st.validAPIKey(keys[0]) || !st.validAPIKey(keys[1]) {
 		t.Error("after two rotations: want the first key revoked and the second still valid")
 	}
-	if n := len(of(st.describe(k.SecretARN).Tags, secretkind.TagKeyOfPrefix)); n > 3 {
-		t.Errorf("%d key-id tags kept, want at most one per labelled version", n)
+	if n := len(of(st.describe(k.SecretARN).Tags, secretkind.TagKeyOfPrefix)); n != 2 {
+		t.Errorf("%d key-id tags kept, want one per labelled version (AWSCURRENT, AWSPREVIOUS)", n)
 	}
 }
 
