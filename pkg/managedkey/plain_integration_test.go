@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -152,6 +153,16 @@ func TestPlainAPIKey(t *testing.T) {
 	}
 	if n := len(of(st.describe(k.SecretARN).Tags, secretkind.TagKeyOfPrefix)); n != 2 {
 		t.Errorf("%d key-id tags kept, want one per labelled version (AWSCURRENT, AWSPREVIOUS)", n)
+	}
+
+	// A rollback restores the previous key as the whole secret string.
+	rot := rotation.New(st.store, st.dd, rotation.Options{Prefix: prefix})
+	back, err := rot.Rollback(context.Background(), secretkind.Name{Kind: secretkind.APIKey, Connection: connName, Key: "lambda"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if value := st.getSecret(k.SecretARN, ""); value != keys[1] || !st.validAPIKey(value) || back.KeyID == "" {
+		t.Errorf("after the rollback the secret string is not the previous, valid key (rolled back %+v)", back)
 	}
 }
 
