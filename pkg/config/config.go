@@ -75,6 +75,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := validPrefix(c.SecretPrefix); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", EnvSecretPrefix, err)
 	}
+	if c.AccessPolicySecret != "" && strings.HasPrefix(secretName(c.AccessPolicySecret), c.SecretPrefix) {
+		// The functions may write every secret under the prefix; the policy
+		// that bounds them must be out of their reach.
+		return Config{}, fmt.Errorf("%s: the access policy's secret must not be under %s (%s)", EnvAccessPolicySecret, EnvSecretPrefix, c.SecretPrefix)
+	}
 	if c.DatadogBaseURL != "" {
 		u, err := url.Parse(c.DatadogBaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -114,4 +119,13 @@ func validPrefix(p string) error {
 		}
 	}
 	return nil
+}
+
+// secretName is the name in a secret's name or ARN (the ARN's random
+// suffix stays, which does not change what the name starts with).
+func secretName(id string) string {
+	if parts := strings.SplitN(id, ":", 7); len(parts) == 7 && parts[0] == "arn" {
+		return parts[6]
+	}
+	return id
 }

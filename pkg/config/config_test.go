@@ -34,6 +34,11 @@ func TestLoad(t *testing.T) {
 		{name: "min rotate interval", env: map[string]string{EnvMinRotateInterval: "5m"}, want: Config{SecretPrefix: DefaultSecretPrefix, MinRotateInterval: 5 * time.Minute}},
 		{name: "no min rotate interval", env: map[string]string{EnvMinRotateInterval: "0s"}, want: Config{SecretPrefix: DefaultSecretPrefix, MinRotateInterval: -1}},
 		{name: "bad min rotate interval", env: map[string]string{EnvMinRotateInterval: "-1m"}, wantErr: EnvMinRotateInterval},
+		{name: "access policy", env: map[string]string{EnvAccessPolicySecret: " ddconn/access-policy ", EnvGroupsClaim: "groups"},
+			want: Config{SecretPrefix: DefaultSecretPrefix, AccessPolicySecret: "ddconn/access-policy", GroupsClaim: "groups"}},
+		{name: "access policy within reach", env: map[string]string{EnvAccessPolicySecret: DefaultSecretPrefix + "policy"}, wantErr: EnvAccessPolicySecret},
+		{name: "access policy ARN within reach", env: map[string]string{EnvAccessPolicySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + DefaultSecretPrefix + "policy-AbCdEf"},
+			wantErr: EnvAccessPolicySecret},
 		{name: "bus arn", env: map[string]string{EnvEventBus: "arn:aws:events:us-east-1:123456789012:event-bus/default"},
 			want: Config{SecretPrefix: DefaultSecretPrefix, EventBus: "arn:aws:events:us-east-1:123456789012:event-bus/default"}},
 	}
