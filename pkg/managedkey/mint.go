@@ -298,7 +298,11 @@ func deref(r *record) record {
 // checkServiceAccount applies the connection's allowed list, then checks
 // the account in Datadog.
 func (s *Service) checkServiceAccount(ctx context.Context, mgr managerOf, id string) error {
-	if allowed, ok := mgr.secret.Tags[secretkind.TagAllowedServiceAccounts]; ok && !slices.Contains(strings.Fields(allowed), id) {
+	allowed, limited, err := secretkind.AllowedServiceAccounts(ctx, s.store, mgr.secret.ARN, mgr.secret.Tags)
+	if err != nil {
+		return storeFailure("reading the connection's allowed service accounts", err)
+	}
+	if limited && !slices.Contains(allowed, id) {
 		return fail(ErrNotAllowed, fmt.Sprintf("the connection does not mint keys for service account %s (allowedServiceAccounts)", id), nil)
 	}
 	accounts, err := s.dd.ListServiceAccounts(ctx, mgr.cr)

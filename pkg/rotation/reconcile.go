@@ -31,6 +31,9 @@ func (r *Rotator) Snapshot(ctx context.Context, secretID string) (Snapshot, erro
 	}
 	snap := Snapshot{Secret: sec, Docs: map[string]secretkind.Document{}}
 	for _, id := range slices.Sorted(maps.Keys(sec.Versions)) {
+		if !secretkind.KeyVersion(sec.Versions[id]) {
+			continue // a connection's settings (secretkind.SettingsStage)
+		}
 		d, err := r.document(ctx, n, sec, id, "")
 		if isNotFound(err) {
 			continue // RotateSecret's value-less AWSPENDING placeholder
