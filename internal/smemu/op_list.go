@@ -28,30 +28,39 @@ func (e *Emulator) listSecrets(in listSecretsInput) (listSecretsOutput, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.purgeExpiredLocked()
-	var found []*secret
+	// Each secret's sort key is computed once, not in every comparison:
+	// ListSecrets sorts every secret on each call, and at tens of
+	// thousands of secrets formatting keys inside the sort would make the
+	// emulator, not the caller, the slow part.
+	var found []keyed
 	for _, s := range e.secrets {
 		if (!s.deleted() || in.IncludePlannedDeletion) && matchesAll(s, in.Filters) {
-			found = append(found, s)
+			found = append(found, keyed{s: s, key: sortKey(s, sortBy)})
 		}
 	}
-	key := func(s *secret) string { return sortKey(s, sortBy) }
 	desc := in.SortOrder == "desc"
-	slices.SortFunc(found, func(a, b *secret) int {
+	slices.SortFunc(found, func(a, b keyed) int {
 		if desc {
-			return strings.Compare(key(b), key(a))
+			return strings.Compare(b.key, a.key)
 		}
-		return strings.Compare(key(a), key(b))
+		return strings.Compare(a.key, b.key)
 	})
 	cursor := pageCursor{scope: "secrets/" + sortBy + "/" + cmp.Or(in.SortOrder, "asc"), desc: desc, limit: in.MaxResults, token: in.NextToken}
-	pageOf, next, err := paginate(found, key, cursor)
+	pageOf, next, err := paginate(found, func(k keyed) string { return k.key }, cursor)
 	if err != nil {
 		return listSecretsOutput{}, err
 	}
 	out := listSecretsOutput{SecretList: []listedSecret{}, NextToken: next}
-	for _, s := range pageOf {
-		out.SecretList = append(out.SecretList, listedSecret{secretMetadata: metadata(s), SecretVersionsToStages: s.labelled()})
+	for _, k := range pageOf {
+		out.SecretList = append(out.SecretList, listedSecret{secretMetadata: metadata(k.s), SecretVersionsToStages: k.s.labelled()})
 	}
 	return out, nil
+}
+
+// keyed is a listed secret with its sort key.
+type keyed struct {
+	s   *secret
+	key string
 }
 
 // sortKey orders secrets by the requested field, then by creation, so the
