@@ -176,20 +176,29 @@ func (s *Store) SetDescription(ctx context.Context, id, description string) erro
 // List returns up to limit secrets whose names start with namePrefix, and
 // the cursor of the next page ("" on the last page). Only metadata is read.
 func (s *Store) List(ctx context.Context, namePrefix string, limit int, cursor string) ([]Secret, string, error) {
-	return s.list(ctx, namePrefix, limit, cursor, false)
+	return s.list(ctx, namePrefix, limit, cursor, false, "")
 }
 
 // ListIncludingDeleted is List, with the secrets scheduled for deletion
 // too (DeletedAt set).
 func (s *Store) ListIncludingDeleted(ctx context.Context, namePrefix string, limit int, cursor string) ([]Secret, string, error) {
-	return s.list(ctx, namePrefix, limit, cursor, true)
+	return s.list(ctx, namePrefix, limit, cursor, true, "")
 }
 
-func (s *Store) list(ctx context.Context, namePrefix string, limit int, cursor string, deleted bool) ([]Secret, string, error) {
+// ListIncludingDeletedByName is ListIncludingDeleted in name order
+// (ListSecrets' SortBy name), so secrets whose names share a prefix, such
+// as one connection's managed keys, come on the same pages. A cursor works
+// only with the method that returned it.
+func (s *Store) ListIncludingDeletedByName(ctx context.Context, namePrefix string, limit int, cursor string) ([]Secret, string, error) {
+	return s.list(ctx, namePrefix, limit, cursor, true, types.SortByTypeName)
+}
+
+func (s *Store) list(ctx context.Context, namePrefix string, limit int, cursor string, deleted bool, sortBy types.SortByType) ([]Secret, string, error) {
 	in := &secretsmanager.ListSecretsInput{
 		Filters:                []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{namePrefix}}},
 		NextToken:              optional(cursor),
 		IncludePlannedDeletion: aws.Bool(deleted),
+		SortBy:                 sortBy,
 	}
 	if limit > 0 {
 		in.MaxResults = aws.Int32(int32(min(limit, 100)))

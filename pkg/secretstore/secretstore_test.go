@@ -353,3 +353,35 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		t.Fatalf("the server saw target %q", got)
 	}
 }
+
+// TestListIncludingDeletedByName: pages in name order, whatever the order
+// of creation, secrets scheduled for deletion included.
+func TestListIncludingDeletedByName(t *testing.T) {
+	s, _ := newStore(t, smemu.Options{})
+	ctx := context.Background()
+	for _, name := range []string{"pre/c", "pre/keys/a/2", "pre/a", "pre/keys/a/1", "pre/b"} {
+		if _, err := s.Create(ctx, secretstore.CreateInput{Name: name, Value: "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Delete(ctx, "pre/b", 7, false); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for cursor := ""; ; {
+		page, next, err := s.ListIncludingDeletedByName(ctx, "pre/", 2, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range page {
+			got = append(got, sec.Name)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if want := []string{"pre/a", "pre/b", "pre/c", "pre/keys/a/1", "pre/keys/a/2"}; !slices.Equal(got, want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+}
