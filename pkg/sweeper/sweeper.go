@@ -27,7 +27,7 @@ const pageSize = 100
 // secretStore is what the sweeper needs from Secrets Manager;
 // *secretstore.Store implements it.
 type secretStore interface {
-	ListIncludingDeleted(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
+	ListIncludingDeletedByName(ctx context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error)
 	Restore(ctx context.Context, id string) error
 	Get(ctx context.Context, id, versionID, stage string) (secretstore.Version, error)
 	Describe(ctx context.Context, id string) (secretstore.Secret, error)
@@ -175,7 +175,7 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 func (s *Sweeper) Pages(ctx context.Context) ([]string, error) {
 	cursors := []string{""}
 	for cursor := ""; ; {
-		_, next, err := s.secrets.ListIncludingDeleted(ctx, s.prefix, pageSize, cursor)
+		_, next, err := s.secrets.ListIncludingDeletedByName(ctx, s.prefix, pageSize, cursor)
 		if err != nil {
 			return nil, fmt.Errorf("listing connection secrets: %w", err)
 		}
@@ -214,7 +214,7 @@ func newPass() *pass {
 // list is returned: a failed secret is counted, and its error joined to
 // p.errs.
 func (s *Sweeper) sweepPage(ctx context.Context, cursor string, p *pass) (string, error) {
-	page, next, err := s.secrets.ListIncludingDeleted(ctx, s.prefix, pageSize, cursor)
+	page, next, err := s.secrets.ListIncludingDeletedByName(ctx, s.prefix, pageSize, cursor)
 	if err != nil {
 		return "", fmt.Errorf("listing connection secrets: %w", err)
 	}

@@ -47,7 +47,7 @@ func (w *world) Restore(_ context.Context, id string) error {
 	return nil
 }
 
-func (w *world) ListIncludingDeleted(_ context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error) {
+func (w *world) ListIncludingDeletedByName(_ context.Context, namePrefix string, limit int, cursor string) ([]secretstore.Secret, string, error) {
 	w.calls = append(w.calls, "List "+cursor)
 	start := 0
 	if cursor != "" {
