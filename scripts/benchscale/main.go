@@ -113,9 +113,8 @@ func render(rs []scale.Result, dd, sm time.Duration, took time.Duration) string 
 		}
 	}
 	w("\nKey owners: per connection, its owner's application keys, its service account's, and its organisation's API keys (listed\n")
-	w("with the connection's key). A page shares listings among its own secrets only, so an owner whose secrets fall in two pages\n")
-	w("is listed twice: listings exceed owners by that much.\n\n")
-
+	w("with the connection's key). A page shares listings among its own secrets only; pages are in name order, so one owner's\n")
+	w("secrets share a page, and only an owner straddling two pages is listed twice.\n\n")
 	w("## Rotations in one window, list page, the end state\n\n")
 	w("| N | rotations (N/10) | all finished in | failed after retries | 429s seen | Datadog calls | longest rotation step | orphaned keys after the next sweep | AWSCURRENT refused | `GET /connections?limit=100` p50 | one `ListSecrets` page p50 | ratio (≤ 2) |\n")
 	w("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
