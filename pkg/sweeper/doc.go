@@ -56,7 +56,9 @@
 // invocation of RunPage, so no invocation's work grows with the number of
 // secrets and a failed page is retried on its own (see "Sweep fan-out" in
 // docs/architecture.md). A page shares its listings only among its own
-// secrets. Its strays are safe without every secret listed: a stray is
+// secrets; pages are in name order (ListSecrets' SortBy name), so the
+// secrets of one owner, such as a connection's managed keys, share a
+// page. Its strays are safe without every secret listed: a stray is
 // revoked only after its secret, read again by name, is not found.
 //
 // # Reading only the secrets with work
