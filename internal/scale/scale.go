@@ -67,6 +67,10 @@ type Config struct {
 	RetryInterval time.Duration
 	// Logf, when set, reports progress.
 	Logf func(format string, args ...any)
+	// PageProcess, when set, sweeps a page in a process of its own
+	// (SweepPage there) and returns what it measured: the footprint of one
+	// page invocation, apart from the stand-ins.
+	PageProcess func(ctx context.Context, t PageTarget) (PageResult, error)
 }
 
 // Result is what one run measured.
@@ -101,6 +105,9 @@ type Result struct {
 	// minus before it.
 	PeakRSS   int64
 	SweepHeap int64
+	// Page is the heaviest page (the longest of the second sweep) swept
+	// again in a process of its own, when Config.PageProcess is set.
+	Page *PageResult
 }
 
 // PageConcurrency is how many page invocations of a sweep the run lets
@@ -118,8 +125,10 @@ type Sweep struct {
 	// the fan-out to the end of the last page.
 	Pages                          int
 	FanOut, LongestPage, PageTotal time.Duration
-	Wall                           time.Duration
-	SMCalls, DDCalls               int64
+	// LongestCursor starts the longest page.
+	LongestCursor    string
+	Wall             time.Duration
+	SMCalls, DDCalls int64
 	// Throttled are the Datadog calls answered 429 (and retried by the
 	// client); DDCalls counts them.
 	Throttled           int64
@@ -249,6 +258,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.LongestStep = r.steps.get()
 	res.LongestInvocation = max(res.LongestStep, res.Before.LongestPage, res.After.LongestPage, res.Before.FanOut, res.After.FanOut)
 
+	if cfg.PageProcess != nil {
+		page, err := cfg.PageProcess(ctx, PageTarget{SecretsManagerURL: st.SecretsManagerURL, DatadogURL: st.DatadogURL, Cursor: res.After.LongestCursor})
+		if err != nil {
+			return res, fmt.Errorf("sweeping a page in its own process: %w", err)
+		}
+		res.Page = &page
+		cfg.Logf("one page in its own process: %v, peak RSS %d kB", page.Duration.Round(time.Millisecond), page.PeakRSS/1024)
+	}
 	st.Emulator.SetLatency(0)
 	st.Simulator.SetLatency(0)
 	st.Simulator.SetRateLimit(ddsim.RateLimit{})
@@ -385,7 +402,9 @@ func (r *run) sweep(ctx context.Context) (Sweep, error) {
 			took := time.Since(t)
 			mu.Lock()
 			defer mu.Unlock()
-			s.LongestPage = max(s.LongestPage, took)
+			if took > s.LongestPage {
+				s.LongestPage, s.LongestCursor = took, c
+			}
 			s.PageTotal += took
 			s.Report.Connections += rep.Connections
 			s.Report.Swept += rep.Swept

@@ -1,0 +1,50 @@
+package scale
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretstore"
+	"github.com/ddconn/ddconn/pkg/sweeper"
+)
+
+// PageTarget is one page of a sweep, for a process of its own to sweep as
+// the rotate function's invocation would.
+type PageTarget struct {
+	SecretsManagerURL string `json:"secretsManagerUrl"`
+	DatadogURL        string `json:"datadogUrl"`
+	Cursor            string `json:"cursor"`
+}
+
+// PageResult is what sweeping a PageTarget in its own process measured.
+type PageResult struct {
+	Duration time.Duration
+	PeakRSS  int64
+	Report   sweeper.Report
+}
+
+// SweepPage sweeps t's page with the adapters and the sweeper the rotate
+// function builds (pkg/app.Rotation's Datadog retries), then reads the
+// process's peak RSS: run in a process of its own, it is one page
+// invocation's footprint.
+func SweepPage(ctx context.Context, t PageTarget) (PageResult, error) {
+	store, err := secretstore.New(ctx, secretstore.Options{Endpoint: t.SecretsManagerURL, Region: "us-east-1", StaticCredentials: true})
+	if err != nil {
+		return PageResult{}, err
+	}
+	dd := datadog.New(datadog.Options{BaseURL: t.DatadogURL, Retry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 20 * time.Second}})
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	rot := rotation.New(store, dd, rotation.Options{Prefix: prefix, Now: time.Now, Logger: log})
+	sw := sweeper.New(store, dd, rot, sweeper.Options{Prefix: prefix, Now: time.Now, Logger: log})
+	start := time.Now()
+	rep, err := sw.RunPage(ctx, t.Cursor)
+	if err != nil {
+		return PageResult{}, fmt.Errorf("sweeping the page: %w", err)
+	}
+	return PageResult{Duration: time.Since(start), PeakRSS: peakRSS(), Report: rep}, nil
+}
