@@ -66,6 +66,7 @@ test: lint unit e2e ## Every check CI runs: lint, go test -race, the binaries un
 unit: bootstraps-arm64 ## go test -race over the whole module, plus the checks too slow under -race.
 	DDCONN_BOOTSTRAPS=$(BOOTSTRAPS) $(GO) test -race -count=1 -timeout $(UNIT_TIMEOUT) ./...
 	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) -run 'TestSpecSubsetMatchesFullDocument' ./internal/ddsim/
+	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) -run 'TestScaleReduced' ./internal/scale/
 
 lint: $(STATICCHECK) ## gofmt, go vet, staticcheck.
 	@unformatted=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \

@@ -16,6 +16,9 @@ func TestScaleReduced(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 1,000 secrets")
 	}
+	if raceEnabled {
+		t.Skip("too slow under the race detector: make unit runs it without")
+	}
 	n := 1000
 	if v, err := strconv.Atoi(os.Getenv("SCALE_N")); err == nil && v > 0 {
 		n = v
