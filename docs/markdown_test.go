@@ -14,7 +14,7 @@ import (
 // first, then the files whose walkthroughs build on it. Walkthroughs run in
 // this order; a walkthrough in a file missing from the list fails the test.
 var markdownFiles = []string{"../README.md", "cli.md", "api.md", "rotation.md", "provisioning.md", "access.md", "deploy.md", "consumers.md",
-	"development.md", "architecture.md", "security.md", "benchmarks.md"}
+	"development.md", "architecture.md", "security.md", "benchmarks.md", "scale.md"}
 
 // A shell block is preceded by one of these comments: the first marks a
 // block of the walkthrough NAME, the second a block that cannot run locally.
