@@ -33,9 +33,11 @@ import (
 //	             deletion, its keys still in Datadog;                                    DeletionMargin, restore it, revoke
 //	             keepKeys as tag ddconn:keep-keys                                        (or release) the keys ddconn
 //	                                                                                     minted, delete it
-//	stray        a key named for a secret of this deployment  nobody: the secret was     revokeStrays: once every secret is
-//	             (KeyScope) that is gone for good             deleted outside ddconn     listed, revoke those of no secret,
-//	                                                                                     with the lister that saw them
+//	stray        a key named for a secret of this deployment  nobody: the secret was     revokeStrays: after the pass (a Run
+//	             (KeyScope) that is gone for good             deleted outside ddconn     or one page), revoke those whose
+//	                                                                                     secret it did not list and a read
+//	                                                                                     by name does not find, with the
+//	                                                                                     lister that saw them
 //
 // Every recovery is idempotent, waits for MinAge before touching what may
 // still be in flight, and treats a key already gone as done.
