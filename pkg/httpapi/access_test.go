@@ -21,6 +21,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/apigateway"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -72,7 +73,8 @@ func newAccessEnv(t *testing.T) *accessEnv {
 	opts := httpapi.Options{
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Identify: apigateway.Identifier("groups"),
 		Policy: access.Static{P: policy}, ManagedKeys: e.ManagedKeys, RequestID: apigateway.RequestID,
-		Audit: slog.New(slog.NewJSONHandler(auditWriter{e}, nil)),
+		Audit:    slog.New(slog.NewJSONHandler(auditWriter{e}, nil)),
+		Rollback: rotation.New(e.Store, e.Datadog, rotation.Options{Prefix: secretPrefix}),
 	}
 	e.handlers = map[string]func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error){
 		httpapi.FunctionCreate:   apigateway.Proxy(httpapi.NewCreateHandler(e.Service, opts)),
@@ -231,6 +233,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", "/connections/" + c + "/service-accounts", "", all(200)},
 			{"PUT", "/connections/" + c + "/rotation", `{"schedule":"rate(20 days)","rotateImmediately":false}`, all(200)},
 			{"POST", "/connections/" + c + "/rotate", "", all(202)},
+			{"POST", "/connections/" + c + "/rotation/rollback", "", all(200)},
 			{"POST", "/connections/" + c + "/application-keys", mint(n, "metrics_read"), all(201)},
 			{"GET", "/connections/" + c + "/application-keys", "", all(200)},
 			{"GET", "/connections/" + c + "/application-keys/" + n, "", all(200)},
