@@ -253,6 +253,12 @@ func TestEveryCommand(t *testing.T) {
 	if res.RevokeAt == nil || !strings.Contains(res.PreviousKey, "sweeper") {
 		t.Errorf("rotate --wait with after:24h says when the sweeper revokes the previous key: %+v", res)
 	}
+	// The previous key lives for 24 h more: roll back to it.
+	back := decode[connection](t, must(t, tr, ExitOK, "", "rotation", "rollback", "rot", "-o", "json").stdout)
+	if back.Rotation.CurrentKeyID != res.PreviousKeyID {
+		t.Errorf("rotation rollback: current key %q, want the previous %q", back.Rotation.CurrentKeyID, res.PreviousKeyID)
+	}
+	must(t, tr, ExitUsage, "", "rotation", "rollback")
 	must(t, tr, ExitOK, "", "rotation", "show", "rot")
 	block := decode[map[string]any](t, must(t, tr, ExitOK, "", "rotation", "show", "rot", "-o", "json").stdout)
 	if _, ok := block["lastWarning"]; ok || block["enabled"] != true {

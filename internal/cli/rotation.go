@@ -22,7 +22,7 @@ Secrets Manager's rotation (docs/rotation.md). ` + "`ddconn rotate`" + ` rotates
   ddconn rotation show prod
   ddconn rotation disable prod`,
 	}
-	c.AddCommand(a.rotationShow(), a.rotationEnable(), a.rotationDisable())
+	c.AddCommand(a.rotationShow(), a.rotationEnable(), a.rotationDisable(), a.rotationRollback())
 	return c
 }
 
@@ -102,12 +102,18 @@ number of days. --revoke-previous: next-rotation (default), immediately, or afte
 // showRotation calls a rotation route that answers the connection and
 // prints its rotation block.
 func (a *app) showRotation(ctx context.Context, method, name string, body any) error {
+	return a.showRotationAt(ctx, method, connPath(name)+"/rotation", body)
+}
+
+// showRotationAt sends method path body and shows the rotation block of
+// the connection it answers with.
+func (a *app) showRotationAt(ctx context.Context, method, path string, body any) error {
 	api, err := a.client(ctx)
 	if err != nil {
 		return err
 	}
 	var conn connection
-	raw, err := api.do(ctx, method, connPath(name)+"/rotation", nil, body, &conn)
+	raw, err := api.do(ctx, method, path, nil, body, &conn)
 	if err != nil {
 		return err
 	}
@@ -125,6 +131,24 @@ use do not change; a key the unfinished rotation created is deleted by the sweep
 		ValidArgsFunction: a.completeConnections,
 		RunE: a.run(func(ctx context.Context, args []string) error {
 			return a.showRotation(ctx, http.MethodDelete, args[0], nil)
+		}),
+	}
+}
+
+func (a *app) rotationRollback() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rollback NAME",
+		Short: "Make the previous key current again, when it still works",
+		Long: `Moves AWSCURRENT back to the previous version (no new key is made) when its key still
+works at Datadog, and retires the rolled-back key under the revocation policy. Refused
+(exit 3) when the previous key is already revoked - rotate instead - or while a rotation
+runs. A rollback swaps the keys: read the connection before repeating one whose answer
+was lost.`,
+		Example:           "  ddconn rotation rollback prod",
+		Args:              args("NAME"),
+		ValidArgsFunction: a.completeConnections,
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			return a.showRotationAt(ctx, http.MethodPost, connPath(args[0])+"/rotation/rollback", nil)
 		}),
 	}
 }
