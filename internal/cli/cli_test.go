@@ -291,6 +291,8 @@ func TestEveryCommand(t *testing.T) {
 		t.Errorf("keys list -o json: %+v", keys)
 	}
 	must(t, tr, ExitOK, "", "keys", "get", "demo", "metrics-writer", "-o", "json")
+	// Nothing to roll back to before its first rotation: 409, not 404.
+	must(t, tr, ExitRefused, "", "keys", "rollback", "demo", "metrics-writer")
 	must(t, tr, ExitRefused, "", "api-keys", "create", "demo", "agent", "--schedule", "rate(7 days)")
 	must(t, tr, ExitOK, "", "api-keys", "list", "demo")
 	must(t, tr, ExitNotFound, "", "api-keys", "get", "demo", "agent")
@@ -305,6 +307,7 @@ func TestEveryCommand(t *testing.T) {
 		t.Errorf("api-keys list -o json: %+v", apiKeyList)
 	}
 	must(t, tr, ExitOK, "", "api-keys", "get", "apik", "agent")
+	must(t, tr, ExitRefused, "", "api-keys", "rollback", "apik", "agent")
 	must(t, tr, ExitOK, "", "api-keys", "delete", "apik", "agent", "-o", "json")
 	must(t, tr, ExitOK, "", "connections", "delete", "apik", "--force", "--keep-keys")
 	if r := must(t, tr, ExitOK, "", "status", "-o", "json"); !strings.Contains(r.stdout, `"managedKeys": 1`) {

@@ -60,7 +60,8 @@ rotated like a connection. ddconn never shows the key itself.`,
 		Example: `  ddconn keys create prod metrics-writer --service-account 00000000-0000-4000-8000-0000000000b2 --scope metrics_read
   ddconn keys list prod`,
 	}
-	c.AddCommand(a.keysCreate(), a.keysList(applicationKeys), a.keysGet(applicationKeys), a.keysDelete(applicationKeys))
+	c.AddCommand(a.keysCreate(), a.keysList(applicationKeys), a.keysGet(applicationKeys), a.keysDelete(applicationKeys),
+		a.keysRollback(applicationKeys))
 	return c
 }
 
@@ -74,7 +75,7 @@ needs api_keys_read, api_keys_write and api_keys_delete.`,
 		Example: `  ddconn api-keys create prod agent --schedule 'rate(7 days)'
   ddconn api-keys list prod`,
 	}
-	c.AddCommand(a.apiKeysCreate(), a.keysList(apiKeys), a.keysGet(apiKeys), a.keysDelete(apiKeys))
+	c.AddCommand(a.apiKeysCreate(), a.keysList(apiKeys), a.keysGet(apiKeys), a.keysDelete(apiKeys), a.keysRollback(apiKeys))
 	return c
 }
 
@@ -210,6 +211,22 @@ func (a *app) keysGet(kind keyKind) *cobra.Command {
 		ValidArgsFunction: a.completeConnections,
 		RunE: a.run(func(ctx context.Context, args []string) error {
 			return a.showKey(ctx, kind, http.MethodGet, keyPath(kind, args[0])+"/"+url.PathEscape(args[1]), nil)
+		}),
+	}
+}
+
+func (a *app) keysRollback(kind keyKind) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rollback CONNECTION NAME",
+		Short: "Make a " + kind.noun + "'s previous key current again, when it still works",
+		Long: "Moves AWSCURRENT back to the previous version (no new key is made) when its key still works, " +
+			"and retires the rolled-back key under the revocation policy. Refused (exit 3) when the previous key " +
+			"is already revoked - rotate instead - or while a rotation runs.",
+		Example:           "  ddconn " + kind.command + " rollback prod metrics-writer",
+		Args:              args("CONNECTION", "NAME"),
+		ValidArgsFunction: a.completeConnections,
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			return a.showKey(ctx, kind, http.MethodPost, keyPath(kind, args[0])+"/"+url.PathEscape(args[1])+"/rotation/rollback", nil)
 		}),
 	}
 }
