@@ -16,6 +16,7 @@ const statusConcurrency = 4
 // statusRow is one connection in `ddconn status`.
 type statusRow struct {
 	Name           string     `json:"name"`
+	Team           string     `json:"team"`
 	Site           string     `json:"site"`
 	Rotation       bool       `json:"rotationEnabled"`
 	InProgress     bool       `json:"rotationInProgress"`
@@ -28,11 +29,11 @@ type statusRow struct {
 func (a *app) statusCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "One table of every connection: site, rotation, last and next rotation, last error, managed keys",
-		Long: `Shows every connection you may see, at a glance: its site, whether rotation is on (and
+		Short: "One table of every connection: team, site, rotation, last and next rotation, last error, managed keys",
+		Long: `Shows every connection you may see, at a glance: its team, its site, whether rotation is on (and
 running), when it last rotated and will next, the last rotation error, and how many managed
 keys (application and API keys) it has. Colour only on a terminal. -o json prints
-{"connections": [{"name", "site", "rotationEnabled", "rotationInProgress", "lastRotatedAt",
+{"connections": [{"name", "team", "site", "rotationEnabled", "rotationInProgress", "lastRotatedAt",
 "nextRotationAt", "lastError", "managedKeys"}]}.`,
 		Example: `  ddconn status
   ddconn status -o json | jq -r '.connections[] | select(.lastError != "") | .name'`,
@@ -47,7 +48,7 @@ keys (application and API keys) it has. Colour only on a terminal. -o json print
 					fmt.Fprintln(w, "no connections: create one with `ddconn connections create NAME --url URL --credentials-file FILE`")
 					return
 				}
-				row(w, "NAME", "SITE", "ROTATION", "LAST ROTATED", "NEXT ROTATION", "KEYS", "LAST ERROR")
+				row(w, "NAME", "TEAM", "SITE", "ROTATION", "LAST ROTATED", "NEXT ROTATION", "KEYS", "LAST ERROR")
 				for _, r := range rows {
 					state := a.paint(colourYellow, "off    ")
 					switch {
@@ -56,7 +57,7 @@ keys (application and API keys) it has. Colour only on a terminal. -o json print
 					case r.Rotation:
 						state = a.paint(colourGreen, "on     ")
 					}
-					row(w, r.Name, r.Site, state, when(r.LastRotatedAt), when(r.NextRotationAt),
+					row(w, r.Name, dash(r.Team), r.Site, state, when(r.LastRotatedAt), when(r.NextRotationAt),
 						fmt.Sprint(r.ManagedKeys), a.paint(colourRed, oneLine(r.LastError, 80)))
 				}
 			})
@@ -76,7 +77,7 @@ func (a *app) status(ctx context.Context) ([]statusRow, error) {
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		r := c.Rotation
-		rows[i] = statusRow{Name: c.Name, Site: c.Site, Rotation: r.Enabled, InProgress: r.InProgress,
+		rows[i] = statusRow{Name: c.Name, Team: c.Team, Site: c.Site, Rotation: r.Enabled, InProgress: r.InProgress,
 			LastRotatedAt: r.LastRotatedAt, NextRotationAt: r.NextRotationAt, LastError: r.LastError}
 		wg.Go(func() {
 			sem <- struct{}{}
