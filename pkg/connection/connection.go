@@ -1,12 +1,12 @@
 package connection
 
 import (
-	"github.com/ddconn/ddconn/pkg/rotationstate"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/site"
 )
@@ -145,9 +145,6 @@ func (s *Service) connectionFrom(name string, sec secretstore.Secret, doc *secre
 	}
 	if at, err := time.Parse(time.RFC3339, t[secretkind.TagLastValidatedAt]); err == nil {
 		c.LastValidatedAt = &at
-	}
-	if allowed, ok := t[secretkind.TagAllowedServiceAccounts]; ok && allowed != secretkind.AllowedInSettings {
-		c.AllowedServiceAccounts = strings.Fields(allowed)
 	}
 	if w := lookupWarning(keyLookup(t[secretkind.TagKeyLookup])); w != "" {
 		c.Warnings = []string{w}

@@ -3,11 +3,11 @@ package connection
 import (
 	"context"
 	"errors"
-	"github.com/ddconn/ddconn/pkg/access"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -111,7 +111,8 @@ func (s *Service) CreatedBy(ctx context.Context, name, requestID string) (c Conn
 	if err != nil {
 		return Connection{}, false, err
 	}
-	return s.connectionFrom(name, sec, &doc), true, nil
+	c, err = s.withAllowed(ctx, sec, s.connectionFrom(name, sec, &doc))
+	return c, err == nil, err
 }
 
 // ensureFree fails when the name is taken or scheduled for deletion. Of a

@@ -3,10 +3,10 @@ package connection
 import (
 	"context"
 	"errors"
-	"github.com/ddconn/ddconn/pkg/access"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strings"
 
+	"github.com/ddconn/ddconn/pkg/access"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
@@ -53,13 +53,10 @@ func (s *Service) Get(ctx context.Context, name string) (Connection, error) {
 	return s.withAllowed(ctx, sec, s.connectionFrom(name, sec, &doc))
 }
 
-// withAllowed completes c with the allowed service accounts that its tags
-// say are in the settings version (secretkind.AllowedServiceAccounts); a
-// connection whose list fits in the tag needs no read.
+// withAllowed completes c with its allowed service accounts
+// (secretkind.AllowedServiceAccounts): from the tag, or, for a list too
+// long for it, from the settings version, the only case that reads.
 func (s *Service) withAllowed(ctx context.Context, sec secretstore.Secret, c Connection) (Connection, error) {
-	if sec.Tags[secretkind.TagAllowedServiceAccounts] != secretkind.AllowedInSettings {
-		return c, nil
-	}
 	ids, _, err := secretkind.AllowedServiceAccounts(ctx, s.store, sec.ARN, sec.Tags)
 	if err != nil {
 		return Connection{}, storeFailure("reading the settings of connection "+c.Name, err)
