@@ -1,9 +1,10 @@
 package connection
 
 import (
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strings"
 	"testing"
+
+	"github.com/ddconn/ddconn/pkg/secretkind"
 )
 
 func TestFormats(t *testing.T) {

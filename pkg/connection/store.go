@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ddconn/ddconn/pkg/access"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/access"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 

@@ -3,11 +3,11 @@ package connection
 import (
 	"context"
 	"errors"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"slices"
 	"strings"
 
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 )
 
 // ValidateCredentials checks credentials against Datadog and stores nothing.

@@ -2,10 +2,10 @@ package httpapi_test
 
 import (
 	"context"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"testing"
 
 	"github.com/ddconn/ddconn/pkg/connection"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 

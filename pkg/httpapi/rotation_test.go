@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"github.com/ddconn/ddconn/pkg/rotationstate"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +10,8 @@ import (
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 

@@ -3,7 +3,6 @@ package managedkey_test
 import (
 	"context"
 	"errors"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/pkg/managedkey"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 

@@ -2,7 +2,6 @@ package managedkey_test
 
 import (
 	"context"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"log/slog"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/sweeper"
 )

@@ -2,13 +2,13 @@ package rotation_test
 
 import (
 	"fmt"
-	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 

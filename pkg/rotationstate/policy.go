@@ -2,10 +2,11 @@ package rotationstate
 
 import (
 	"fmt"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ddconn/ddconn/pkg/secretkind"
 )
 
 // RevokeMode says when a rotation revokes the application key it replaces.

@@ -2,10 +2,10 @@ package rotationstate
 
 import (
 	"errors"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"testing"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 

@@ -1,9 +1,9 @@
 package rotationstate
 
 import (
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 

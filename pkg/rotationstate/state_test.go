@@ -3,11 +3,11 @@ package rotationstate
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/ddconn/ddconn/pkg/secretkind"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
 
