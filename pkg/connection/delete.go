@@ -180,11 +180,8 @@ func (s *Service) settleMinted(ctx context.Context, name string, sec secretstore
 	if err != nil {
 		return nil, keysFailure("listing the keys of connection "+name+" to settle them", err)
 	}
-	var retired []string
-	for _, r := range rotationstate.Retirements(sec.Tags) {
-		retired = append(retired, r.KeyID)
-	}
-	minted := secretkind.MintedKeys(secretkind.KeyScope(s.prefix, sec.ARN), secretkind.ConnectionName(name), keys, retired, doc.KeyID)
+	minted := secretkind.MintedKeys(secretkind.KeyScope(s.prefix, sec.ARN), secretkind.ConnectionName(name), keys,
+		rotationstate.RetiredKeyIDs(sec.Tags), doc.KeyID)
 	settled, err := secretkind.Settle(ctx, s.dd, secretkind.Connection, m, minted, release)
 	if len(settled) > 0 {
 		s.log.InfoContext(ctx, "keys of a deleted connection settled", "connection", name, "released", release, "key_ids", settled)

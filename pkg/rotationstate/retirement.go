@@ -114,6 +114,15 @@ func (r Retirement) Tag() (string, string) {
 // TagKey is the retirement's tag key.
 func (r Retirement) TagKey() string { k, _ := r.Tag(); return k }
 
+// RetiredKeyIDs are the key ids of Retirements(tags).
+func RetiredKeyIDs(tags map[string]string) []string {
+	var ids []string
+	for _, r := range Retirements(tags) {
+		ids = append(ids, r.KeyID)
+	}
+	return ids
+}
+
 // Retirements returns the retirements recorded in a secret's tags, ordered
 // by key id. An unreadable due date counts as due: a stuck record is
 // preferred to a forgotten key, and the revocation still checks use. A

@@ -199,11 +199,7 @@ func (s *Sweeper) settleMinted(ctx context.Context, sec secretstore.Secret, rele
 	if err != nil {
 		return nil, fmt.Errorf("reading the secret: %w", err)
 	}
-	var retired []string
-	for _, r := range rotationstate.Retirements(snap.Secret.Tags) {
-		retired = append(retired, r.KeyID)
-	}
 	cur, _ := snap.Current()
-	minted := secretkind.MintedKeys(secretkind.KeyScope(s.prefix, sec.ARN), n, keys, retired, cur.KeyID)
+	minted := secretkind.MintedKeys(secretkind.KeyScope(s.prefix, sec.ARN), n, keys, rotationstate.RetiredKeyIDs(snap.Secret.Tags), cur.KeyID)
 	return secretkind.Settle(ctx, s.dd, n.Kind, m, minted, release)
 }
