@@ -2,6 +2,8 @@ package rotation_test
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -151,5 +153,23 @@ func assertMetrics(t *testing.T, out string, rotations int) {
 	}
 	if revoked != rotations-1 {
 		t.Errorf("KeysRevoked = %d, want %d", revoked, rotations-1)
+	}
+}
+
+// TestAStepCutShortStillRecordsItsFailure: a step whose context has run
+// out (the rotate function ends a step before the invocation's deadline)
+// fails, and its failure is still written on the secret, for the API to
+// show, whatever state the step's context is in.
+func TestAStepCutShortStillRecordsItsFailure(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	c := st.newConnection("cut", connOptions{scopes: []string{"user_app_keys"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ev := rotation.Event{Step: rotation.StepCreate, SecretID: c.arn, ClientRequestToken: "00000000-0000-4000-8000-00000000c0de"}
+	if err := st.rot.Handle(ctx, ev); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Handle with a spent context = %v, want context.Canceled", err)
+	}
+	if got := st.describe(c).Tags[secretkind.TagLastError]; !strings.Contains(got, "createSecret of "+c.arn) {
+		t.Fatalf("last error %q, want the step's failure recorded", got)
 	}
 }

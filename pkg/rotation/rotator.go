@@ -157,6 +157,9 @@ var steps = map[string]stepFunc{
 	StepFinish: (*Rotator).finishSecret,
 }
 
+// reportTimeout bounds recording and publishing a step's failure.
+const reportTimeout = 5 * time.Second
+
 // Handle runs one rotation step. It writes one log record and one metric
 // for the step; on failure it also records the error on the secret
 // (secretkind.TagLastError), unless the secret is not a connection, and returns it, so
@@ -168,8 +171,13 @@ func (r *Rotator) Handle(ctx context.Context, ev Event) error {
 		err = fmt.Errorf("%s of %s: %w", ev.Step, ev.SecretID, err)
 		rep.outcome = "failed"
 		if !errors.Is(err, ErrForeignSecret) {
-			r.recordError(ctx, ev, err)
-			r.publishFailure(ctx, ev, err)
+			// The step may have failed because its context ran out (the
+			// invocation's deadline less a margin): the failure is still
+			// written down and published, on a context of its own.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+			r.recordError(rctx, ev, err)
+			r.publishFailure(rctx, ev, err)
+			cancel()
 		}
 	}
 	r.logStep(ctx, ev, rep, err, r.now().Sub(start))
