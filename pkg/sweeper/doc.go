@@ -59,7 +59,10 @@
 // secrets; pages are in name order (ListSecrets' SortBy name), so the
 // secrets of one owner, such as a connection's managed keys, share a
 // page. Its strays are safe without every secret listed: a stray is
-// revoked only after its secret, read again by name, is not found.
+// revoked only after its secret, read again by name, is not found. Those
+// reads are one per secret and at most maxStrayReads a pass, in a window
+// that moves every hour, so a page's work does not grow with the other
+// secrets its owners hold.
 //
 // # Reading only the secrets with work
 //

@@ -605,3 +605,52 @@ func TestManagedKeysListedWithTheConnectionsKey(t *testing.T) {
 		t.Errorf("deleted %v, report %+v, calls %v", w.deleted, rep, w.calls)
 	}
 }
+
+// TestStrayReadsAreBounded: a page whose owner's listing holds the keys
+// of many other secrets reads each of them once (not once per key), at
+// most maxStrayReads a pass, and the next hour's pass reads the rest: two
+// sweeps revoke the keys of 150 secrets deleted outside ddconn.
+func TestStrayReadsAreBounded(t *testing.T) {
+	const arnBase = "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + prefix
+	w := &world{pages: 10}
+	w.addConnection("c0", nil)
+	old := w.secrets[0].ARN
+	w.secrets[0].ARN = arnBase + "c0-AbCdEf"
+	snap := w.snaps[old]
+	snap.Secret = w.secrets[0]
+	w.snaps[w.secrets[0].ARN] = snap
+	scope := secretkind.KeyScope(prefix, w.secrets[0].ARN)
+	const gone = 150
+	var all []string
+	for i := range gone {
+		n := secretkind.ConnectionName(fmt.Sprintf("gone-%03d", i))
+		for _, tok := range []string{"a", "b"} {
+			id := fmt.Sprintf("%s-%s", n.Connection, tok)
+			all = append(all, id)
+			w.keys["appkey-c0"] = append(w.keys["appkey-c0"], key(id, n.DatadogKeyName(scope, tok), time.Hour))
+		}
+	}
+	clock := now
+	s := New(w, w, w, Options{Prefix: prefix, Now: func() time.Time { return clock }})
+	if _, err := s.RunPage(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	for _, c := range w.calls {
+		if strings.HasPrefix(c, "Describe "+prefix+"gone-") {
+			reads++
+		}
+	}
+	if reads != maxStrayReads || len(w.deleted) != 2*maxStrayReads {
+		t.Fatalf("first pass: %d reads, %d keys revoked; want %d and %d", reads, len(w.deleted), maxStrayReads, 2*maxStrayReads)
+	}
+	clock = clock.Add(time.Hour)
+	if _, err := s.RunPage(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range all {
+		if !slices.Contains(w.deleted, id) {
+			t.Fatalf("after two hourly passes, stray %s is still alive", id)
+		}
+	}
+}
