@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -91,7 +92,7 @@ func (a *app) bearerToken(ctx context.Context, t *target) (string, error) {
 	if tok := strings.TrimSpace(a.getenv("DDCONN_TOKEN")); tok != "" {
 		return tok, nil
 	}
-	command := first(a.tokenCommand, a.getenv("DDCONN_TOKEN_COMMAND"), t.profile.TokenCommand)
+	command := cmp.Or(a.tokenCommand, a.getenv("DDCONN_TOKEN_COMMAND"), t.profile.TokenCommand)
 	if command == "" {
 		return "", &authError{err: errors.New("JWT mode needs a token: set DDCONN_TOKEN, or give --token-command (or DDCONN_TOKEN_COMMAND) " +
 			"with a command that prints one")}
@@ -113,15 +114,21 @@ func (a *app) bearerToken(ctx context.Context, t *target) (string, error) {
 // call sends one request; in, when not nil, is the JSON body. It returns
 // the answer's body for a 2xx, and an *apiError for any other status.
 func (c *client) call(ctx context.Context, method, path string, query url.Values, in any) ([]byte, error) {
-	var body []byte
+	var (
+		body []byte
+		err  error
+	)
 	if in != nil {
-		var err error
 		if body, err = json.Marshal(in); err != nil {
 			return nil, fmt.Errorf("encoding the request: %w", err)
 		}
 	}
 	u := *c.base
-	u.Path = strings.TrimRight(c.base.Path, "/") + path
+	// path holds escaped segments (url.PathEscape); RawPath keeps them so.
+	u.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + path
+	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+		return nil, fmt.Errorf("building the request path: %w", err)
+	}
 	u.RawQuery = query.Encode()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -210,7 +217,7 @@ func newAPIError(resp *http.Response, body []byte) *apiError {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
 	if e.RequestID == "" {
-		e.RequestID = first(resp.Header.Get("X-Request-Id"), resp.Header.Get("Apigw-Requestid"))
+		e.RequestID = cmp.Or(resp.Header.Get("X-Request-Id"), resp.Header.Get("Apigw-Requestid"))
 	}
 	return e
 }

@@ -277,12 +277,8 @@ service accounts managed keys may be minted for; --no-allowed-service-accounts l
 				return err
 			}
 			if siteURL == "" {
-				var conn connection
-				api, err := a.client(ctx)
+				conn, _, err := a.getConnection(ctx, args[0])
 				if err != nil {
-					return err
-				}
-				if _, err := api.get(ctx, connPath(args[0]), nil, &conn); err != nil {
 					return err
 				}
 				siteURL = conn.Credentials.URL

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -138,12 +139,12 @@ func (a *app) putEvent(ctx context.Context, bus, endpoint, detailType string, de
 	if err != nil {
 		return "", err
 	}
-	bus = first(bus, p.EventBus, defaultEventBus)
-	endpoint = first(endpoint, p.EventsEndpoint)
-	t := &target{profile: p, region: first(a.region, p.Region)}
+	bus = cmp.Or(bus, p.EventBus, defaultEventBus)
+	endpoint = cmp.Or(endpoint, p.EventsEndpoint)
+	t := &target{profile: p, region: cmp.Or(a.region, p.Region)}
 	var cfg aws.Config
 	if endpoint != "" && isLoopbackURL(endpoint) {
-		cfg = aws.Config{Region: first(t.region, a.getenv("AWS_REGION"), a.getenv("AWS_DEFAULT_REGION"), "us-east-1"),
+		cfg = aws.Config{Region: cmp.Or(t.region, a.getenv("AWS_REGION"), a.getenv("AWS_DEFAULT_REGION"), "us-east-1"),
 			Credentials: credentials.NewStaticCredentialsProvider(awsconfig.StaticKey, awsconfig.StaticKey, "")}
 	} else if cfg, err = a.awsConfig(ctx, t); err != nil {
 		return "", err

@@ -16,15 +16,14 @@ import (
 // keyKind is one kind of managed key: its API path, its list's field and
 // how the commands name it.
 type keyKind struct {
-	command   string // ddconn's command
-	path      string // the API's path segment
-	listField string // the list answer's field
-	noun      string
+	command string // ddconn's command
+	path    string // the API's path segment
+	noun    string
 }
 
 var (
-	applicationKeys = keyKind{command: "keys", path: "application-keys", listField: "applicationKeys", noun: "managed application key"}
-	apiKeys         = keyKind{command: "api-keys", path: "api-keys", listField: "apiKeys", noun: "managed API key"}
+	applicationKeys = keyKind{command: "keys", path: "application-keys", noun: "managed application key"}
+	apiKeys         = keyKind{command: "api-keys", path: "api-keys", noun: "managed API key"}
 )
 
 func keyPath(k keyKind, conn string) string { return connPath(conn) + "/" + k.path }

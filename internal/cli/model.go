@@ -1,6 +1,9 @@
 package cli
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // The parts of the API's answers the tables show (docs/api.md,
 // docs/openapi.yaml). -o json prints the answers as they came, so these
@@ -14,10 +17,8 @@ type connection struct {
 	Credentials struct {
 		URL string `json:"url"`
 	} `json:"credentials"`
-	SecretARN        string   `json:"secretArn"`
-	ApplicationKeyID string   `json:"applicationKeyId"`
-	OwnerID          string   `json:"ownerId"`
-	Scopes           []string `json:"scopes"`
+	SecretARN        string `json:"secretArn"`
+	ApplicationKeyID string `json:"applicationKeyId"`
 	Capabilities     struct {
 		RotateOwnKey             bool     `json:"rotateOwnKey"`
 		ManageServiceAccountKeys bool     `json:"manageServiceAccountKeys"`
@@ -103,7 +104,7 @@ type managedKey struct {
 }
 
 // keyID is the Datadog id of the key, whichever kind it is.
-func (k managedKey) keyID() string { return first(k.ApplicationKeyID, k.APIKeyID) }
+func (k managedKey) keyID() string { return cmp.Or(k.ApplicationKeyID, k.APIKeyID) }
 
 type managedKeyList struct {
 	ApplicationKeys []managedKey `json:"applicationKeys"`

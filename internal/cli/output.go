@@ -15,7 +15,6 @@ const (
 	colourRed    = "31"
 	colourGreen  = "32"
 	colourYellow = "33"
-	colourDim    = "2"
 )
 
 // paint colours s when stdout is a terminal.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,8 +70,8 @@ type target struct {
 // file's default name. A missing config file is an empty one, unless a
 // profile was asked for by name.
 func (a *app) loadProfile() (profile, error) {
-	name := first(a.profile, a.getenv("DDCONN_PROFILE"))
-	path := first(a.configFile, a.getenv("DDCONN_CONFIG"))
+	name := cmp.Or(a.profile, a.getenv("DDCONN_PROFILE"))
+	path := cmp.Or(a.configFile, a.getenv("DDCONN_CONFIG"))
 	if path == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {
@@ -92,7 +93,7 @@ func (a *app) loadProfile() (profile, error) {
 	if err := json.Unmarshal(b, &cf); err != nil {
 		return profile{}, fmt.Errorf("reading the config file %s: %w", path, err)
 	}
-	name = first(name, cf.DefaultProfile)
+	name = cmp.Or(name, cf.DefaultProfile)
 	if name == "" {
 		return profile{}, nil
 	}
@@ -114,10 +115,10 @@ func (a *app) resolve(ctx context.Context) (*target, error) {
 		return nil, err
 	}
 	t := &target{profile: p}
-	t.auth = first(a.auth, a.getenv("DDCONN_AUTH"), p.Auth)
-	t.region = first(a.region, p.Region)
-	raw := first(a.endpoint, a.getenv("DDCONN_ENDPOINT"))
-	stack := first(a.stack, a.getenv("DDCONN_STACK"))
+	t.auth = cmp.Or(a.auth, a.getenv("DDCONN_AUTH"), p.Auth)
+	t.region = cmp.Or(a.region, p.Region)
+	raw := cmp.Or(a.endpoint, a.getenv("DDCONN_ENDPOINT"))
+	stack := cmp.Or(a.stack, a.getenv("DDCONN_STACK"))
 	if raw == "" && stack == "" {
 		raw, stack = p.Endpoint, p.Stack
 	}
@@ -160,7 +161,7 @@ func (a *app) awsConfig(ctx context.Context, t *target) (aws.Config, error) {
 		return *t.awsCfg, nil
 	}
 	var opts []func(*config.LoadOptions) error
-	if p := first(a.awsProfile, t.profile.AWSProfile); p != "" {
+	if p := cmp.Or(a.awsProfile, t.profile.AWSProfile); p != "" {
 		opts = append(opts, config.WithSharedConfigProfile(p))
 	}
 	if t.region != "" {
@@ -217,13 +218,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func first(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
