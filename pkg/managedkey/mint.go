@@ -144,18 +144,11 @@ func (in APIKeyInput) validate(conn string) (spec, error) {
 }
 
 func parseRules(in RotationInput) (secretstore.RotationRules, []connection.FieldError) {
-	rules, err := rotationstate.ParseSchedule(cmpOr(in.Schedule, DefaultSchedule), in.Window)
+	rules, err := rotationstate.ParseSchedule(cmp.Or(in.Schedule, DefaultSchedule), in.Window)
 	if err != nil {
 		return rules, []connection.FieldError{settingProblem(err)}
 	}
 	return rules, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Mint mints a managed application key for connection conn: see the

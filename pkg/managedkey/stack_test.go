@@ -1,6 +1,7 @@
 package managedkey_test
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -186,14 +187,7 @@ func (st *stack) keysOf(owner string) map[string]ddsim.KeyInfo {
 // works reports whether the managed key authenticates, with the API key its
 // document carries or else the connection's.
 func (st *stack) works(d secretkind.Document) bool {
-	return st.sim.Authenticates(cmpOr(d.APIKey, st.apiKey), d.Key)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return st.sim.Authenticates(cmp.Or(d.APIKey, st.apiKey), d.Key)
 }
 
 // keysSeen is the API key and every application key the test read from a

@@ -1,6 +1,7 @@
 package secretkind
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -121,7 +122,7 @@ func (appKeys) Credentials(d Document, m Manager) (datadog.Credentials, error) {
 	if err != nil {
 		return datadog.Credentials{}, err
 	}
-	return datadog.Credentials{Site: s, APIKey: cmpOr(d.APIKey, m.Credentials.APIKey), AppKey: d.Key}, nil
+	return datadog.Credentials{Site: s, APIKey: cmp.Or(d.APIKey, m.Credentials.APIKey), AppKey: d.Key}, nil
 }
 
 func (k appKeys) ValidateKey(ctx context.Context, dd Datadog, d Document, m Manager) error {
@@ -330,13 +331,6 @@ func marshal(what string, v any) (string, error) {
 		return "", fmt.Errorf("encoding %s document: %w", what, err)
 	}
 	return string(b), nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // ErrKeyLimit: the owner (or, for API keys, the organisation) already
