@@ -230,18 +230,8 @@ func (s *Service) checkVisible(ctx context.Context, conn string) error {
 	if c, ok := access.CallerFrom(ctx); !ok || c.Admin {
 		return nil
 	}
-	sec, err := s.store.Describe(ctx, s.opts.Prefix+conn)
-	switch {
-	case errors.Is(err, secretstore.ErrNotFound):
-		return fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", conn), nil)
-	case err != nil:
-		return storeFailure("reading the connection", err)
-	case !access.Sees(ctx, sec.Tags[secretkind.TagTeam]):
-		access.NoteHidden(ctx, sec.Tags[secretkind.TagTeam])
-		return fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", conn), nil)
-	}
-	access.NoteTeam(ctx, sec.Tags[secretkind.TagTeam])
-	return nil
+	_, err := s.visibleConnection(ctx, conn)
+	return err
 }
 
 func notFound(n secretkind.Name) error {

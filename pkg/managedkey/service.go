@@ -121,25 +121,41 @@ func managerFor(cr datadog.Credentials, owner string) secretkind.Manager {
 	return secretkind.Manager{Credentials: cr, Owner: datadog.KeyOwner{ServiceAccountID: owner}}
 }
 
-// connection reads the connection's current keys.
-func (s *Service) connection(ctx context.Context, name string) (managerOf, error) {
-	if !secretkind.ValidName(name) {
-		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), nil)
+// gone reports whether err says a secret is gone or going.
+func gone(err error) bool {
+	return errors.Is(err, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrPendingDeletion)
+}
+
+// visibleConnection describes live connection name, answering one the
+// caller of ctx may not see (access.Sees) as not found, and notes its team
+// for the audit record.
+func (s *Service) visibleConnection(ctx context.Context, name string) (secretstore.Secret, error) {
+	notFound := func(cause error) error {
+		return fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), cause)
 	}
-	gone := func(err error) bool {
-		return errors.Is(err, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrPendingDeletion)
+	if !secretkind.ValidName(name) {
+		return secretstore.Secret{}, notFound(nil)
 	}
 	sec, err := s.store.Describe(ctx, s.opts.Prefix+name)
 	switch {
 	case gone(err) || err == nil && sec.DeletedAt != nil:
-		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), err)
+		return secretstore.Secret{}, notFound(err)
 	case err != nil:
-		return managerOf{}, storeFailure("reading the connection", err)
+		return secretstore.Secret{}, storeFailure("reading the connection", err)
 	case !access.Sees(ctx, sec.Tags[secretkind.TagTeam]):
 		access.NoteHidden(ctx, sec.Tags[secretkind.TagTeam])
-		return managerOf{}, fail(ErrConnectionNotFound, fmt.Sprintf("connection %q not found", name), nil)
+		return secretstore.Secret{}, notFound(nil)
 	}
 	access.NoteTeam(ctx, sec.Tags[secretkind.TagTeam])
+	return sec, nil
+}
+
+// connection reads the connection's current keys.
+func (s *Service) connection(ctx context.Context, name string) (managerOf, error) {
+	sec, err := s.visibleConnection(ctx, name)
+	if err != nil {
+		return managerOf{}, err
+	}
 	// A delete may land between the two reads.
 	v, err := s.store.Get(ctx, sec.ARN, "", secretstore.Current)
 	switch {
