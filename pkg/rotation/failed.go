@@ -2,7 +2,6 @@ package rotation
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 
 	"github.com/ddconn/ddconn/pkg/logging"
@@ -36,15 +35,9 @@ const maxFailedMessage = 1024
 // publishFailure publishes a FailedEvent. It is best effort: the step has
 // failed, and Secrets Manager retries it whatever happens here.
 func (r *Rotator) publishFailure(ctx context.Context, ev Event, stepErr error) {
-	if r.pub == nil {
-		return
-	}
 	msg := logging.Scrub(stepErr.Error())
 	if len(msg) > maxFailedMessage {
 		msg = strings.ToValidUTF8(msg[:maxFailedMessage], "") + "…"
 	}
-	detail := Failed{RequestID: ev.ClientRequestToken, SecretARN: ev.SecretID, Step: ev.Step, Message: msg}
-	if _, err := r.pub.Publish(ctx, FailedEvent, detail, ev.SecretID); err != nil {
-		r.log.WarnContext(ctx, "publishing Rotation Failed failed", slog.String("secret_arn", ev.SecretID), slog.Any("error", err))
-	}
+	r.publish(ctx, FailedEvent, ev.SecretID, Failed{RequestID: ev.ClientRequestToken, SecretARN: ev.SecretID, Step: ev.Step, Message: msg})
 }

@@ -57,11 +57,8 @@ func (r *Rotator) finishSecret(ctx context.Context, n secretkind.Name, sec secre
 		r.warn(ctx, sec.ARN, "removing AWSPENDING after the promotion failed", err)
 	}
 	rotated := Rotated{Subject: r.subject(n, sec.ARN), RequestID: ev.ClientRequestToken, VersionID: ev.ClientRequestToken,
-		KeyID: pend.KeyID, PreviousKeyID: cur.KeyID, RevokePrevious: rotationstate.PolicyOf(sec.Tags).String(), RotatedAt: r.now().UTC()}
-	if !retired.Due.IsZero() {
-		due := retired.Due
-		rotated.PreviousKeyRevokeAt = &due
-	}
+		KeyID: pend.KeyID, PreviousKeyID: cur.KeyID, RevokePrevious: rotationstate.PolicyOf(sec.Tags).String(), RotatedAt: r.now().UTC(),
+		PreviousKeyRevokeAt: retired.DueAt()}
 	r.publish(ctx, RotatedEvent, sec.ARN, rotated)
 	rep.attrs = append(rep.attrs, r.afterPromotion(ctx, n, sec.ARN, sec.Tags, "")...)
 	return rep, nil
@@ -113,9 +110,8 @@ func (r *Rotator) rotatedOf(n secretkind.Name, snap Snapshot, token string) Rota
 		out.PreviousKeyID = snap.Docs[prev].KeyID
 	}
 	for _, rt := range snap.retirements() {
-		if rt.KeyID == out.PreviousKeyID && !rt.Due.IsZero() {
-			due := rt.Due
-			out.PreviousKeyRevokeAt = &due
+		if rt.KeyID == out.PreviousKeyID && rt.DueAt() != nil {
+			out.PreviousKeyRevokeAt = rt.DueAt()
 		}
 	}
 	return out

@@ -118,11 +118,8 @@ func (r *Rotator) Rollback(ctx context.Context, n secretkind.Name) (RolledBack, 
 		}
 	}
 	out := RolledBack{Subject: r.subject(n, sec.ARN), VersionID: prevVersion, KeyID: prev.KeyID,
-		RolledBackVersionID: curVersion, RolledBackKeyID: cur.KeyID, RevokePrevious: policy.String(), RolledBackAt: r.now().UTC()}
-	if !retired.Due.IsZero() {
-		due := retired.Due
-		out.RolledBackKeyRevokeAt = &due
-	}
+		RolledBackVersionID: curVersion, RolledBackKeyID: cur.KeyID, RevokePrevious: policy.String(), RolledBackAt: r.now().UTC(),
+		RolledBackKeyRevokeAt: retired.DueAt()}
 	r.publish(ctx, RolledBackEvent, sec.ARN, out)
 	r.log.InfoContext(ctx, "rotation rolled back", slog.String("secret_arn", sec.ARN),
 		slog.String("version_id", prevVersion), slog.String("key_id", prev.KeyID), slog.String("rolled_back_key_id", cur.KeyID))

@@ -114,6 +114,16 @@ func (r Retirement) Tag() (string, string) {
 // TagKey is the retirement's tag key.
 func (r Retirement) TagKey() string { k, _ := r.Tag(); return k }
 
+// DueAt is Due, or nil when the retirement has no due date (it waits
+// for the next rotation).
+func (r Retirement) DueAt() *time.Time {
+	if r.Due.IsZero() {
+		return nil
+	}
+	due := r.Due
+	return &due
+}
+
 // RetiredKeyIDs are the key ids of Retirements(tags).
 func RetiredKeyIDs(tags map[string]string) []string {
 	var ids []string

@@ -90,11 +90,7 @@ func StateOf(sec secretstore.Secret) State {
 		st.NextRotationAt = nil
 	}
 	for _, r := range Retirements(t) {
-		p := PendingRevocation{KeyID: r.KeyID}
-		if !r.Due.IsZero() {
-			due := r.Due
-			p.DueAt = &due
-		}
+		p := PendingRevocation{KeyID: r.KeyID, DueAt: r.DueAt()}
 		p.LastUsedAt = r.LastUsedAt
 		if at := r.RevokeIfUnusedAt(); !at.IsZero() {
 			p.RevokeIfUnusedAt = &at
