@@ -119,14 +119,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.apiHit.Add(1)
-		if d := time.Duration(s.latency.Load()); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !wait(r, time.Duration(s.latency.Load())) {
+			return
 		}
 	}
 	if f, ok := s.takeFault(r.Method, r.URL.Path); ok {

@@ -96,17 +96,28 @@ func (s *faultSet) apply(ctx context.Context, op string) error {
 	if !ok {
 		return nil
 	}
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := sleep(ctx, f.Delay); err != nil {
+		return err
 	}
 	if f.Error == "" {
 		return nil
 	}
 	return faultError(f.Error)
+}
+
+// sleep waits d in real time (latency and delays are simulated in real
+// time, not on the emulator's clock); it returns ctx's error if ctx ends
+// first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -173,6 +173,9 @@ func (e *Emulator) untilNextJob() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	wait := e.opts.TickInterval
+	if len(e.running) >= e.opts.MaxParallel {
+		return wait // every slot is taken; an ending attempt nudges the worker
+	}
 	now := e.clock.Now()
 	for _, j := range e.jobs {
 		if e.running[j.secretARN] == nil {

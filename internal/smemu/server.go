@@ -73,14 +73,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.requests.Add(1)
-	if d := time.Duration(e.latency.Load()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if sleep(r.Context(), time.Duration(e.latency.Load())) != nil {
+		return
 	}
 	requestID := newUUID()
 	w.Header().Set("x-amzn-RequestId", requestID)
