@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 // Loading Datadog's whole v2 OpenAPI document into kin-openapi takes about
@@ -217,7 +219,7 @@ func TestSpecSubset(t *testing.T) {
 // every path item and component in the subset is identical to the full
 // document's. It takes ~30 s under -race, so it runs only without it.
 func TestSpecSubsetMatchesFullDocument(t *testing.T) {
-	if raceEnabled {
+	if testkit.RaceEnabled {
 		t.Skip("loading the full v2 document takes ~30 s under -race; run without -race")
 	}
 	dir := clientModuleDir(t)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/ddconn/ddconn/internal/testkit"
 )
 
 // TestScaleReduced is the reduced run `make test` carries: N secrets
@@ -16,7 +18,7 @@ func TestScaleReduced(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 1,000 secrets")
 	}
-	if raceEnabled {
+	if testkit.RaceEnabled {
 		t.Skip("too slow under the race detector: make unit runs it without")
 	}
 	n := 1000

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -58,7 +59,7 @@ var matrixSpecs = []matrixSpec{
 func (spec matrixSpec) specName() string { return spec.name }
 
 func (spec matrixSpec) kindsAt(i int, kinds []faultKind) []faultKind {
-	if raceEnabled && (spec.managed || spec.managedAPIKey) {
+	if testkit.RaceEnabled && (spec.managed || spec.managedAPIKey) {
 		return kinds[i%len(kinds) : i%len(kinds)+1]
 	}
 	return kinds

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
@@ -182,7 +183,7 @@ type rollbackSpec struct {
 func (s rollbackSpec) specName() string { return s.name }
 
 func (s rollbackSpec) kindsAt(i int, kinds []faultKind) []faultKind {
-	if raceEnabled && (s.o.managed || s.o.managedAPIKey) {
+	if testkit.RaceEnabled && (s.o.managed || s.o.managedAPIKey) {
 		return kinds[i%len(kinds) : i%len(kinds)+1]
 	}
 	return kinds

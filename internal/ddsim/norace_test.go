@@ -1,6 +1,0 @@
-//go:build !race
-
-package ddsim
-
-// raceEnabled reports whether the test binary runs under the race detector.
-const raceEnabled = false
