@@ -162,7 +162,7 @@ func (e *accessEnv) fingerprint() string {
 	var b strings.Builder
 	cursor := ""
 	for {
-		page, next, err := e.Store.ListIncludingDeleted(context.Background(), "", 100, cursor)
+		page, next, err := e.Store.ListIncludingDeletedByName(context.Background(), "", 100, cursor)
 		if err != nil {
 			e.t.Fatal(err)
 		}

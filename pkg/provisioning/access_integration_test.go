@@ -66,7 +66,7 @@ func (o *outcomes) last() failedOrDone {
 func (e *env) fingerprint() string {
 	e.t.Helper()
 	var b strings.Builder
-	page, _, err := e.st.Store.ListIncludingDeleted(context.Background(), "", 100, "")
+	page, _, err := e.st.Store.ListIncludingDeletedByName(context.Background(), "", 100, "")
 	if err != nil {
 		e.t.Fatal(err)
 	}

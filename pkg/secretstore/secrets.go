@@ -179,12 +179,6 @@ func (s *Store) List(ctx context.Context, namePrefix string, limit int, cursor s
 	return s.list(ctx, namePrefix, limit, cursor, false, "")
 }
 
-// ListIncludingDeleted is List, with the secrets scheduled for deletion
-// too (DeletedAt set).
-func (s *Store) ListIncludingDeleted(ctx context.Context, namePrefix string, limit int, cursor string) ([]Secret, string, error) {
-	return s.list(ctx, namePrefix, limit, cursor, true, "")
-}
-
 // ListIncludingDeletedByName is ListIncludingDeleted in name order
 // (ListSecrets' SortBy name), so secrets whose names share a prefix, such
 // as one connection's managed keys, come on the same pages. A cursor works
@@ -256,30 +250,19 @@ func (s *Store) Restore(ctx context.Context, id string) error {
 }
 
 // WithTag returns the live secrets whose names start with namePrefix and
-// whose tag key has value, every page. ListSecrets filters by tag value
-// server-side (a tag-value filter matches any tag's value, so the tag is
-// checked again here), so this reads only the matching secrets.
+// whose tag key has value: every page of ListTagged.
 func (s *Store) WithTag(ctx context.Context, namePrefix, key, value string) ([]Secret, error) {
-	in := &secretsmanager.ListSecretsInput{Filters: []types.Filter{
-		{Key: types.FilterNameStringTypeName, Values: []string{namePrefix}},
-		{Key: types.FilterNameStringTypeTagKey, Values: []string{key}},
-		{Key: types.FilterNameStringTypeTagValue, Values: []string{value}},
-	}}
 	var out []Secret
-	for {
-		page, err := s.sm.ListSecrets(ctx, in)
+	for cursor := ""; ; {
+		page, next, err := s.ListTagged(ctx, namePrefix, key, []string{value}, 100, cursor)
 		if err != nil {
-			return nil, wrap("listing secrets by tag", "", err)
+			return nil, err
 		}
-		for _, e := range page.SecretList {
-			if sec := secretFromListEntry(e); sec.Tags[key] == value && sec.DeletedAt == nil {
-				out = append(out, sec)
-			}
-		}
-		if aws.ToString(page.NextToken) == "" {
+		out = append(out, page...)
+		if next == "" {
 			return out, nil
 		}
-		in.NextToken = page.NextToken
+		cursor = next
 	}
 }
 
