@@ -17,7 +17,7 @@ import (
 	"github.com/ddconn/ddconn/internal/devstack"
 	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/peer"
-	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/logging"
 )
 
@@ -34,7 +34,7 @@ func startDevStack(t *testing.T, logs *logcapture.Buffer) *devstack.Stack {
 		RetryInterval:    devstack.DefaultRetryInterval,
 		RotationFunction: devstack.RotationFunction(devstack.SimulatorActivation),
 		SweepInterval:    time.Minute,
-		DatadogRetry:     datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
+		DatadogRetry:     app.HTTP.DatadogRetry(),
 		Logger:           logging.New(logs, slog.LevelInfo),
 	}
 	st, err := devstack.Start(context.Background(), opts)

@@ -19,7 +19,7 @@ import (
 
 	"github.com/ddconn/ddconn/internal/devstack"
 	"github.com/ddconn/ddconn/pkg/access"
-	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/logging"
 )
 
@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		RotationFunction: devstack.RotationFunction(devstack.SimulatorActivation),
 		SweepInterval:    f.sweepInterval,
 		// The same Datadog retry policy as the Lambda functions.
-		DatadogRetry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 10 * time.Second},
+		DatadogRetry: app.HTTP.DatadogRetry(),
 		Logger:       logger,
 		RequireSigV4: f.requireSigV4,
 		AccessPolicy: policy,

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/rotation"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/sweeper"
@@ -37,7 +37,7 @@ func SweepPage(ctx context.Context, t PageTarget) (PageResult, error) {
 	if err != nil {
 		return PageResult{}, err
 	}
-	dd := datadog.New(datadog.Options{BaseURL: t.DatadogURL, Retry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 20 * time.Second}})
+	dd := app.Rotation.Datadog(t.DatadogURL)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	rot := rotation.New(store, dd, rotation.Options{Prefix: prefix, Now: time.Now, Logger: log})
 	sw := sweeper.New(store, dd, rot, sweeper.Options{Prefix: prefix, Now: time.Now, Logger: log})

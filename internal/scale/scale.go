@@ -20,6 +20,7 @@ import (
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/devstack"
 	"github.com/ddconn/ddconn/internal/smemu"
+	"github.com/ddconn/ddconn/pkg/app"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/managedkey"
@@ -200,7 +201,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		RetryInterval: cfg.RetryInterval,
 		// As on Lambda (pkg/app.Rotation): the client retries 429 and 5xx
 		// itself, honouring X-RateLimit-Reset, within a bounded window.
-		DatadogRetry: datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: 20 * time.Second},
+		DatadogRetry: app.Rotation.DatadogRetry(),
 		RotationFunction: func(d devstack.Deps) (smemu.Invoker, error) {
 			inv, err := rotate(d)
 			if err != nil {

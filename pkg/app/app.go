@@ -30,6 +30,22 @@ type Budget struct {
 	RetryWindow time.Duration
 }
 
+// Datadog is the Datadog client within the budget: each request bounded
+// by RequestTimeout, 429 and 5xx answers retried twice within
+// RetryWindow. baseURL is "" on AWS (the simulator's URL in dev and tests).
+func (b Budget) Datadog(baseURL string) *datadog.Client {
+	return datadog.New(datadog.Options{
+		BaseURL:    baseURL,
+		HTTPClient: &http.Client{Timeout: b.RequestTimeout},
+		Retry:      b.DatadogRetry(),
+	})
+}
+
+// DatadogRetry is the Datadog client's retry policy within the budget.
+func (b Budget) DatadogRetry() datadog.Retry {
+	return datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: b.RetryWindow}
+}
+
 // HTTP is the budget of the API functions: a Datadog outage answers 502
 // well before API Gateway's 30 s integration timeout.
 var HTTP = Budget{RequestTimeout: 8 * time.Second, RetryWindow: 10 * time.Second}
@@ -83,12 +99,7 @@ func New(ctx context.Context, getenv func(string) string, out io.Writer, budget 
 	if err != nil {
 		return nil, fmt.Errorf("secrets manager client: %w", err)
 	}
-	dd := datadog.New(datadog.Options{
-		BaseURL:    cfg.DatadogBaseURL,
-		HTTPClient: &http.Client{Timeout: budget.RequestTimeout},
-		Retry:      datadog.Retry{Enabled: true, MaxRetries: 2, Timeout: budget.RetryWindow},
-	})
-	return &App{Config: cfg, Logger: logging.New(out, cfg.LogLevel), Secrets: store, Datadog: dd}, nil
+	return &App{Config: cfg, Logger: logging.New(out, cfg.LogLevel), Secrets: store, Datadog: budget.Datadog(cfg.DatadogBaseURL)}, nil
 }
 
 // Connections is the connection service on the app's adapters and
