@@ -46,6 +46,12 @@ func (r *Rotator) Snapshot(ctx context.Context, secretID string) (Snapshot, erro
 	return snap, nil
 }
 
+// Listing is the keys one owner held when listed (secretkind.Kind.ListKeys).
+type Listing struct {
+	Owner datadog.KeyOwner
+	Keys  []secretkind.Key
+}
+
 // Reconciled is what Reconcile did.
 type Reconciled struct {
 	// Revoked are the ids of retired keys deleted in Datadog (or found gone).
@@ -97,7 +103,11 @@ func (e *UnrevocableError) Error() string {
 // A retirement record is removed only after its key is revoked, so a
 // failure leaves it for the next run; the failure is recorded on the secret
 // as secretkind.TagLastWarning until a run succeeds.
-func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, error) {
+//
+// seen are listings of key owners that the caller made before it read
+// snap (the sweeper lists every owner it visits): Reconcile reads a
+// retired key's last use from them rather than listing again.
+func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot, seen ...Listing) (Reconciled, error) {
 	var res Reconciled
 	cur, ok := snap.Current()
 	if !ok {
@@ -114,6 +124,9 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 	now := r.now()
 	set, unset := map[string]string{}, []string{}
 	listings := map[datadog.KeyOwner][]secretkind.Key{}
+	for _, l := range seen {
+		listings[l.Owner] = l.Keys
+	}
 	var failures []error
 	for _, rt := range snap.retirements() {
 		if !rt.Ready(now, snap.labels(rt.KeyID)) {
@@ -125,11 +138,6 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 				"the application key stored when the connection was created was retired at %s - its id was never identified - revoke it by hand in Datadog",
 				now.UTC().Format(time.RFC3339)))
 			unset = append(unset, rt.TagKey())
-			continue
-		}
-		if holder, err := r.heldElsewhere(ctx, snap.Secret.ARN, rt.KeyID); err != nil || holder != "" {
-			failures = append(failures, cmp.Or(err, fmt.Errorf("%s %s is also the key of connection %s; it is not revoked while that connection holds it",
-				n.Kind.Noun(), rt.KeyID, holder)))
 			continue
 		}
 		m, err := revoker(n.Kind, mgr, cur, rt)
@@ -152,6 +160,11 @@ func (r *Rotator) Reconcile(ctx context.Context, snap Snapshot) (Reconciled, err
 				r.stillInUse(ctx, n, snap.Secret.ARN, rt, now, set)
 				res.Forced = append(res.Forced, rt.KeyID)
 			}
+		}
+		if holder, err := r.heldElsewhere(ctx, snap.Secret.ARN, rt.KeyID); err != nil || holder != "" {
+			failures = append(failures, cmp.Or(err, fmt.Errorf("%s %s is also the key of connection %s; it is not revoked while that connection holds it",
+				n.Kind.Noun(), rt.KeyID, holder)))
+			continue
 		}
 		if err := n.Kind.RevokeKey(ctx, r.dd, m, rt.KeyID); err != nil {
 			if m.Owner != mgr.Owner {

@@ -172,3 +172,36 @@ func TestRevokeWhenUnusedMaxGrace(t *testing.T) {
 		})
 	}
 }
+
+// TestWhenUnusedSweepListsOnce: a sweep that finds a replaced key still
+// in use lists its owner's keys once - the sweeper's listing serves the
+// last-use check too - and looks for other holders of the key only when
+// it is about to revoke it.
+func TestWhenUnusedSweepListsOnce(t *testing.T) {
+	for _, k := range whenUnusedKinds {
+		t.Run(k.name, func(t *testing.T) {
+			st := newStack(t, stackOptions{})
+			o := k.o
+			o.policy = "when-unused max-grace=24h quiet=1h"
+			c := st.newConnection("once", o)
+			old := st.doc(c, secretstore.Current)
+			st.rotate(c)
+			st.emu.Advance(30 * time.Minute)
+			st.use(old)
+			st.sweepRec.reset()
+			st.sweepAfter(time.Minute)
+			var listings, secretLists int
+			for _, l := range st.sweepRec.calls() {
+				switch {
+				case strings.Contains(l, " DD GET "):
+					listings++
+				case strings.Contains(l, " SM ListSecrets "):
+					secretLists++
+				}
+			}
+			if listings != 1 || secretLists != 1 || !st.alive(c, old) {
+				t.Fatalf("the sweep made %d Datadog listings and %d ListSecrets (want 1 and 1): %v", listings, secretLists, st.sweepRec.calls())
+			}
+		})
+	}
+}

@@ -44,7 +44,7 @@ type datadogAPI = secretkind.Datadog
 // keys, and carries out due retirements; *rotation.Rotator implements it.
 type reconciler interface {
 	Snapshot(ctx context.Context, secretID string) (rotation.Snapshot, error)
-	Reconcile(ctx context.Context, snap rotation.Snapshot) (rotation.Reconciled, error)
+	Reconcile(ctx context.Context, snap rotation.Snapshot, seen ...rotation.Listing) (rotation.Reconciled, error)
 	Manager(ctx context.Context, secretID string) (secretkind.Name, secretkind.Manager, error)
 }
 
@@ -287,7 +287,7 @@ func (s *Sweeper) sweep(ctx context.Context, sec secretstore.Secret, p *pass) ([
 		return nil, rotation.Reconciled{}, fmt.Errorf("reading the secret: %w", err)
 	}
 	swept, sweepErr := s.deleteOrphans(ctx, scope, n, l.m, l.keys, snap)
-	res, err := s.rot.Reconcile(ctx, snap)
+	res, err := s.rot.Reconcile(ctx, snap, rotation.Listing{Owner: l.m.Owner, Keys: l.keys})
 	return swept, res, errors.Join(sweepErr, err)
 }
 

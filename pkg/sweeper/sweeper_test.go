@@ -171,7 +171,7 @@ func (w *world) Snapshot(_ context.Context, id string) (rotation.Snapshot, error
 	return w.snaps[id], nil
 }
 
-func (w *world) Reconcile(_ context.Context, snap rotation.Snapshot) (rotation.Reconciled, error) {
+func (w *world) Reconcile(_ context.Context, snap rotation.Snapshot, _ ...rotation.Listing) (rotation.Reconciled, error) {
 	w.calls = append(w.calls, "Reconcile "+snap.Secret.ARN)
 	return rotation.Reconciled{}, nil
 }
