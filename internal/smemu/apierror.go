@@ -19,6 +19,8 @@ const (
 	typeThrottling        = "ThrottlingException"
 	typeUnknownOperation  = "UnknownOperationException"
 	typeSerialization     = "SerializationException"
+	typeMalformedPolicy   = "MalformedPolicyDocumentException"
+	typePublicPolicy      = "PublicPolicyException"
 	invalidNameMessage    = "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"
 	missingTokenMessage   = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
 	markedDeletedMessage  = "You can't perform this operation on the secret because it was marked for deletion."

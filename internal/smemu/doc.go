@@ -16,7 +16,8 @@
 // Implemented: CreateSecret, DescribeSecret, GetSecretValue, PutSecretValue,
 // UpdateSecret, UpdateSecretVersionStage, RotateSecret, CancelRotateSecret,
 // ListSecrets, ListSecretVersionIds, DeleteSecret, RestoreSecret,
-// TagResource, UntagResource.
+// TagResource, UntagResource, PutResourcePolicy, GetResourcePolicy,
+// DeleteResourcePolicy.
 //
 // # Fidelity
 //
@@ -114,6 +115,14 @@
 //     violations (ValidationException "1 validation error detected: …",
 //     never echoing the value), RotateSecret reusing an existing version's
 //     token (ResourceExistsException).
+//   - Resource policies are stored and returned as put, never enforced. A
+//     document that is not a JSON object with a Statement answers
+//     MalformedPolicyDocumentException; with BlockPublicPolicy, an Allow
+//     statement for every principal ("*") without a Condition answers
+//     PublicPolicyException (AWS runs a fuller analysis). Putting or
+//     deleting a policy of a secret scheduled for deletion answers
+//     InvalidRequestException (unconfirmed); deleting a policy a secret does
+//     not have succeeds.
 //   - Versions beyond 100 that are unlabelled and a day old are purged;
 //     exceeding the quota otherwise never fails.
 //   - ListSecrets defaults to 100 results, sorted by creation date
@@ -122,7 +131,7 @@
 //     no service-owned secrets). A negated tag filter matches secrets with
 //     no tag matching the value.
 //   - Not implemented: replication (AddReplicaRegions is refused),
-//     BatchGetSecretValue, resource policies, GetRandomPassword, KMS
+//     BatchGetSecretValue, GetRandomPassword, ValidateResourcePolicy, KMS
 //     (KmsKeyId is stored and echoed, nothing is encrypted), LastAccessedDate
 //     is recorded by day but only saved to DataFile with the next change.
 //

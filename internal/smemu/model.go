@@ -93,6 +93,8 @@ type secret struct {
 	DeletionDate *time.Time    `json:"deletionDate,omitempty"` // set while scheduled for deletion
 	Versions     []*version    `json:"versions,omitempty"`
 	Rotation     rotationState `json:"rotation"`
+	// Policy is the resource policy as put (PutResourcePolicy); "" is none.
+	Policy string `json:"policy,omitempty"`
 }
 
 func (s *secret) deleted() bool { return s.DeletionDate != nil }

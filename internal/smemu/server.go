@@ -53,6 +53,9 @@ var operations = map[string]operation{
 	"RestoreSecret":            {handle((*Emulator).restoreSecret), true},
 	"TagResource":              {handle((*Emulator).tagResource), true},
 	"UntagResource":            {handle((*Emulator).untagResource), true},
+	"PutResourcePolicy":        {handle((*Emulator).putResourcePolicy), true},
+	"GetResourcePolicy":        {handle((*Emulator).getResourcePolicy), false},
+	"DeleteResourcePolicy":     {handle((*Emulator).deleteResourcePolicy), true},
 }
 
 func decodeInput(body []byte, in any) error {
