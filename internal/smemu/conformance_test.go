@@ -6,9 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"reflect"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -93,7 +90,7 @@ func runConformance(t *testing.T, p subject, cases []conformanceCase) {
 
 func runStep(t *testing.T, p subject, n int, step conformanceStep, vars map[string]string) {
 	t.Helper()
-	input := expand(step.Input, vars, false)
+	input := testkit.Expand(step.Input, vars, false)
 	status, out := postJSON(t, p.endpoint, step.Op, input)
 	where := fmt.Sprintf("step %d (%s)", n+1, step.Op)
 	if step.Error != "" {
@@ -103,7 +100,7 @@ func runStep(t *testing.T, p subject, n int, step conformanceStep, vars map[stri
 		if step.Status != 0 && status != step.Status {
 			t.Fatalf("%s: HTTP %d, want %d", where, status, step.Status)
 		}
-		if want := expandString(step.Message, vars, false); want != "" && messageOf(out) != want {
+		if want := testkit.ExpandString(step.Message, vars, false); want != "" && messageOf(out) != want {
 			t.Fatalf("%s: message %q, want %q", where, messageOf(out), want)
 		}
 		return
@@ -111,8 +108,8 @@ func runStep(t *testing.T, p subject, n int, step conformanceStep, vars map[stri
 	if status != http.StatusOK {
 		t.Fatalf("%s: answer %d %v, want 200", where, status, redacted(out))
 	}
-	if want := expand(step.Want, vars, true); want != nil {
-		if err := match(want, any(out)); err != nil {
+	if want := testkit.Expand(step.Want, vars, true); want != nil {
+		if err := testkit.Match(want, any(out)); err != nil {
 			t.Fatalf("%s: %v\nanswer: %v", where, err, redacted(out))
 		}
 	}
@@ -152,114 +149,4 @@ func messageOf(out map[string]any) string {
 func postJSON(t *testing.T, endpoint, op string, input any) (int, map[string]any) {
 	t.Helper()
 	return testkit.PostAWSJSON(t, endpoint, "secretsmanager", "secretsmanager."+op, input)
-}
-
-var varPattern = regexp.MustCompile(`\$\{([a-z0-9]+)\}`)
-
-// expand substitutes ${vars} in every string (and map key) of v. In want
-// values (pattern=true) strings starting with re: get quoted substitutions.
-func expand[T any](v T, vars map[string]string, pattern bool) T {
-	return expandAny(any(v), vars, pattern).(T)
-}
-
-func expandAny(v any, vars map[string]string, pattern bool) any {
-	switch x := v.(type) {
-	case string:
-		return expandString(x, vars, pattern)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = expandAny(e, vars, pattern)
-		}
-		return out
-	case map[string]any:
-		if x == nil {
-			return x
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[expandString(k, vars, false)] = expandAny(e, vars, pattern)
-		}
-		return out
-	}
-	return v
-}
-
-func expandString(s string, vars map[string]string, pattern bool) string {
-	quote := pattern && strings.HasPrefix(s, "re:")
-	return varPattern.ReplaceAllStringFunc(s, func(m string) string {
-		val := vars[varPattern.FindStringSubmatch(m)[1]]
-		if quote {
-			return regexp.QuoteMeta(val)
-		}
-		return val
-	})
-}
-
-// match checks got against want: objects as subsets, arrays as unordered
-// multisets, "re:" strings as patterns, "<present>" as any value.
-func match(want, got any) error {
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return fmt.Errorf("got %v, want an object", got)
-		}
-		for k, wv := range w {
-			gv, present := g[k]
-			if !present {
-				return fmt.Errorf("%s missing", k)
-			}
-			if err := match(wv, gv); err != nil {
-				return fmt.Errorf("%s: %w", k, err)
-			}
-		}
-		return nil
-	case []any:
-		return matchUnordered(w, got)
-	case string:
-		return matchString(w, got)
-	}
-	if !reflect.DeepEqual(want, got) {
-		return fmt.Errorf("got %v, want %v", got, want)
-	}
-	return nil
-}
-
-func matchUnordered(want []any, got any) error {
-	g, ok := got.([]any)
-	if !ok || len(g) != len(want) {
-		return fmt.Errorf("got %v, want %d items like %v", got, len(want), want)
-	}
-	used := make([]bool, len(g))
-	for _, w := range want {
-		found := false
-		for i, gv := range g {
-			if !used[i] && match(w, gv) == nil {
-				used[i], found = true, true
-				break
-			}
-		}
-		if !found {
-			return fmt.Errorf("no item matches %v in %v", w, g)
-		}
-	}
-	return nil
-}
-
-func matchString(want string, got any) error {
-	if want == "<present>" {
-		return nil
-	}
-	s, ok := got.(string)
-	if pattern, isRe := strings.CutPrefix(want, "re:"); isRe {
-		if !ok || !regexp.MustCompile(pattern).MatchString(s) {
-			return fmt.Errorf("got %v, want match of %s", got, pattern)
-		}
-		return nil
-	}
-	if !ok || s != want {
-		return fmt.Errorf("got %v, want %q", got, want)
-	}
-	return nil
 }
