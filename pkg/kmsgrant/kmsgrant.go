@@ -120,7 +120,9 @@ type Error struct {
 	cause error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("kmsgrant: %s %s: %v: %v", e.Op, e.ID, e.kind, e.cause) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("kmsgrant: %s %s: %v: %v", e.Op, e.ID, e.kind, e.cause)
+}
 
 // Unwrap exposes the sentinel and the SDK's error to errors.Is and errors.As.
 func (e *Error) Unwrap() []error { return []error{e.kind, e.cause} }
