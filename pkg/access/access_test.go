@@ -12,7 +12,8 @@ const policyDoc = `{
   "administrators": {"principals": ["arn:aws:iam::111111111111:role/platform-*"], "groups": ["platform"], "accounts": ["999999999999"]},
   "teams": {
     "team-a": {"principals": ["arn:aws:iam::111111111111:role/team-a-*"], "groups": ["team-a"], "accounts": ["222222222222"]},
-    "team-b": {"principals": ["arn:aws:iam::333333333333:user/bob"], "groups": ["team-b"], "grantableScopes": ["metrics_read", "user_app_keys"]}
+    "team-b": {"principals": ["arn:aws:iam::333333333333:user/bob"], "groups": ["team-b"], "grantableScopes": ["metrics_read", "user_app_keys"],
+               "consumerAccounts": ["444444444444"]}
   }
 }`
 
@@ -140,11 +141,45 @@ func TestDecisions(t *testing.T) {
 	}
 }
 
+func TestCheckReaders(t *testing.T) {
+	p := mustPolicy(t)
+	a := Resolve(p, Identity{Kind: KindJWT, Groups: []string{"team-a"}})
+	b := Resolve(p, Identity{Kind: KindJWT, Groups: []string{"team-b"}})
+	admin := Resolve(p, Identity{Kind: KindJWT, Groups: []string{"platform"}})
+	tests := []struct {
+		name     string
+		c        Caller
+		team     string
+		accounts []string
+		ok       bool
+	}{
+		{"a team's own account by default", a, "team-a", []string{"222222222222"}, true},
+		{"another account", a, "team-a", []string{"222222222222", "444444444444"}, false},
+		{"consumerAccounts replace accounts", b, "team-b", []string{"444444444444"}, true},
+		{"not in consumerAccounts", b, "team-b", []string{"333333333333"}, false},
+		{"no readers", a, "team-a", nil, true},
+		{"an administrator names any", admin, "team-a", []string{"555555555555"}, true},
+		{"no policy", Resolve(nil, Identity{}), "", []string{"555555555555"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckReaders(WithCaller(context.Background(), tt.c), tt.team, tt.accounts)
+			if (err == nil) != tt.ok || err != nil && !errors.Is(err, ErrForbidden) {
+				t.Fatalf("CheckReaders = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+	if err := CheckReaders(context.Background(), "team-a", []string{"555555555555"}); err != nil {
+		t.Errorf("ddconn's own work is restricted: %v", err)
+	}
+}
+
 func TestParsePolicyRefuses(t *testing.T) {
 	for _, doc := range []string{
 		`{"teams": {"Team A": {}}}`,
 		`{"teams": {"a": {"principals": ["team-a-role"]}}}`,
 		`{"teams": {"a": {"accounts": ["1234"]}}}`,
+		`{"teams": {"a": {"consumerAccounts": ["arn:aws:iam::222222222222:root"]}}}`,
 		`{"teams": {"a": {"groups": [""]}}}`,
 		`{"teams": {}, "admins": {}}`,
 		`{"teams": {}} {}`,

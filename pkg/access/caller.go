@@ -136,6 +136,23 @@ func (c Caller) CheckGrant(team string, scopes []string, unscoped bool) error {
 	return nil
 }
 
+// CheckReaders refuses to let a managed key of a connection of team be read
+// from accounts the team may not name: each must be among the team's
+// ConsumerAccounts (by default its Accounts). Administrators, and everyone
+// without a policy, may name any account.
+func (c Caller) CheckReaders(team string, accounts []string) error {
+	if c.policy == nil || c.Admin {
+		return nil
+	}
+	allowed := c.policy.Teams[team].consumerAccounts()
+	for _, a := range accounts {
+		if !slices.Contains(allowed, a) {
+			return Forbidden(fmt.Sprintf("team %q may not name readers in account %s (the access policy lists the accounts it may in the team's consumerAccounts, or else accounts)", team, a))
+		}
+	}
+	return nil
+}
+
 type callerKey struct{}
 
 // WithCaller returns a context carrying c.
@@ -175,6 +192,16 @@ func CheckGrant(ctx context.Context, team string, scopes []string, unscoped bool
 		return nil
 	}
 	return c.CheckGrant(team, scopes, unscoped)
+}
+
+// CheckReaders is Caller.CheckReaders for the caller of ctx; ddconn's own
+// work passes.
+func CheckReaders(ctx context.Context, team string, accounts []string) error {
+	c, ok := CallerFrom(ctx)
+	if !ok {
+		return nil
+	}
+	return c.CheckReaders(team, accounts)
 }
 
 // CheckMember refuses, for a connection to be created in team (or moved

@@ -15,7 +15,10 @@
 //     service accounts it may mint for, touch a connection with no team and
 //     mint unscoped keys (Admin);
 //   - minted keys carry only the scopes the connection's team may grant
-//     (Caller.CheckGrant): by default none of ManagementScopes.
+//     (Caller.CheckGrant): by default none of ManagementScopes;
+//   - a managed key names readers only in accounts the connection's team
+//     may (Caller.CheckReaders): its consumerAccounts, by default its
+//     accounts.
 //
 // Work that ddconn does by itself (rotation steps, the sweeper) carries no
 // Caller and is not restricted. Without a policy every caller is an

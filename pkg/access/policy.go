@@ -15,7 +15,8 @@ import (
 //
 //	{"administrators": {"principals": ["arn:aws:iam::111111111111:role/platform-*"], "groups": ["platform"]},
 //	 "teams": {"team-a": {"principals": ["arn:aws:iam::111111111111:role/team-a-*"], "groups": ["team-a"],
-//	                      "accounts": ["222222222222"], "grantableScopes": ["metrics_read", "logs_read_data"]}}}
+//	                      "accounts": ["222222222222"], "grantableScopes": ["metrics_read", "logs_read_data"],
+//	                      "consumerAccounts": ["222222222222", "333333333333"]}}}
 type Policy struct {
 	Administrators Members         `json:"administrators"`
 	Teams          map[string]Team `json:"teams"`
@@ -41,6 +42,18 @@ type Team struct {
 	// team's connections may carry. Unset, they may carry any scope but
 	// ManagementScopes.
 	GrantableScopes []string `json:"grantableScopes,omitempty"`
+	// ConsumerAccounts, when set, are the AWS accounts (12 digits) whose
+	// principals the team's managed keys may name as readers. Unset, they
+	// are the team's Accounts.
+	ConsumerAccounts []string `json:"consumerAccounts,omitempty"`
+}
+
+// consumerAccounts are the accounts t may name readers in.
+func (t Team) consumerAccounts() []string {
+	if t.ConsumerAccounts != nil {
+		return t.ConsumerAccounts
+	}
+	return t.Accounts
 }
 
 // MaxPolicyBytes bounds the policy document.
@@ -78,7 +91,7 @@ func ParsePolicy(doc []byte) (*Policy, error) {
 		if !secretkind.ValidName(name) {
 			errs = append(errs, fmt.Errorf("team %q: the name %s", name, secretkind.NameRule))
 		}
-		errs = append(errs, t.check("teams."+name))
+		errs = append(errs, t.check("teams."+name), checkAccounts("teams."+name+".consumerAccounts", t.ConsumerAccounts))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("the access policy is invalid: %w", err)
@@ -98,12 +111,24 @@ func (m Members) check(where string) error {
 			errs = append(errs, fmt.Errorf("%s.groups: a group is empty", where))
 		}
 	}
-	for _, a := range m.Accounts {
-		if len(a) != 12 || strings.Trim(a, "0123456789") != "" {
-			errs = append(errs, fmt.Errorf("%s.accounts: %q is not a 12-digit AWS account id", where, a))
+	errs = append(errs, checkAccounts(where+".accounts", m.Accounts))
+	return errors.Join(errs...)
+}
+
+// checkAccounts refuses accounts that are not 12-digit AWS account ids.
+func checkAccounts(where string, accounts []string) error {
+	var errs []error
+	for _, a := range accounts {
+		if !IsAccountID(a) {
+			errs = append(errs, fmt.Errorf("%s: %q is not a 12-digit AWS account id", where, a))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// IsAccountID reports whether s is an AWS account id: 12 digits.
+func IsAccountID(s string) bool {
+	return len(s) == 12 && strings.Trim(s, "0123456789") == ""
 }
 
 // has reports whether id is one of m.
