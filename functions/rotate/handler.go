@@ -27,7 +27,7 @@ type stepHandler interface {
 
 type sweepRunner interface {
 	Run(ctx context.Context) (sweeper.Report, error)
-	RunPage(ctx context.Context, cursor string) (sweeper.Report, error)
+	RunPage(ctx context.Context, pg sweeper.PageRequest) (sweeper.Report, error)
 	FanOut(ctx context.Context, pub sweeper.Publisher) (int, error)
 }
 
@@ -88,7 +88,7 @@ func (h handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		if err := json.Unmarshal(s.Detail, &page); err != nil {
 			return fmt.Errorf("decoding the sweep page: %w", err)
 		}
-		_, err := h.sweep.RunPage(ctx, page.Cursor)
+		_, err := h.sweep.RunPage(ctx, page)
 		return err
 	}
 	h.log.ErrorContext(ctx, "unknown event", slog.String("detail_type", s.DetailType), slog.String("source", s.Source))

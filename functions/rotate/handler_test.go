@@ -18,7 +18,7 @@ import (
 
 type fakeSweeper struct {
 	runs    int
-	pages   []string // cursors RunPage was given
+	pages   []sweeper.PageRequest // what RunPage was given
 	fanOuts int
 	err     error
 }
@@ -28,8 +28,8 @@ func (f *fakeSweeper) Run(context.Context) (sweeper.Report, error) {
 	return sweeper.Report{}, f.err
 }
 
-func (f *fakeSweeper) RunPage(_ context.Context, cursor string) (sweeper.Report, error) {
-	f.pages = append(f.pages, cursor)
+func (f *fakeSweeper) RunPage(_ context.Context, pg sweeper.PageRequest) (sweeper.Report, error) {
+	f.pages = append(f.pages, pg)
 	return sweeper.Report{}, f.err
 }
 
@@ -50,12 +50,13 @@ func TestSweepFanOut(t *testing.T) {
 	if err := h.Handle(context.Background(), testkit.Event(testkit.ScheduledEvent)); err != nil {
 		t.Fatal(err)
 	}
-	page := []byte(`{"version":"0","id":"e1","detail-type":"Sweep Page","source":"ddconn","account":"123456789012","time":"2026-03-01T12:00:00Z","region":"us-east-1","resources":[],"detail":{"cursor":"next-page","page":2,"pages":3}}`)
+	page := []byte(`{"version":"0","id":"e1","detail-type":"Sweep Page","source":"ddconn","account":"123456789012","time":"2026-03-01T12:00:00Z","region":"us-east-1","resources":[],"detail":{"cursor":"next-page","skip":3,"next":"page-after","take":5,"page":2,"pages":3}}`)
 	if err := h.Handle(context.Background(), page); err != nil {
 		t.Fatal(err)
 	}
-	if sw.fanOuts != 1 || sw.runs != 0 || len(sw.pages) != 1 || sw.pages[0] != "next-page" {
-		t.Fatalf("fan-outs %d, runs %d, pages %v; want 1, 0, [next-page]", sw.fanOuts, sw.runs, sw.pages)
+	want := sweeper.PageRequest{Cursor: "next-page", Skip: 3, Next: "page-after", Take: 5, Page: 2, Pages: 3}
+	if sw.fanOuts != 1 || sw.runs != 0 || len(sw.pages) != 1 || sw.pages[0] != want {
+		t.Fatalf("fan-outs %d, runs %d, pages %+v; want 1, 0, [%+v]", sw.fanOuts, sw.runs, sw.pages, want)
 	}
 	foreign := []byte(`{"detail-type":"Sweep Page","source":"someone.else","detail":{"cursor":"x"}}`)
 	if err := h.Handle(context.Background(), foreign); !errors.Is(err, errUnknownEvent) {

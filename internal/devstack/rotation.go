@@ -97,7 +97,7 @@ func (st *Stack) routeSweepPages() error {
 			if err := json.Unmarshal(ev.Detail, &page); err != nil {
 				return fmt.Errorf("decoding the sweep page: %w", err)
 			}
-			_, err := st.Sweeper.RunPage(ctx, page.Cursor)
+			_, err := st.Sweeper.RunPage(ctx, page)
 			return err
 		}),
 	})

@@ -16,9 +16,9 @@ import (
 // PageTarget is one page of a sweep, for a process of its own to sweep as
 // the rotate function's invocation would.
 type PageTarget struct {
-	SecretsManagerURL string `json:"secretsManagerUrl"`
-	DatadogURL        string `json:"datadogUrl"`
-	Cursor            string `json:"cursor"`
+	SecretsManagerURL string              `json:"secretsManagerUrl"`
+	DatadogURL        string              `json:"datadogUrl"`
+	Page              sweeper.PageRequest `json:"page"`
 }
 
 // PageResult is what sweeping a PageTarget in its own process measured.
@@ -42,7 +42,7 @@ func SweepPage(ctx context.Context, t PageTarget) (PageResult, error) {
 	rot := rotation.New(store, dd, rotation.Options{Prefix: prefix, Now: time.Now, Logger: log})
 	sw := sweeper.New(store, dd, rot, sweeper.Options{Prefix: prefix, Now: time.Now, Logger: log})
 	start := time.Now()
-	rep, err := sw.RunPage(ctx, t.Cursor)
+	rep, err := sw.RunPage(ctx, t.Page)
 	if err != nil {
 		return PageResult{}, fmt.Errorf("sweeping the page: %w", err)
 	}

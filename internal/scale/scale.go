@@ -126,10 +126,10 @@ type Sweep struct {
 	// the fan-out to the end of the last page.
 	Pages                          int
 	FanOut, LongestPage, PageTotal time.Duration
-	// LongestCursor starts the longest page.
-	LongestCursor    string
-	Wall             time.Duration
-	SMCalls, DDCalls int64
+	// LongestPageRequest is the longest page.
+	LongestPageRequest sweeper.PageRequest
+	Wall               time.Duration
+	SMCalls, DDCalls   int64
 	// Throttled are the Datadog calls answered 429 (and retried by the
 	// client); DDCalls counts them.
 	Throttled           int64
@@ -260,7 +260,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.LongestInvocation = max(res.LongestStep, res.Before.LongestPage, res.After.LongestPage, res.Before.FanOut, res.After.FanOut)
 
 	if cfg.PageProcess != nil {
-		page, err := cfg.PageProcess(ctx, PageTarget{SecretsManagerURL: st.SecretsManagerURL, DatadogURL: st.DatadogURL, Cursor: res.After.LongestCursor})
+		page, err := cfg.PageProcess(ctx, PageTarget{SecretsManagerURL: st.SecretsManagerURL, DatadogURL: st.DatadogURL, Page: res.After.LongestPageRequest})
 		if err != nil {
 			return res, fmt.Errorf("sweeping a page in its own process: %w", err)
 		}
@@ -383,28 +383,28 @@ func (r *run) seedConnection(ctx context.Context, name, org, apiKey string) ([]s
 func (r *run) sweep(ctx context.Context) (Sweep, error) {
 	sm0, dd0, th0 := r.st.Emulator.Requests(), r.st.Simulator.APIRequests(), r.st.Simulator.Throttled()
 	start := time.Now()
-	cursors, err := r.st.Sweeper.Pages(ctx)
+	pages, err := r.st.Sweeper.Pages(ctx)
 	if err != nil {
 		return Sweep{}, err
 	}
-	s := Sweep{Pages: len(cursors), FanOut: time.Since(start)}
+	s := Sweep{Pages: len(pages), FanOut: time.Since(start)}
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, PageConcurrency)
-	for _, c := range cursors {
+	for _, pg := range pages {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			t := time.Now()
-			rep, err := r.st.Sweeper.RunPage(ctx, c)
+			rep, err := r.st.Sweeper.RunPage(ctx, pg)
 			took := time.Since(t)
 			mu.Lock()
 			defer mu.Unlock()
 			if took > s.LongestPage {
-				s.LongestPage, s.LongestCursor = took, c
+				s.LongestPage, s.LongestPageRequest = took, pg
 			}
 			s.PageTotal += took
 			s.Report.Connections += rep.Connections

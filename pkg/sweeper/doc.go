@@ -52,13 +52,16 @@
 // # One invocation, or one page per invocation
 //
 // Run sweeps every page in one invocation. A fanned-out sweep instead
-// takes Pages (ListSecrets only) and hands each page's cursor to its own
+// takes Pages (ListSecrets only) and hands each page to its own
 // invocation of RunPage, so no invocation's work grows with the number of
 // secrets and a failed page is retried on its own (see "Sweep fan-out" in
 // docs/architecture.md). A page shares its listings only among its own
-// secrets; pages are in name order (ListSecrets' SortBy name), so the
-// secrets of one owner, such as a connection's managed keys, share a
-// page. Its strays are safe without every secret listed: a stray is
+// secrets. Pages are in name order (ListSecrets' SortBy name), so the
+// secrets of one owner, such as a connection's managed keys, are
+// adjacent; where a page would end inside such a run, it takes the rest
+// of the run from the next page, which skips it (PageRequest's Take and
+// Skip), so a run shorter than a page is swept, and its owners' keys
+// listed, by one page. Its strays are safe without every secret listed: a stray is
 // revoked only after its secret, read again by name, is not found. Those
 // reads are one per secret and at most maxStrayReads a pass, in a window
 // that moves every hour, so a page's work does not grow with the other

@@ -141,9 +141,11 @@ type stray struct {
 	m    secretkind.Manager
 }
 
-// Run sweeps every connection once, in one invocation. A connection that
-// fails is logged and counted, and the others are still swept; the error
-// joins every failure.
+// Run sweeps every connection once, in one invocation. Its listings are
+// shared across all its pages, so it lists each key owner's keys once
+// wherever a page boundary falls, and needs no Skip or Take (Pages). A
+// connection that fails is logged and counted, and the others are still
+// swept; the error joins every failure.
 func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	start := s.now()
 	p := newPass()
@@ -168,42 +170,6 @@ func (s *Sweeper) Run(ctx context.Context) (Report, error) {
 	return s.finish(ctx, "sweep finished", start, p, errs)
 }
 
-// Pages lists every secret under the prefix, metadata only, and returns
-// the cursor that starts each page of RunPage: "" for the first. The
-// pages of one call cover every secret once. A fanned-out sweep (see
-// the package documentation) hands each cursor to its own invocation.
-func (s *Sweeper) Pages(ctx context.Context) ([]string, error) {
-	cursors := []string{""}
-	for cursor := ""; ; {
-		_, next, err := s.secrets.ListIncludingDeletedByName(ctx, s.prefix, pageSize, cursor)
-		if err != nil {
-			return nil, fmt.Errorf("listing connection secrets: %w", err)
-		}
-		if next == "" {
-			return cursors, nil
-		}
-		cursors = append(cursors, next)
-		cursor = next
-	}
-}
-
-// RunPage sweeps the page of secrets that starts at cursor (from Pages),
-// one invocation's share of a fanned-out sweep, whose work does not grow
-// with the number of secrets. Its key listings are shared within the page
-// only. A stray it sees is revoked only once its secret is read again and
-// found gone (revokeStrays), since the page does not list every secret.
-func (s *Sweeper) RunPage(ctx context.Context, cursor string) (Report, error) {
-	start := s.now()
-	p := newPass()
-	var errs []error
-	if _, err := s.sweepPage(ctx, cursor, p); err != nil {
-		errs = append(errs, err)
-	} else {
-		errs = append(errs, s.revokeStrays(ctx, p))
-	}
-	return s.finish(ctx, "sweep page finished", start, p, errs)
-}
-
 func newPass() *pass {
 	return &pass{listed: map[string]bool{}, strays: map[string]stray{}, listings: map[string]listing{}, groups: map[string]listing{},
 		connections: map[string]datadog.Credentials{}}
@@ -211,21 +177,26 @@ func newPass() *pass {
 
 // sweepPage visits every secret of the page that starts at cursor and
 // returns the next page's cursor ("" after the last). Only a failure to
-// list is returned: a failed secret is counted, and its error joined to
-// p.errs.
+// list is returned.
 func (s *Sweeper) sweepPage(ctx context.Context, cursor string, p *pass) (string, error) {
 	page, next, err := s.secrets.ListIncludingDeletedByName(ctx, s.prefix, pageSize, cursor)
 	if err != nil {
 		return "", fmt.Errorf("listing connection secrets: %w", err)
 	}
-	for _, sec := range page {
+	s.visitAll(ctx, page, p)
+	return next, nil
+}
+
+// visitAll visits every listed secret: a failed secret is counted, and
+// its error joined to p.errs.
+func (s *Sweeper) visitAll(ctx context.Context, secs []secretstore.Secret, p *pass) {
+	for _, sec := range secs {
 		p.listed[sec.Name] = true
 		if err := s.visit(ctx, sec, p); err != nil {
 			p.rep.Failed++
 			p.errs = append(p.errs, fmt.Errorf("sweeping %s: %w", sec.Name, err))
 		}
 	}
-	return next, nil
 }
 
 // finish publishes a run's metric and summary and returns its report and

@@ -53,7 +53,7 @@ func (w *world) ListIncludingDeletedByName(_ context.Context, namePrefix string,
 	if cursor != "" {
 		fmt.Sscan(cursor, &start)
 	}
-	end := min(start+w.pages, len(w.secrets))
+	end := min(start+min(limit, w.pages), len(w.secrets))
 	var page []secretstore.Secret
 	for _, s := range w.secrets[start:end] {
 		if strings.HasPrefix(s.Name, namePrefix) {
@@ -90,8 +90,14 @@ func (w *world) Untag(_ context.Context, id string, keys []string) error {
 	return nil
 }
 
+// Get reads the current document of a secret by ARN, or by name.
 func (w *world) Get(_ context.Context, id, _, _ string) (secretstore.Version, error) {
 	w.calls = append(w.calls, "Get "+id)
+	for _, s := range w.secrets {
+		if s.Name == id {
+			id = s.ARN
+		}
+	}
 	cur, ok := w.snaps[id].Current()
 	if !ok {
 		return secretstore.Version{}, secretstore.ErrNotFound
@@ -529,13 +535,14 @@ func TestRunPageCoversEveryPage(t *testing.T) {
 		key("of-gone", gone.DatadogKeyName(scope, "tok"), time.Hour))
 
 	s := newSweeper(w, &bytes.Buffer{})
-	cursors, err := s.Pages(context.Background())
-	if err != nil || !slices.Equal(cursors, []string{"", "2", "4"}) {
-		t.Fatalf("Pages = %v, %v", cursors, err)
+	pages, err := s.Pages(context.Background())
+	want := []PageRequest{{Cursor: "", Page: 1, Pages: 3}, {Cursor: "2", Page: 2, Pages: 3}, {Cursor: "4", Page: 3, Pages: 3}}
+	if err != nil || !slices.Equal(pages, want) {
+		t.Fatalf("Pages = %v, %v; want %v", pages, err, want)
 	}
 	var total Report
-	for _, c := range cursors {
-		rep, err := s.RunPage(context.Background(), c)
+	for _, pg := range pages {
+		rep, err := s.RunPage(context.Background(), pg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -578,6 +585,68 @@ func TestFanOutPublishesEveryPage(t *testing.T) {
 		if !strings.HasPrefix(c, "List ") {
 			t.Errorf("FanOut made %q: it should only list", c)
 		}
+	}
+}
+
+// TestPageBoundaryKeepsAnOwnersKeysTogether: a connection's managed keys
+// straddle a page boundary; the page they start in takes the rest of
+// them from the next page, which skips them, so each owner's keys (two
+// service accounts', interleaved in name order) are listed once by the
+// whole fanned-out sweep, and every secret is swept once.
+func TestPageBoundaryKeepsAnOwnersKeysTogether(t *testing.T) {
+	w := &world{pages: 4}
+	w.addConnection("prod", ownerTags("u1"))
+	for i := range 5 {
+		sa := fmt.Sprint("sa-", 1+i%2)
+		w.addSecret(fmt.Sprintf("keys/prod/svc-%d", i), sa, map[string]string{secretkind.TagServiceAccountID: sa})
+	}
+	w.addConnection("zeta", ownerTags("u2"))
+	s := newSweeper(w, &bytes.Buffer{})
+	pages, err := s.Pages(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PageRequest{{Cursor: "", Next: "4", Take: 2, Page: 1, Pages: 2}, {Cursor: "4", Skip: 2, Page: 2, Pages: 2}}
+	if !slices.Equal(pages, want) {
+		t.Errorf("Pages = %+v, want %+v", pages, want)
+	}
+	w.calls = nil
+	var total Report
+	for _, pg := range pages {
+		rep, err := s.RunPage(context.Background(), pg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total.Connections += rep.Connections
+		total.Listings += rep.Listings
+	}
+	listings := map[string]int{}
+	for _, c := range w.calls {
+		if strings.HasPrefix(c, "ListAppKeys ") {
+			listings[c]++
+		}
+	}
+	// prod's and zeta's own keys (current user), and each service
+	// account's.
+	wantListings := map[string]int{"ListAppKeys ": 2, "ListAppKeys sa-1": 1, "ListAppKeys sa-2": 1}
+	if !maps.Equal(listings, wantListings) || total.Listings != 4 || total.Connections != len(w.secrets) {
+		t.Errorf("listings %v, want %v; report %+v for %d secrets", listings, wantListings, total, len(w.secrets))
+	}
+}
+
+// TestPagesSplitOnlyARunThatFillsAPage: a run of managed keys that fills
+// the whole next page is split where the pages meet; the page its tail
+// starts then takes that tail from the page after.
+func TestPagesSplitOnlyARunThatFillsAPage(t *testing.T) {
+	w := &world{pages: 2}
+	for i := range 5 {
+		w.addSecret(fmt.Sprintf("keys/a/k%d", i), "sa", map[string]string{secretkind.TagServiceAccountID: "sa"})
+	}
+	w.addConnection("b", ownerTags("u1"))
+	pages, err := newSweeper(w, &bytes.Buffer{}).Pages(context.Background())
+	want := []PageRequest{{Cursor: "", Page: 1, Pages: 3}, {Cursor: "2", Next: "4", Take: 1, Page: 2, Pages: 3}, {Cursor: "4", Skip: 1, Page: 3, Pages: 3}}
+	if err != nil || !slices.Equal(pages, want) {
+		t.Fatalf("Pages = %v, %v; want %v", pages, err, want)
 	}
 }
 
@@ -632,7 +701,7 @@ func TestStrayReadsAreBounded(t *testing.T) {
 	}
 	clock := now
 	s := New(w, w, w, Options{Prefix: prefix, Now: func() time.Time { return clock }})
-	if _, err := s.RunPage(context.Background(), ""); err != nil {
+	if _, err := s.RunPage(context.Background(), PageRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	reads := 0
@@ -645,7 +714,7 @@ func TestStrayReadsAreBounded(t *testing.T) {
 		t.Fatalf("first pass: %d reads, %d keys revoked; want %d and %d", reads, len(w.deleted), maxStrayReads, 2*maxStrayReads)
 	}
 	clock = clock.Add(time.Hour)
-	if _, err := s.RunPage(context.Background(), ""); err != nil {
+	if _, err := s.RunPage(context.Background(), PageRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range all {
