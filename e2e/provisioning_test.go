@@ -22,6 +22,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/provisioning"
 	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/site"
@@ -266,7 +267,7 @@ func (r *pipeline) failRotation(arn string) {
 	t := r.t
 	t.Helper()
 	token := newEventID()
-	ev, err := RotationEvent(rotation.StepCreate, arn, token)
+	ev, err := RotationEvent(rotationstate.StepCreate, arn, token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,8 +278,8 @@ func (r *pipeline) failRotation(arn string) {
 		t.Fatalf("a step with an unknown token: Invoke() error = %v, want the function's error", err)
 	}
 	failed := outcomesOf[rotation.Failed](r, provisioning.RotationFailed)
-	if len(failed) != 1 || failed[0].RequestID != token || failed[0].SecretARN != arn || failed[0].Step != rotation.StepCreate || failed[0].Message == "" {
-		t.Errorf("Rotation Failed events %+v, want one for token %s, secret %s, step %s, with a message", failed, token, arn, rotation.StepCreate)
+	if len(failed) != 1 || failed[0].RequestID != token || failed[0].SecretARN != arn || failed[0].Step != rotationstate.StepCreate || failed[0].Message == "" {
+		t.Errorf("Rotation Failed events %+v, want one for token %s, secret %s, step %s, with a message", failed, token, arn, rotationstate.StepCreate)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/ddconn/ddconn/internal/testkit"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/sweeper"
 )
 
@@ -102,7 +103,7 @@ func TestRotationEventFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := rotation.Event{
-		Step:               rotation.StepCreate,
+		Step:               rotationstate.StepCreate,
 		SecretID:           "arn:aws:secretsmanager:us-east-1:123456789012:secret:ddconn/connections/prod-AbCdEf",
 		ClientRequestToken: "3a5d6f3e-7b1c-4c8e-9f0a-1b2c3d4e5f60",
 		RotationToken:      "8f1e2d3c-4b5a-4697-8877-665544332211",

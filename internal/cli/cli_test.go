@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -384,4 +386,32 @@ func waitForOutcome(t *testing.T, st *devstack.Stack, id, detailType string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("no %q outcome for event %s", detailType, id)
+}
+
+// TestRotateWaitFollowsTheSteps: rotate --wait shows the rotation's steps
+// as the API reports them, in Secrets Manager's order. Datadog answers
+// slowly, so the steps that call it last long enough to be seen.
+func TestRotateWaitFollowsTheSteps(t *testing.T) {
+	st := startStack(t, io.Discard, nil)
+	isolate(t, st.APIURL)
+	t.Setenv("TEST_DD_API_KEY", ddsim.DemoAPIKey)
+	t.Setenv("TEST_DD_ROTATING_KEY", mintAppKey(t, st))
+	must(t, nil, ExitOK, "", "connections", "create", "steps", "--url", "datadoghq.com",
+		"--api-key-env", "TEST_DD_API_KEY", "--application-key-env", "TEST_DD_ROTATING_KEY")
+	must(t, nil, ExitOK, "", "rotation", "enable", "steps", "--schedule", "rate(30 days)", "--rotate-immediately=false")
+	must(t, nil, ExitOK, "", "rotate", "steps", "--wait") // the test run of --rotate-immediately=false is over
+	st.Simulator.SetLatency(300 * time.Millisecond)
+	r := must(t, nil, ExitOK, "", "rotate", "steps", "--wait")
+
+	var seen []int
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		for i, s := range rotationSteps {
+			if strings.HasPrefix(line, fmt.Sprintf("rotating steps: step %d/4 %s: ", i+1, s.name)) {
+				seen = append(seen, i)
+			}
+		}
+	}
+	if !slices.IsSorted(seen) || !slices.Contains(seen, 0) || !slices.Contains(seen, 2) {
+		t.Errorf("rotate --wait shows the steps in order, createSecret and testSecret among them; stderr:\n%s", r.stderr)
+	}
 }

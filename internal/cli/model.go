@@ -41,6 +41,7 @@ type rotationBlock struct {
 	LastRotatedAt      *time.Time `json:"lastRotatedAt"`
 	NextRotationAt     *time.Time `json:"nextRotationAt"`
 	InProgress         bool       `json:"inProgress"`
+	Step               string     `json:"step"`
 	LastError          string     `json:"lastError"`
 	LastWarning        string     `json:"lastWarning"`
 	CurrentKeyID       string     `json:"currentApplicationKeyId"`

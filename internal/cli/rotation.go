@@ -161,7 +161,8 @@ func (a *app) rotateCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "rotate NAME [--wait]",
 		Short: "Rotate a connection's application key now",
-		Long: `Starts a rotation now (or resumes the one in progress). With --wait, follows it with a
+		Long: `Starts a rotation now (or resumes the one in progress). With --wait, follows it through
+Secrets Manager's four steps (createSecret, setSecret, testSecret, finishSecret) with a
 progress line on stderr until the new key is current, then prints the new key's id and
 when the replaced one will be revoked; if a step fails, prints the rotation's lastError
 and what to do next, and exits 7 (also when it has not finished within --wait-timeout).`,
@@ -303,11 +304,7 @@ func (a *app) follow(ctx context.Context, name string, before rotationBlock, res
 		case !r.InProgress && resumed:
 			return conn, errNoNewKey
 		}
-		phase := "creating and testing the new key"
-		if r.CurrentKeyID != before.CurrentKeyID {
-			phase = "new key " + r.CurrentKeyID + " is current, finishing"
-		}
-		progress.update(phase, time.Since(start))
+		progress.update(stepPhase(r), time.Since(start))
 		if time.Now().After(deadline) {
 			return conn, &failedError{msg: fmt.Sprintf("the rotation of %s has not finished after %v: `ddconn rotation show %s` "+
 				"shows how it goes; `ddconn rotate %s --wait` follows it again", name, timeout, name, name)}
@@ -318,6 +315,32 @@ func (a *app) follow(ctx context.Context, name string, before rotationBlock, res
 		case <-time.After(a.pollInterval):
 		}
 	}
+}
+
+// rotationSteps are the values of the rotation block's step, in the order
+// Secrets Manager runs them (docs/openapi.yaml), with what each does.
+var rotationSteps = []struct{ name, doing string }{
+	{"createSecret", "creating the new key"},
+	{"setSecret", "checking the new key's owner and site"},
+	{"testSecret", "testing the new key"},
+	{"finishSecret", "making the new key current"},
+}
+
+// stepPhase is the progress line's text for a rotation block: the step
+// it is at, as "step 3/4 testSecret: testing the new key". A rotation
+// no longer in progress but not yet seen to end has promoted its key and
+// is finishing.
+func stepPhase(r rotationBlock) string {
+	step := r.Step
+	if !r.InProgress {
+		step = rotationSteps[len(rotationSteps)-1].name
+	}
+	for i, s := range rotationSteps {
+		if s.name == step {
+			return fmt.Sprintf("step %d/%d %s: %s", i+1, len(rotationSteps), s.name, s.doing)
+		}
+	}
+	return "in progress"
 }
 
 func sameTime(x, y *time.Time) bool {

@@ -26,8 +26,18 @@ func TestFullRotations(t *testing.T) {
 	c := st.newConnection("prod", connOptions{scopes: scopes, serviceAcc: true})
 	generations := []secretkind.Document{st.doc(c, secretstore.Current)}
 
+	// What the API reports after each step: the next step, then idle.
+	wantProgress := []string{
+		rotationstate.StepCreate + " -> " + rotationstate.StepSet,
+		rotationstate.StepSet + " -> " + rotationstate.StepTest,
+		rotationstate.StepTest + " -> " + rotationstate.StepFinish,
+		rotationstate.StepFinish + " -> ",
+	}
 	for n := 1; n <= 3; n++ {
 		token := st.rotate(c)
+		if got := st.takeProgress(); !slices.Equal(got, wantProgress) {
+			t.Errorf("rotation %d: progress %q, want %q", n, got, wantProgress)
+		}
 		cur, prev := st.doc(c, secretstore.Current), st.doc(c, secretstore.Previous)
 		generations = append(generations, cur)
 
@@ -110,7 +120,7 @@ func assertStepLogs(t *testing.T, logs string, rotations int) (waits int) {
 			waits++
 		}
 	}
-	for _, step := range []string{rotation.StepCreate, rotation.StepSet, rotation.StepTest, rotation.StepFinish} {
+	for _, step := range rotationstate.Steps {
 		if perStep[step] != rotations {
 			t.Errorf("%d %s records, want %d", perStep[step], step, rotations)
 		}
@@ -146,7 +156,7 @@ func assertMetrics(t *testing.T, out string, rotations int) {
 			t.Errorf("unexpected failure metric: %s", line)
 		}
 	}
-	for _, step := range []string{rotation.StepCreate, rotation.StepSet, rotation.StepTest, rotation.StepFinish} {
+	for _, step := range rotationstate.Steps {
 		if succeeded[step] != rotations {
 			t.Errorf("RotationStepSucceeded{Step=%s} = %d, want %d", step, succeeded[step], rotations)
 		}
@@ -165,7 +175,7 @@ func TestAStepCutShortStillRecordsItsFailure(t *testing.T) {
 	c := st.newConnection("cut", connOptions{scopes: []string{"user_app_keys"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	ev := rotation.Event{Step: rotation.StepCreate, SecretID: c.arn, ClientRequestToken: "00000000-0000-4000-8000-00000000c0de"}
+	ev := rotation.Event{Step: rotationstate.StepCreate, SecretID: c.arn, ClientRequestToken: "00000000-0000-4000-8000-00000000c0de"}
 	if err := st.rot.Handle(ctx, ev); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Handle with a spent context = %v, want context.Canceled", err)
 	}

@@ -13,23 +13,16 @@ import (
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/metrics"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/site"
 )
 
-// The steps of Secrets Manager's rotation protocol, as named in its events.
-const (
-	StepCreate = "createSecret"
-	StepSet    = "setSecret"
-	StepTest   = "testSecret"
-	StepFinish = "finishSecret"
-)
-
 // Event is a Secrets Manager rotation event; it decodes from the event's
 // JSON as Lambda delivers it.
 type Event struct {
-	// Step is one of StepCreate, StepSet, StepTest and StepFinish.
+	// Step is one of rotationstate.StepCreate, rotationstate.StepSet, rotationstate.StepTest and rotationstate.StepFinish.
 	Step string `json:"Step"`
 	// SecretID is the secret's ARN.
 	SecretID string `json:"SecretId"`
@@ -151,10 +144,10 @@ type report struct {
 type stepFunc func(r *Rotator, ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error)
 
 var steps = map[string]stepFunc{
-	StepCreate: (*Rotator).createSecret,
-	StepSet:    (*Rotator).setSecret,
-	StepTest:   (*Rotator).testSecret,
-	StepFinish: (*Rotator).finishSecret,
+	rotationstate.StepCreate: (*Rotator).createSecret,
+	rotationstate.StepSet:    (*Rotator).setSecret,
+	rotationstate.StepTest:   (*Rotator).testSecret,
+	rotationstate.StepFinish: (*Rotator).finishSecret,
 }
 
 // reportTimeout bounds recording and publishing a step's failure.
@@ -197,7 +190,24 @@ func (r *Rotator) run(ctx context.Context, ev Event) (report, error) {
 	case committed:
 		return r.alreadyCurrent(ctx, n, sec, ev)
 	}
-	return step(r, ctx, n, sec, ev)
+	rep, err := step(r, ctx, n, sec, ev)
+	if err == nil && ev.Step != rotationstate.StepFinish {
+		r.recordProgress(ctx, sec, ev)
+	}
+	return rep, err
+}
+
+// recordProgress records on the secret that ev's step has completed, for
+// the API to show how far the rotation has got (rotationstate.State.Step).
+// It is best effort: the step has succeeded, and the record only informs.
+func (r *Rotator) recordProgress(ctx context.Context, sec secretstore.Secret, ev Event) {
+	done := rotationstate.StepDone(ev.Step, ev.ClientRequestToken)
+	if sec.Tags[secretkind.TagRotationStep] == done {
+		return
+	}
+	if err := r.secrets.Tag(ctx, sec.ARN, map[string]string{secretkind.TagRotationStep: done}); err != nil {
+		r.warn(ctx, sec.ARN, "recording the rotation's progress failed", err)
+	}
 }
 
 // check makes the checks every step starts with (the AWS rotation
@@ -233,7 +243,7 @@ func (r *Rotator) check(ctx context.Context, ev Event) (n secretkind.Name, sec s
 // the revocations and tags that followed the promotion may not have run.
 func (r *Rotator) alreadyCurrent(ctx context.Context, n secretkind.Name, sec secretstore.Secret, ev Event) (report, error) {
 	rep := report{outcome: "already-current"}
-	if ev.Step != StepFinish {
+	if ev.Step != rotationstate.StepFinish {
 		return rep, nil
 	}
 	if slices.Contains(sec.Versions[ev.ClientRequestToken], secretstore.Pending) {

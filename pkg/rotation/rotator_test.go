@@ -74,7 +74,7 @@ func (f *fixture) step(step string) error {
 
 func (f *fixture) rotate(t *testing.T) {
 	t.Helper()
-	for _, s := range []string{StepCreate, StepSet, StepTest, StepFinish} {
+	for _, s := range rotationstate.Steps {
 		if err := f.step(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
@@ -150,7 +150,7 @@ func TestFullRotationWithFakes(t *testing.T) {
 
 func TestEveryStepIsIdempotent(t *testing.T) {
 	f := newFixture(t, []string{"user_app_keys"})
-	for _, s := range []string{StepCreate, StepCreate, StepSet, StepSet, StepTest, StepTest, StepFinish, StepFinish, StepCreate} {
+	for _, s := range []string{rotationstate.StepCreate, rotationstate.StepCreate, rotationstate.StepSet, rotationstate.StepSet, rotationstate.StepTest, rotationstate.StepTest, rotationstate.StepFinish, rotationstate.StepFinish, rotationstate.StepCreate} {
 		if err := f.step(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
@@ -170,16 +170,16 @@ func TestChecks(t *testing.T) {
 		step  string
 		want  error // nil: the step succeeds as a no-op
 	}{
-		{"rotation disabled", func(f *fixture) { f.store.sec.RotationEnabled = false }, StepCreate, ErrRotationDisabled},
-		{"unknown version", func(f *fixture) { delete(f.store.sec.Versions, token) }, StepSet, ErrUnknownVersion},
-		{"version not pending", func(f *fixture) { f.store.sec.Versions[token] = []string{"CUSTOM"} }, StepTest, ErrNotPending},
-		{"not a connection document", func(f *fixture) { f.store.values["v1"] = `{"not":"ours"}` }, StepCreate, ErrNotConnection},
-		{"not a connection secret", func(f *fixture) { f.store.sec.Name = "other/prod" }, StepCreate, ErrForeignSecret},
+		{"rotation disabled", func(f *fixture) { f.store.sec.RotationEnabled = false }, rotationstate.StepCreate, ErrRotationDisabled},
+		{"unknown version", func(f *fixture) { delete(f.store.sec.Versions, token) }, rotationstate.StepSet, ErrUnknownVersion},
+		{"version not pending", func(f *fixture) { f.store.sec.Versions[token] = []string{"CUSTOM"} }, rotationstate.StepTest, ErrNotPending},
+		{"not a connection document", func(f *fixture) { f.store.values["v1"] = `{"not":"ours"}` }, rotationstate.StepCreate, ErrNotConnection},
+		{"not a connection secret", func(f *fixture) { f.store.sec.Name = "other/prod" }, rotationstate.StepCreate, ErrForeignSecret},
 		{"unknown step", func(*fixture) {}, "rollbackSecret", ErrUnknownStep},
 		{"already current", func(f *fixture) {
 			f.store.sec.Versions = map[string][]string{token: {secretstore.Current}, "v1": {secretstore.Previous}}
 			f.store.values[token] = f.store.values["v1"]
-		}, StepCreate, nil},
+		}, rotationstate.StepCreate, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,7 +213,7 @@ func TestCreateSecretReplacesAnUnstoredKey(t *testing.T) {
 	f.dd.mu.Lock()
 	left := f.dd.addLocked(keyName(f, token), nil) // an earlier attempt's key, never stored
 	f.dd.mu.Unlock()
-	if err := f.step(StepCreate); err != nil {
+	if err := f.step(rotationstate.StepCreate); err != nil {
 		t.Fatal(err)
 	}
 	if f.dd.has(left.ID) || f.pending(t).KeyID == left.ID || f.dd.count() != 2 {
@@ -237,7 +237,7 @@ func TestCreateSecretWhenStoringFails(t *testing.T) {
 			f := newFixture(t, nil)
 			f.store.failOp["Put"] = secretstore.ErrUnavailable
 			f.store.putLands, f.store.getAfterPut = tt.lands, tt.getAfterPut
-			if err := f.step(StepCreate); !errors.Is(err, secretstore.ErrUnavailable) {
+			if err := f.step(rotationstate.StepCreate); !errors.Is(err, secretstore.ErrUnavailable) {
 				t.Fatalf("err = %v", err)
 			}
 			if f.dd.count() != tt.wantKeys {
@@ -273,7 +273,7 @@ func TestCreateSecretRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, []string{"user_app_keys"})
 			tt.setup(f)
-			if err := f.step(StepCreate); !errors.Is(err, tt.want) {
+			if err := f.step(rotationstate.StepCreate); !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 			if f.dd.count() != 1 {
@@ -313,7 +313,7 @@ func TestSetSecretConfusedDeputy(t *testing.T) {
 			d := f.doc
 			tt.change(&d)
 			f.setVersion(token, d, secretstore.Pending)
-			if err := f.step(StepSet); !errors.Is(err, ErrMismatch) {
+			if err := f.step(rotationstate.StepSet); !errors.Is(err, ErrMismatch) {
 				t.Fatalf("err = %v, want ErrMismatch", err)
 			}
 		})
@@ -322,14 +322,14 @@ func TestSetSecretConfusedDeputy(t *testing.T) {
 
 func TestTestSecretGivesUp(t *testing.T) {
 	f := newFixture(t, nil)
-	if err := f.step(StepCreate); err != nil {
+	if err := f.step(rotationstate.StepCreate); err != nil {
 		t.Fatal(err)
 	}
 	f.dd.mu.Lock()
 	delete(f.dd.keys, f.pending(t).KeyID) // the new key never works
 	f.dd.mu.Unlock()
 	start := time.Now()
-	err := f.step(StepTest)
+	err := f.step(rotationstate.StepTest)
 	if !errors.Is(err, ErrNotActive) || !errors.Is(err, datadog.ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrNotActive wrapping the rejection", err)
 	}
@@ -343,20 +343,20 @@ func TestTestSecretGivesUp(t *testing.T) {
 
 func TestFinishSecretFailsBeforeThePromotion(t *testing.T) {
 	f := newFixture(t, nil)
-	for _, s := range []string{StepCreate, StepSet, StepTest} {
+	for _, s := range []string{rotationstate.StepCreate, rotationstate.StepSet, rotationstate.StepTest} {
 		if err := f.step(s); err != nil {
 			t.Fatal(err)
 		}
 	}
 	f.store.failOp["MoveStage"] = secretstore.ErrThrottled
-	if err := f.step(StepFinish); !errors.Is(err, secretstore.ErrThrottled) {
+	if err := f.step(rotationstate.StepFinish); !errors.Is(err, secretstore.ErrThrottled) {
 		t.Fatalf("err = %v", err)
 	}
 	if !slices.Contains(f.store.sec.Versions["v1"], secretstore.Current) || !f.dd.has(f.orig.ID) {
 		t.Error("a failed promotion changed AWSCURRENT or revoked its key")
 	}
 	delete(f.store.failOp, "MoveStage")
-	if err := f.step(StepFinish); err != nil {
+	if err := f.step(rotationstate.StepFinish); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := f.store.tags()[secretkind.TagLastError]; ok {

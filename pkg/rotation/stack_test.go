@@ -20,6 +20,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/metrics"
 	"github.com/ddconn/ddconn/pkg/rotation"
+	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 	"github.com/ddconn/ddconn/pkg/site"
@@ -79,6 +80,7 @@ type stack struct {
 
 	mu         sync.Mutex
 	violations []string // AWSCURRENT failing to authenticate between steps
+	progress   []string // after each step: "<step> -> <State.Step>"
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -178,7 +180,29 @@ func (st *stack) invoke(ctx context.Context, _ string, payload []byte) error {
 		err = errCrashed
 	}
 	st.checkCurrentAuthenticates(ev.SecretID, "after "+ev.Step)
+	st.noteProgress(ev)
 	return err
+}
+
+// noteProgress records the step the API reports after ev's step ran.
+func (st *stack) noteProgress(ev rotation.Event) {
+	sec, err := st.admin.Describe(context.Background(), ev.SecretID)
+	if err != nil {
+		st.t.Errorf("after %s: %v", ev.Step, err)
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.progress = append(st.progress, ev.Step+" -> "+rotationstate.StateOf(sec).Step)
+}
+
+// takeProgress returns the steps noted since the last call.
+func (st *stack) takeProgress() []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	p := st.progress
+	st.progress = nil
+	return p
 }
 
 // conn is a connection created by a test, or a managed application key

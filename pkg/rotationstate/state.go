@@ -29,6 +29,9 @@ type State struct {
 	// InProgress is true while a rotation is incomplete: AWSPENDING is on a
 	// version other than AWSCURRENT. Secrets Manager refuses to start another.
 	InProgress bool `json:"inProgress"`
+	// Step is, while InProgress, the rotation step running or next to run
+	// (StepCreate … StepFinish); absent otherwise.
+	Step string `json:"step,omitempty"`
 	// LastError says why the last rotation step failed; "" after success.
 	LastError string `json:"lastError"`
 	// LastWarning says why revoking a retired key failed; the sweeper retries.
@@ -76,6 +79,7 @@ func StateOf(sec secretstore.Secret) State {
 		LastRotatedAt:  sec.LastRotatedAt,
 		NextRotationAt: sec.NextRotationAt,
 		InProgress:     rotationInProgress(sec),
+		Step:           stepInProgress(sec),
 		LastError:      t[secretkind.TagLastError],
 		LastWarning:    t[secretkind.TagLastWarning],
 		CurrentKeyID:   t[secretkind.TagKeyID],

@@ -55,6 +55,10 @@ const (
 	// TagLastError holds why the last rotation step failed, without key
 	// material; a completed rotation removes it.
 	TagLastError = "ddconn:last-error"
+	// TagRotationStep holds the last rotation step that completed and the
+	// version it completed for ("testSecret <version id>"), so the API can
+	// show how far a rotation in progress has got.
+	TagRotationStep = "ddconn:rotation-step"
 	// TagLastWarning holds why the last revocation of a retired key failed;
 	// the sweeper retries and removes it once every due revocation is done.
 	TagLastWarning = "ddconn:last-warning"
