@@ -1,5 +1,6 @@
 // Command ddconn-dev runs ddconn locally (`make dev`): the Secrets Manager
-// emulator on 127.0.0.1:4566, the Datadog simulator (with the demo
+// emulator on 127.0.0.1:4566 (which also serves the local EventBridge and
+// KMS), the Datadog simulator (with the demo
 // organisation) on 127.0.0.1:4580 and every HTTP function on 127.0.0.1:3000,
 // until Ctrl-C or SIGTERM. The rotate function runs in-process: the emulator
 // invokes it for rotations, and its sweeper runs every minute.
@@ -52,8 +53,8 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	var f flags
 	fs := flag.NewFlagSet("ddconn-dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.dataDir, "data-dir", ".ddconn-dev", "directory where both stand-ins persist their state ("+
-		devstack.SecretsManagerFile+", "+devstack.DatadogFile+")")
+	fs.StringVar(&f.dataDir, "data-dir", ".ddconn-dev", "directory where the stand-ins persist their state ("+
+		devstack.SecretsManagerFile+", "+devstack.DatadogFile+", "+devstack.KMSFile+")")
 	fs.BoolVar(&f.memory, "memory", false, "keep everything in memory (ignore -data-dir)")
 	fs.DurationVar(&f.retryInterval, "retry-interval", devstack.DefaultRetryInterval, "delay before the emulator retries a failed rotation")
 	fs.DurationVar(&f.sweepInterval, "sweep-interval", time.Minute, "how often the sweeper runs (deletes orphaned keys, carries out due revocations); 0 = never")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ddconn/ddconn/internal/busemu"
 	"github.com/ddconn/ddconn/internal/ddsim"
+	"github.com/ddconn/ddconn/internal/kmsemu"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/config"
@@ -22,6 +23,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/kmsgrant"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/provisioning"
 	"github.com/ddconn/ddconn/pkg/secretstore"
@@ -34,10 +36,15 @@ const (
 	defaultRotationFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:ddconn-rotate"
 	DefaultRetryInterval       = 5 * time.Second
 
-	// SecretsManagerFile and DatadogFile are the stand-ins' state files
-	// inside Options.DataDir.
+	// SecretsManagerFile, DatadogFile and KMSFile are the stand-ins'
+	// state files inside Options.DataDir.
 	SecretsManagerFile = "secretsmanager.json"
 	DatadogFile        = "datadog.json"
+	KMSFile            = "kms.json"
+
+	// ConnectionKeyID is the KMS emulator's key, the stack's connection
+	// key (template.yaml's ConnectionKey) when Options.KMSKeyID is "".
+	ConnectionKeyID = "0d5c0a6e-7b1f-4c2a-9e3d-ddc0ddc0ddc0"
 )
 
 // Options configures a Stack. Zero values give the defaults shown.
@@ -57,7 +64,9 @@ type Options struct {
 	Region string
 	// SecretPrefix of connection secrets; "" means config.DefaultSecretPrefix.
 	SecretPrefix string
-	// KMSKeyID for new secrets ("" = the default key).
+	// KMSKeyID for new secrets and the readers' grants; "" means the KMS
+	// emulator's key ConnectionKeyID (by ARN), as template.yaml gives the
+	// functions their stack's key.
 	KMSKeyID string
 	// DatadogRetry is the Datadog client's retry policy (off by default, so
 	// injected faults answer at once).
@@ -122,9 +131,14 @@ type Stack struct {
 
 	Emulator  *smemu.Emulator
 	Simulator *ddsim.Simulator
-	Store     *secretstore.Store
-	Datadog   *datadog.Client
-	Service   *connection.Service
+	// KMS is the KMS emulator, served on the Secrets Manager emulator's
+	// port; it holds the readers' grants on the connection key (KMSKeyID).
+	KMS      *kmsemu.Emulator
+	KMSKeyID string
+	Store    *secretstore.Store
+	Grants   *kmsgrant.Grants
+	Datadog  *datadog.Client
+	Service  *connection.Service
 	// ManagedKeys mints, reads and deletes managed keys (the API's
 	// …/application-keys and …/api-keys routes).
 	ManagedKeys *managedkey.Service
@@ -171,7 +185,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.SweepInterval > 0 {
 		st.startSweeping(opts.SweepInterval, opts.Logger.With("component", "sweeper"))
 	}
-	for i, h := range []http.Handler{awsEndpoint(st.Emulator, st.Bus), st.Simulator, st.Handler} {
+	for i, h := range []http.Handler{awsEndpoint(st.Emulator, st.Bus, st.KMS), st.Simulator, st.Handler} {
 		st.serve(lns[i], h)
 	}
 	return st, nil
@@ -217,6 +231,10 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	st.Store = store
+	if err := st.buildKMS(ctx, opts); err != nil {
+		return err
+	}
+	opts.KMSKeyID = st.KMSKeyID
 	if err := st.buildEvents(ctx, opts); err != nil {
 		return err
 	}
@@ -230,7 +248,7 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		rotationARN = opts.RotationFunctionARN
 	}
 	st.ManagedKeys = managedkey.New(st.Store, st.Datadog, managedkey.Options{
-		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, RotationFunctionARN: rotationARN,
+		Prefix: opts.SecretPrefix, KMSKeyID: opts.KMSKeyID, Grants: st.Grants, RotationFunctionARN: rotationARN,
 		Logger: opts.Logger, Now: opts.Now,
 	})
 	st.Service = connection.New(st.Store, st.Datadog, connection.Options{
@@ -259,6 +277,31 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	return st.standIns(opts, invoker)
+}
+
+// buildKMS starts the KMS emulator (with its data file in DataDir) and the
+// grants client on the shared AWS endpoint.
+func (st *Stack) buildKMS(ctx context.Context, opts Options) error {
+	kmsOpts := kmsemu.Options{Region: opts.Region, KeyIDs: []string{ConnectionKeyID}, Now: opts.Now, Logger: opts.Emulator.Logger}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+			return fmt.Errorf("devstack: creating the data directory: %w", err)
+		}
+		kmsOpts.DataFile = filepath.Join(opts.DataDir, KMSFile)
+	}
+	var err error
+	if st.KMS, err = kmsemu.New(kmsOpts); err != nil {
+		return fmt.Errorf("devstack: starting the KMS emulator: %w", err)
+	}
+	st.KMSKeyID = cmp.Or(opts.KMSKeyID, st.KMS.KeyARN(ConnectionKeyID))
+	st.Grants, err = kmsgrant.New(ctx, kmsgrant.Options{
+		Endpoint: st.SecretsManagerURL, Region: opts.Region, StaticCredentials: true,
+		MaxAttempts: opts.SecretsManagerMaxAttempts, MaxBackoff: opts.SecretsManagerMaxBackoff,
+	})
+	if err != nil {
+		return fmt.Errorf("devstack: building the KMS client: %w", err)
+	}
+	return nil
 }
 
 func (st *Stack) rotationInvoker(opts Options) (smemu.Invoker, error) {

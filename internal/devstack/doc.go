@@ -1,6 +1,9 @@
 // Package devstack starts ddconn locally: the Secrets Manager emulator
 // (internal/smemu), the Datadog simulator (internal/ddsim) and the HTTP API
-// (every function on one mux), each on its own loopback listener.
+// (every function on one mux), each on its own loopback listener. The
+// local EventBridge (internal/busemu) and KMS (internal/kmsemu, holding
+// the connection key ConnectionKeyID and the readers' grants on it) share
+// the Secrets Manager emulator's listener, told apart by X-Amz-Target.
 //
 // The API is wired exactly as on Lambda — the real pkg/secretstore adapter
 // (AWS SDK) pointed at the emulator's URL and the real pkg/datadog adapter

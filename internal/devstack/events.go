@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ddconn/ddconn/internal/busemu"
+	"github.com/ddconn/ddconn/internal/kmsemu"
 	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/provisioning"
 )
@@ -70,16 +71,21 @@ func (st *Stack) routeRequests() error {
 	})
 }
 
-// awsEndpoint serves the AWS JSON protocols of both local services on one
-// port: EventBridge calls (X-Amz-Target AWSEvents.*) go to the bus, the
-// rest to the Secrets Manager emulator.
-func awsEndpoint(sm, bus http.Handler) http.Handler {
+// awsEndpoint serves the AWS JSON protocols of the local services on one
+// port: EventBridge calls (X-Amz-Target AWSEvents.*) go to the bus, KMS
+// calls (TrentService.*) to the KMS emulator, the rest to the Secrets
+// Manager emulator.
+func awsEndpoint(sm, bus, kms http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSEvents.") {
+		target := r.Header.Get("X-Amz-Target")
+		switch {
+		case strings.HasPrefix(target, "AWSEvents."):
 			bus.ServeHTTP(w, r)
-			return
+		case strings.HasPrefix(target, kmsemu.TargetPrefix):
+			kms.ServeHTTP(w, r)
+		default:
+			sm.ServeHTTP(w, r)
 		}
-		sm.ServeHTTP(w, r)
 	})
 }
 

@@ -155,6 +155,13 @@ func (e *Emulator) AddFault(operation, errType string, count int) {
 	}
 }
 
+// ClearFaults drops every fault not yet answered.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	clear(e.faults)
+}
+
 // lookup finds a key by id or key ARN of this region and account.
 func (e *Emulator) lookup(id string) *key {
 	if rest, ok := strings.CutPrefix(id, e.KeyARN("")); ok {

@@ -15,6 +15,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
 	"github.com/ddconn/ddconn/pkg/httpapi"
+	"github.com/ddconn/ddconn/pkg/kmsgrant"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 	"github.com/ddconn/ddconn/pkg/metrics"
@@ -64,6 +65,8 @@ type App struct {
 	Secrets *secretstore.Store
 	// Datadog is the Datadog API adapter.
 	Datadog *datadog.Client
+	// Grants is the KMS adapter for managed keys' readers' grants.
+	Grants *kmsgrant.Grants
 }
 
 // Main starts the function called name; it is what functions/*/main.go
@@ -99,7 +102,12 @@ func New(ctx context.Context, getenv func(string) string, out io.Writer, budget 
 	if err != nil {
 		return nil, fmt.Errorf("secrets manager client: %w", err)
 	}
-	return &App{Config: cfg, Logger: logging.New(out, cfg.LogLevel), Secrets: store, Datadog: budget.Datadog(cfg.DatadogBaseURL)}, nil
+	grants, err := kmsgrant.New(ctx, kmsgrant.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("kms client: %w", err)
+	}
+	return &App{Config: cfg, Logger: logging.New(out, cfg.LogLevel), Secrets: store, Datadog: budget.Datadog(cfg.DatadogBaseURL),
+		Grants: grants}, nil
 }
 
 // Connections is the connection service on the app's adapters and
@@ -146,7 +154,7 @@ func (a *App) Access() access.Source {
 // configuration.
 func (a *App) ManagedKeys() *managedkey.Service {
 	return managedkey.New(a.Secrets, a.Datadog, managedkey.Options{
-		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, RotationFunctionARN: a.Config.RotationFunctionARN,
-		Logger: a.Logger, Now: time.Now,
+		Prefix: a.Config.SecretPrefix, KMSKeyID: a.Config.KMSKeyID, Grants: a.Grants,
+		RotationFunctionARN: a.Config.RotationFunctionARN, Logger: a.Logger, Now: time.Now,
 	})
 }

@@ -12,9 +12,10 @@ import (
 // name, its secret's metadata and, when read, its current document.
 // Listings read metadata only.
 type record struct {
-	name   secretkind.Name
-	secret secretstore.Secret
-	doc    *secretkind.Document
+	name    secretkind.Name
+	secret  secretstore.Secret
+	doc     *secretkind.Document
+	readers []string
 }
 
 // keyID is the id of the managed key's current Datadog key.
@@ -32,13 +33,16 @@ type AppKey struct {
 	ServiceAccountID string `json:"serviceAccountId"`
 	// Scopes are the key's scopes; nil (null) for an unscoped key, and
 	// absent from listings, which read metadata only.
-	Scopes           []string            `json:"scopes,omitempty"`
-	ApplicationKeyID string              `json:"applicationKeyId"`
-	IncludeAPIKey    bool                `json:"includeApiKey"`
-	SecretARN        string              `json:"secretArn"`
-	SecretName       string              `json:"secretName"`
-	CreatedAt        time.Time           `json:"createdAt"`
-	Rotation         rotationstate.State `json:"rotation"`
+	Scopes           []string  `json:"scopes,omitempty"`
+	ApplicationKeyID string    `json:"applicationKeyId"`
+	IncludeAPIKey    bool      `json:"includeApiKey"`
+	SecretARN        string    `json:"secretArn"`
+	SecretName       string    `json:"secretName"`
+	CreatedAt        time.Time `json:"createdAt"`
+	// Readers are the principals (IAM role or user ARNs, or account ids)
+	// that may read the secret, from its resource policy; [] for none.
+	Readers  []string            `json:"readers"`
+	Rotation rotationstate.State `json:"rotation"`
 }
 
 func appKeyFrom(r record) AppKey {
@@ -48,7 +52,7 @@ func appKeyFrom(r record) AppKey {
 		ApplicationKeyID: r.keyID(),
 		IncludeAPIKey:    r.secret.Tags[secretkind.TagIncludeAPIKey] == "true",
 		SecretARN:        r.secret.ARN, SecretName: r.secret.Name, CreatedAt: r.secret.CreatedAt,
-		Rotation: rotationstate.StateOf(r.secret),
+		Rotation: rotationstate.StateOf(r.secret), Readers: readersOut(r.readers),
 	}
 	if r.doc != nil {
 		k.ServiceAccountID = r.doc.OwnerID
@@ -68,7 +72,9 @@ type APIKey struct {
 	CreatedAt  time.Time `json:"createdAt"`
 	// Format is how the secret's value is stored: "json" or "plain" (the
 	// key alone).
-	Format   string              `json:"format"`
+	Format string `json:"format"`
+	// Readers are AppKey.Readers.
+	Readers  []string            `json:"readers"`
 	Rotation rotationstate.State `json:"rotation"`
 }
 
@@ -79,5 +85,13 @@ func apiKeyFrom(r record) APIKey {
 	}
 	return APIKey{Connection: r.name.Connection, Name: r.name.Key, APIKeyID: r.keyID(),
 		SecretARN: r.secret.ARN, SecretName: r.secret.Name, CreatedAt: r.secret.CreatedAt,
-		Format: format, Rotation: rotationstate.StateOf(r.secret)}
+		Format: format, Readers: readersOut(r.readers), Rotation: rotationstate.StateOf(r.secret)}
+}
+
+// readersOut shows no readers as [] rather than null.
+func readersOut(readers []string) []string {
+	if readers == nil {
+		return []string{}
+	}
+	return readers
 }

@@ -40,6 +40,17 @@
 // connection's current keys (api_keys_read, api_keys_write,
 // api_keys_delete).
 //
+// # Readers
+//
+// A managed key may name readers (MintInput.Readers, UpdateInput): IAM
+// roles or users, or whole accounts, usually in other AWS accounts, that
+// may read its secret. ddconn sets the secret's resource policy to allow
+// exactly them GetSecretValue and DescribeSecret, and gives each a KMS
+// grant for Decrypt on the connection key constrained to the secret's ARN
+// (see readers.go for the order and why a crash at any step is safe). A
+// team names readers only in the accounts the access policy lets it
+// (access.CheckReaders). Deleting the key removes both first.
+//
 // Deleting a managed key revokes every key ddconn minted for it (every key
 // of the service account whose name carries its prefix, and every key a
 // labelled version holds), then deletes the secret without a recovery

@@ -69,7 +69,7 @@ func (s *Service) begin(ctx context.Context, v spec, mgr managerOf, token string
 		if err != nil {
 			return secretstore.Secret{}, nil, storeFailure("reading the managed key that holds the name", err)
 		}
-		if s.repeat(ctx, held, v.requestID, v.rules) {
+		if s.repeat(ctx, held, v) {
 			r, err := s.awaitCommit(ctx, v.name)
 			return secretstore.Secret{}, &r, err
 		}
@@ -88,8 +88,9 @@ func (s *Service) begin(ctx context.Context, v spec, mgr managerOf, token string
 }
 
 // rotationUnfinished reports whether held is the same mint as v, committed
-// but whose rotation was never enabled (RotateSecret failed after the key
-// was stored): asking again finishes it rather than answering 409.
+// but whose rotation was never enabled (giving its readers the secret, or
+// RotateSecret, failed after the key was stored): asking again finishes it
+// rather than answering 409.
 func (s *Service) rotationUnfinished(held secretstore.Secret, v spec) bool {
 	_, committed := held.CurrentVersion()
 	return committed && held.DeletedAt == nil && s.opts.RotationFunctionARN != "" &&
@@ -97,9 +98,12 @@ func (s *Service) rotationUnfinished(held secretstore.Secret, v spec) bool {
 		held.Tags[secretkind.TagServiceAccountID] == v.serviceAccountID
 }
 
-// finishRotation enables the rotation of a committed mint and answers
-// with the key.
+// finishRotation gives the readers a committed mint's secret, enables its
+// rotation and answers with the key.
 func (s *Service) finishRotation(ctx context.Context, v spec, held secretstore.Secret) (record, error) {
+	if err := s.setReaders(ctx, held, v.readers); err != nil {
+		return record{}, afterCommit(err)
+	}
 	if err := s.enableRotation(ctx, held.ARN, v.rules); err != nil {
 		return record{}, err
 	}

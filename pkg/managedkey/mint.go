@@ -31,6 +31,9 @@ type MintInput struct {
 	// IncludeAPIKey stores a copy of the connection's API key in the
 	// secret, refreshed by every rotation.
 	IncludeAPIKey bool `json:"includeApiKey"`
+	// Readers may read the key's secret from other accounts (see
+	// readers.go): IAM role or user ARNs, or account ids.
+	Readers []string `json:"readers"`
 	// RequestID, when set, makes the mint idempotent in it (see
 	// Service.repeat); event-driven requests set it to the event id.
 	RequestID string `json:"-"`
@@ -44,6 +47,8 @@ type APIKeyInput struct {
 	// document with the key, its id and the URL) or "plain" (exactly the
 	// key; secretkind.FormatPlain).
 	Format string `json:"format"`
+	// Readers is MintInput.Readers.
+	Readers []string `json:"readers"`
 	// RequestID is MintInput.RequestID.
 	RequestID string `json:"-"`
 }
@@ -81,6 +86,8 @@ type spec struct {
 	policy string
 	// format is secretkind.FormatPlain for a plain API key, else "".
 	format string
+	// readers are the checked readers, sorted; nil for none.
+	readers []string
 }
 
 func (in MintInput) validate(conn string) (spec, error) {
@@ -105,10 +112,12 @@ func (in MintInput) validate(conn string) (spec, error) {
 	if err != nil {
 		problems = append(problems, settingProblem(err))
 	}
+	readers, readerProblems := checkReaders(in.Readers)
+	problems = append(problems, readerProblems...)
 	if len(problems) > 0 {
 		return spec{}, invalid(problems)
 	}
-	v := spec{name: secretkind.Name{Kind: secretkind.AppKey, Connection: conn, Key: in.Name},
+	v := spec{readers: readers, name: secretkind.Name{Kind: secretkind.AppKey, Connection: conn, Key: in.Name},
 		requestID: in.RequestID, serviceAccountID: in.ServiceAccountID, includeAPIKey: in.IncludeAPIKey,
 		rules: rules, policy: policy.Tag()}
 	if len(in.Scopes) > 0 {
@@ -128,6 +137,8 @@ func (in APIKeyInput) validate(conn string) (spec, error) {
 	if err != nil {
 		problems = append(problems, settingProblem(err))
 	}
+	readers, readerProblems := checkReaders(in.Readers)
+	problems = append(problems, readerProblems...)
 	format := ""
 	switch in.Format {
 	case "", secretkind.FormatJSON:
@@ -140,7 +151,7 @@ func (in APIKeyInput) validate(conn string) (spec, error) {
 		return spec{}, invalid(problems)
 	}
 	return spec{name: secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: in.Name},
-		requestID: in.RequestID, rules: rules, policy: policy.Tag(), format: format}, nil
+		requestID: in.RequestID, rules: rules, policy: policy.Tag(), format: format, readers: readers}, nil
 }
 
 func parseRules(in RotationInput) (secretstore.RotationRules, []connection.FieldError) {
@@ -189,8 +200,8 @@ func (s *Service) MintAPIKey(ctx context.Context, conn string, in APIKeyInput) (
 //     and answered connection_in_use, or this mint sees the mark (or the
 //     connection gone) and stops;
 //  3. the key is created, named after the token;
-//  4. storing it as the secret's first version commits; then rotation is
-//     enabled.
+//  4. storing it as the secret's first version commits; then the readers
+//     are given the secret (readers.go) and rotation is enabled.
 //
 // Any failure after 1 rolls the mint back on the spot (abort); a failed
 // rollback, or a crash, leaves the intent to the sweeper.
@@ -207,6 +218,9 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 		if err := s.checkServiceAccount(ctx, mgr, v.serviceAccountID); err != nil {
 			return record{}, err
 		}
+	}
+	if err := s.allowReaders(ctx, mgr.secret, v.readers); err != nil {
+		return record{}, err
 	}
 	if err := s.checkTombstone(ctx, v); err != nil {
 		return record{}, err
@@ -251,6 +265,9 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 		slog.String("connection", v.name.Connection), slog.String("name", v.name.Key),
 		slog.String("service_account_id", v.serviceAccountID), slog.String("key_id", key.ID),
 		slog.String("secret_arn", sec.ARN))
+	if err := s.setReaders(ctx, sec, v.readers); err != nil {
+		return record{}, afterCommit(err)
+	}
 	if err := s.enableRotation(ctx, sec.ARN, v.rules); err != nil {
 		return record{}, err
 	}
@@ -259,7 +276,18 @@ func (s *Service) mint(ctx context.Context, v spec) (record, error) {
 	if sec, err = s.store.Describe(ctx, sec.ARN); err != nil {
 		return record{}, storeFailure("the key was minted and stored, but reading it back", err)
 	}
-	return record{name: v.name, secret: sec, doc: &doc}, nil
+	return record{name: v.name, secret: sec, doc: &doc, readers: v.readers}, nil
+}
+
+// afterCommit says of a failure to give the readers a committed key's
+// secret that the key exists: asking again (the same mint, or PATCH with
+// the readers) finishes it.
+func afterCommit(err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return fail(e.Kind, "the key was minted and stored, but "+e.Message+"; ask again to finish", e.Err)
 }
 
 // checkHeadroom refuses a mint that Datadog's key limit would refuse, with

@@ -34,7 +34,7 @@ func (s *Service) GetAPIKey(ctx context.Context, conn, name string) (APIKey, err
 }
 
 // List returns every managed application key of connection conn, from
-// metadata only (no scopes).
+// metadata only (no scopes), with its readers.
 func (s *Service) List(ctx context.Context, conn string) ([]AppKey, error) {
 	out := []AppKey{}
 	err := s.each(ctx, secretkind.AppKey, conn, func(r record) { out = append(out, appKeyFrom(r)) })
@@ -65,20 +65,36 @@ func (s *Service) get(ctx context.Context, n secretkind.Name) (record, error) {
 	if err != nil {
 		return record{}, fail(ErrUnavailable, "the managed key's secret is not readable", err)
 	}
-	return record{name: n, secret: sec, doc: &doc}, nil
+	readers, err := s.readersOf(ctx, sec)
+	if err != nil {
+		return record{}, err
+	}
+	return record{name: n, secret: sec, doc: &doc, readers: readers}, nil
 }
 
 // each calls visit for every live managed key of kind k of connection conn
-// whose mint committed.
+// whose mint committed, with its readers (read only for the keys that may
+// have some).
 func (s *Service) each(ctx context.Context, k secretkind.Kind, conn string, visit func(record)) error {
 	if _, err := s.connection(ctx, conn); err != nil {
 		return err
 	}
-	return s.walk(ctx, k, conn, func(r record) {
-		if _, committed := r.secret.CurrentVersion(); committed {
-			visit(r)
+	var committed []record
+	err := s.walk(ctx, k, conn, func(r record) {
+		if _, ok := r.secret.CurrentVersion(); ok {
+			committed = append(committed, r)
 		}
 	})
+	if err != nil {
+		return err
+	}
+	for _, r := range committed {
+		if r.readers, err = s.readersOf(ctx, r.secret); err != nil {
+			return err
+		}
+		visit(r)
+	}
+	return nil
 }
 
 // CountManagedKeys counts the managed keys of both kinds of connection
@@ -136,6 +152,11 @@ func (s *Service) remove(ctx context.Context, n secretkind.Name, keepKeys bool) 
 		return err
 	}
 	if err := s.bury(ctx, n, sec); err != nil {
+		return err
+	}
+	// Readers lose the secret before anything else: a failure here leaves
+	// the key whole, and a retry finds the readers' tag again.
+	if err := s.setReaders(ctx, sec, nil); err != nil {
 		return err
 	}
 	settled, err := s.settleAll(ctx, n, sec, keepKeys)

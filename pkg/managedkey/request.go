@@ -37,14 +37,21 @@ func withRequest(in secretstore.CreateInput, requestID string) secretstore.Creat
 // repeat reports whether sec, found under the name of a new mint, was
 // created by the same request: the request was carried out. A first
 // attempt that stopped between storing the key and enabling its rotation is
-// completed here (best effort; a failure leaves rotation off, as the key's
-// rotation state then shows).
-func (s *Service) repeat(ctx context.Context, sec secretstore.Secret, requestID string, rules secretstore.RotationRules) bool {
-	if requestID == "" || sec.DeletedAt != nil || sec.Tags[secretkind.TagRequestID] != requestID {
+// completed here: its readers are set again and its rotation enabled (best
+// effort; a failure leaves rotation off, as the key's rotation state then
+// shows, and the readers as the object shows them).
+func (s *Service) repeat(ctx context.Context, sec secretstore.Secret, v spec) bool {
+	if v.requestID == "" || sec.DeletedAt != nil || sec.Tags[secretkind.TagRequestID] != v.requestID {
 		return false
 	}
-	if _, committed := sec.CurrentVersion(); committed && !sec.RotationEnabled {
-		if err := s.enableRotation(ctx, sec.ARN, rules); err != nil {
+	_, committed := sec.CurrentVersion()
+	if committed && (len(v.readers) > 0 || sec.Tags[secretkind.TagReaders] != "") {
+		if err := s.setReaders(ctx, sec, v.readers); err != nil {
+			s.log.WarnContext(ctx, "giving the readers a repeated mint's secret failed", "secret_arn", sec.ARN, "error", err)
+		}
+	}
+	if committed && !sec.RotationEnabled {
+		if err := s.enableRotation(ctx, sec.ARN, v.rules); err != nil {
 			s.log.WarnContext(ctx, "enabling the rotation of a repeated mint failed", "secret_arn", sec.ARN, "error", err)
 		}
 	}

@@ -27,6 +27,9 @@ type secretStore interface {
 	Delete(ctx context.Context, id string, recoveryDays int, force bool) (time.Time, error)
 	Tag(ctx context.Context, id string, tags map[string]string) error
 	Untag(ctx context.Context, id string, keys []string) error
+	PutPolicy(ctx context.Context, id, policy string) error
+	Policy(ctx context.Context, id string) (string, error)
+	DeletePolicy(ctx context.Context, id string) error
 }
 
 // datadogAPI is what the Service needs from Datadog; *datadog.Client
@@ -46,7 +49,11 @@ type Options struct {
 	// Prefix starts the name of every connection secret.
 	Prefix string
 	// KMSKeyID encrypts new secrets; "" is Secrets Manager's default key.
+	// Readers' grants are made on it, so it must be a key id or key ARN
+	// (not an alias) for managed keys to have readers.
 	KMSKeyID string
+	// Grants manages the readers' KMS grants; nil refuses readers.
+	Grants KeyGrants
 	// RotationFunctionARN is the rotate function; "" leaves minted keys
 	// without rotation (dev setups without the function).
 	RotationFunctionARN string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ddconn/ddconn/internal/ddsim"
 	"github.com/ddconn/ddconn/internal/devstack"
+	"github.com/ddconn/ddconn/internal/kmsemu"
 	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/internal/testkit"
@@ -41,6 +42,8 @@ type stack struct {
 	t      *testing.T
 	emu    *smemu.Emulator
 	sim    *ddsim.Simulator
+	kms    *kmsemu.Emulator
+	kmsKey string // the connection key, which holds the readers' grants
 	store  *secretstore.Store
 	dd     *datadog.Client
 	svc    *managedkey.Service
@@ -83,6 +86,7 @@ func newStack(t *testing.T) *stack {
 		}
 	})
 	st.emu, st.sim, st.store, st.dd = ds.Emulator, ds.Simulator, ds.Store, ds.Datadog
+	st.kms, st.kmsKey = ds.KMS, ds.KMSKeyID
 	st.svc, st.sweep = ds.ManagedKeys, ds.Sweeper
 
 	st.org = st.sim.CreateOrg("test org")

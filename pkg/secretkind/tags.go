@@ -74,6 +74,12 @@ const (
 	// revocation, one per key: "ddconn:retire:<key id>".
 	TagRetirePrefix = "ddconn:retire:"
 
+	// TagReaders is "true" while a managed key may have readers in other
+	// accounts: a resource policy naming them and KMS grants for its
+	// secret. It is set before either is created and removed only once
+	// both are gone, so a delete knows to remove them (package managedkey).
+	TagReaders = "ddconn:readers"
+
 	// TagDeleting marks, with the time, a connection being deleted: mints
 	// that read it stop (see connection.Service.Delete). A mark older than
 	// deletingMarkTTL is one a crashed delete left, and is ignored.
