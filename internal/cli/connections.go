@@ -128,7 +128,11 @@ func (a *app) rotationRows(w io.Writer, r rotationBlock) {
 	row(w, "ROTATION", state+" ("+settings+")")
 	row(w, "LAST ROTATED", when(r.LastRotatedAt))
 	row(w, "NEXT ROTATION", when(r.NextRotationAt))
-	row(w, "IN PROGRESS", yesNo(r.InProgress))
+	if r.InProgress {
+		row(w, "IN PROGRESS", "yes, "+stepPhase(r))
+	} else {
+		row(w, "IN PROGRESS", "no")
+	}
 	row(w, "CURRENT KEY ID", dash(r.CurrentKeyID))
 	row(w, "PREVIOUS KEY ID", dash(r.PreviousKeyID))
 	for _, p := range r.PendingRevocations {
