@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/ddconn/ddconn/pkg/rotationstate"
 	"github.com/ddconn/ddconn/pkg/secretkind"
@@ -38,11 +39,9 @@ func (r *Rotator) finishSecret(ctx context.Context, n secretkind.Name, sec secre
 	if err != nil {
 		return report{}, fmt.Errorf("reading the pending document: %w", err)
 	}
-	retired := rotationstate.PolicyOf(sec.Tags).RetirementFor(cur.KeyID, r.now())
-	retired.Owner = rotationstate.OwnerOf(cur)
-	key, value := retired.Tag()
-	if err := r.secrets.Tag(ctx, sec.ARN, map[string]string{key: value}); err != nil {
-		return report{}, fmt.Errorf("recording the retirement of %s %s: %w", n.Kind.Noun(), cur.KeyID, err)
+	retired, err := r.recordRetirement(ctx, n, sec, cur)
+	if err != nil {
+		return report{}, err
 	}
 	if err := r.secrets.MoveStage(ctx, sec.ARN, secretstore.Current, ev.ClientRequestToken, currentVersion); err != nil {
 		return report{}, fmt.Errorf("promoting the new version: %w", err)
@@ -56,10 +55,7 @@ func (r *Rotator) finishSecret(ctx context.Context, n secretkind.Name, sec secre
 		// does not block the next rotation.
 		r.warn(ctx, sec.ARN, "removing AWSPENDING after the promotion failed", err)
 	}
-	rotated := Rotated{Subject: r.subject(n, sec.ARN), RequestID: ev.ClientRequestToken, VersionID: ev.ClientRequestToken,
-		KeyID: pend.KeyID, PreviousKeyID: cur.KeyID, RevokePrevious: rotationstate.PolicyOf(sec.Tags).String(), RotatedAt: r.now().UTC(),
-		PreviousKeyRevokeAt: retired.DueAt()}
-	r.publish(ctx, RotatedEvent, sec.ARN, rotated)
+	r.publish(ctx, RotatedEvent, sec.ARN, r.rotated(n, sec, ev.ClientRequestToken, pend.KeyID, cur.KeyID, retired.DueAt()))
 	rep.attrs = append(rep.attrs, r.afterPromotion(ctx, n, sec.ARN, sec.Tags, "")...)
 	return rep, nil
 }
@@ -98,21 +94,44 @@ func (r *Rotator) warn(ctx context.Context, secretID, msg string, err error) {
 	r.log.WarnContext(ctx, msg, slog.String("secret_arn", secretID), slog.Any("error", err))
 }
 
-// rotatedOf describes, from a snapshot, the rotation that promoted token.
+// recordRetirement records on sec the retirement of d's key under the
+// secret's revocation policy, with the key's owner: the write-ahead log of
+// its revocation, written while the key is still AWSCURRENT.
+func (r *Rotator) recordRetirement(ctx context.Context, n secretkind.Name, sec secretstore.Secret, d secretkind.Document) (rotationstate.Retirement, error) {
+	retired := rotationstate.PolicyOf(sec.Tags).RetirementFor(d.KeyID, r.now())
+	retired.Owner = rotationstate.OwnerOf(d)
+	key, value := retired.Tag()
+	if err := r.secrets.Tag(ctx, sec.ARN, map[string]string{key: value}); err != nil {
+		return retired, fmt.Errorf("recording the retirement of %s %s: %w", n.Kind.Noun(), d.KeyID, err)
+	}
+	return retired, nil
+}
+
+// rotated describes the rotation of secret sec that promoted token,
+// replacing the key prevKeyID by keyID; the previous key is revoked at
+// revokeAt at the latest (nil: at the next rotation).
+func (r *Rotator) rotated(n secretkind.Name, sec secretstore.Secret, token, keyID, prevKeyID string, revokeAt *time.Time) Rotated {
+	return Rotated{Subject: r.subject(n, sec.ARN), RequestID: token, VersionID: token, KeyID: keyID, PreviousKeyID: prevKeyID,
+		RevokePrevious: rotationstate.PolicyOf(sec.Tags).String(), RotatedAt: r.now().UTC(), PreviousKeyRevokeAt: revokeAt}
+}
+
+// rotatedOf describes, from a snapshot taken after the promotion, the
+// rotation that promoted token.
 func (r *Rotator) rotatedOf(n secretkind.Name, snap Snapshot, token string) Rotated {
 	sec := snap.Secret
-	out := Rotated{Subject: r.subject(n, sec.ARN), RequestID: token, VersionID: token, KeyID: snap.Docs[token].KeyID,
-		RevokePrevious: rotationstate.PolicyOf(sec.Tags).String(), RotatedAt: r.now().UTC()}
+	var prevKeyID string
+	if prev, ok := sec.VersionWith(secretstore.Previous); ok {
+		prevKeyID = snap.Docs[prev].KeyID
+	}
+	var revokeAt *time.Time
+	for _, rt := range snap.retirements() {
+		if rt.KeyID == prevKeyID && rt.DueAt() != nil {
+			revokeAt = rt.DueAt()
+		}
+	}
+	out := r.rotated(n, sec, token, snap.Docs[token].KeyID, prevKeyID, revokeAt)
 	if sec.LastRotatedAt != nil {
 		out.RotatedAt = sec.LastRotatedAt.UTC()
-	}
-	if prev, ok := sec.VersionWith(secretstore.Previous); ok {
-		out.PreviousKeyID = snap.Docs[prev].KeyID
-	}
-	for _, rt := range snap.retirements() {
-		if rt.KeyID == out.PreviousKeyID && rt.DueAt() != nil {
-			out.PreviousKeyRevokeAt = rt.DueAt()
-		}
 	}
 	return out
 }

@@ -99,12 +99,9 @@ func (r *Rotator) Rollback(ctx context.Context, n secretkind.Name) (RolledBack, 
 	if err := r.checkAlive(ctx, n, prev); err != nil {
 		return RolledBack{}, err
 	}
-	policy := rotationstate.PolicyOf(sec.Tags)
-	retired := policy.RetirementFor(cur.KeyID, r.now())
-	retired.Owner = rotationstate.OwnerOf(cur)
-	key, value := retired.Tag()
-	if err := r.secrets.Tag(ctx, sec.ARN, map[string]string{key: value}); err != nil {
-		return RolledBack{}, fmt.Errorf("recording the retirement of %s %s: %w", n.Kind.Noun(), cur.KeyID, err)
+	retired, err := r.recordRetirement(ctx, n, sec, cur)
+	if err != nil {
+		return RolledBack{}, err
 	}
 	if err := r.secrets.MoveStage(ctx, sec.ARN, secretstore.Current, prevVersion, curVersion); err != nil {
 		// The move may have happened (a lost answer) or been refused
@@ -118,7 +115,7 @@ func (r *Rotator) Rollback(ctx context.Context, n secretkind.Name) (RolledBack, 
 		}
 	}
 	out := RolledBack{Subject: r.subject(n, sec.ARN), VersionID: prevVersion, KeyID: prev.KeyID,
-		RolledBackVersionID: curVersion, RolledBackKeyID: cur.KeyID, RevokePrevious: policy.String(), RolledBackAt: r.now().UTC(),
+		RolledBackVersionID: curVersion, RolledBackKeyID: cur.KeyID, RevokePrevious: rotationstate.PolicyOf(sec.Tags).String(), RolledBackAt: r.now().UTC(),
 		RolledBackKeyRevokeAt: retired.DueAt()}
 	r.publish(ctx, RolledBackEvent, sec.ARN, out)
 	r.log.InfoContext(ctx, "rotation rolled back", slog.String("secret_arn", sec.ARN),
