@@ -162,6 +162,18 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 	return answer, nil
 }
 
+// call sends one request with the run's client and decodes the answer
+// into a T; it also returns the answer as it came, for emit.
+func call[T any](ctx context.Context, a *app, method, path string, query url.Values, body any) (T, []byte, error) {
+	var out T
+	api, err := a.client(ctx)
+	if err != nil {
+		return out, nil, err
+	}
+	raw, err := api.do(ctx, method, path, query, body, &out)
+	return out, raw, err
+}
+
 // get calls GET path and decodes the answer into out (when not nil).
 func (c *client) get(ctx context.Context, path string, query url.Values, out any) ([]byte, error) {
 	return c.do(ctx, http.MethodGet, path, query, nil, out)

@@ -76,12 +76,7 @@ name, or, on a terminal, from a prompt that does not echo them.`,
 
 // showConnection calls the API for a connection and prints it.
 func (a *app) showConnection(ctx context.Context, method, path string, body any) error {
-	api, err := a.client(ctx)
-	if err != nil {
-		return err
-	}
-	var conn connection
-	raw, err := api.do(ctx, method, path, nil, body, &conn)
+	conn, raw, err := call[connection](ctx, a, method, path, nil, body)
 	if err != nil {
 		return err
 	}
@@ -322,10 +317,6 @@ that still has managed keys is not deleted: delete them first.`,
 			if keepKeys && !force {
 				return usageErrorf("--keep-keys goes with --force")
 			}
-			api, err := a.client(ctx)
-			if err != nil {
-				return err
-			}
 			q := url.Values{}
 			if force {
 				q.Set("force", "true")
@@ -333,8 +324,7 @@ that still has managed keys is not deleted: delete them first.`,
 			if keepKeys {
 				q.Set("keepKeys", "true")
 			}
-			var d deletion
-			raw, err := api.do(ctx, http.MethodDelete, connPath(args[0]), q, nil, &d)
+			d, raw, err := call[deletion](ctx, a, http.MethodDelete, connPath(args[0]), q, nil)
 			if err != nil {
 				return err
 			}
@@ -388,12 +378,7 @@ Exits 7 when a check fails.`,
 			default:
 				return usageErrorf("give a connection's NAME, or --url and the keys to check (not both)")
 			}
-			api, err := a.client(ctx)
-			if err != nil {
-				return err
-			}
-			var v validation
-			raw, err := api.do(ctx, http.MethodPost, path, nil, body, &v)
+			v, raw, err := call[validation](ctx, a, http.MethodPost, path, nil, body)
 			if err != nil {
 				return err
 			}
@@ -433,12 +418,7 @@ func (a *app) connServiceAccounts() *cobra.Command {
 		Args:              args("NAME"),
 		ValidArgsFunction: a.completeConnections,
 		RunE: a.run(func(ctx context.Context, args []string) error {
-			api, err := a.client(ctx)
-			if err != nil {
-				return err
-			}
-			var sa serviceAccounts
-			raw, err := api.get(ctx, connPath(args[0])+"/service-accounts", nil, &sa)
+			sa, raw, err := call[serviceAccounts](ctx, a, http.MethodGet, connPath(args[0])+"/service-accounts", nil, nil)
 			if err != nil {
 				return err
 			}

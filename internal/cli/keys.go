@@ -135,12 +135,7 @@ func (a *app) apiKeysCreate() *cobra.Command {
 
 // showKey calls a route that answers a managed key and prints it.
 func (a *app) showKey(ctx context.Context, kind keyKind, method, path string, body any) error {
-	api, err := a.client(ctx)
-	if err != nil {
-		return err
-	}
-	var k managedKey
-	raw, err := api.do(ctx, method, path, nil, body, &k)
+	k, raw, err := call[managedKey](ctx, a, method, path, nil, body)
 	if err != nil {
 		return err
 	}
@@ -186,12 +181,7 @@ func (a *app) keysList(kind keyKind) *cobra.Command {
 
 // listKeys reads a connection's managed keys of one kind.
 func (a *app) listKeys(ctx context.Context, kind keyKind, conn string) ([]managedKey, []byte, error) {
-	api, err := a.client(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	var list managedKeyList
-	raw, err := api.get(ctx, keyPath(kind, conn), nil, &list)
+	list, raw, err := call[managedKeyList](ctx, a, http.MethodGet, keyPath(kind, conn), nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,15 +231,11 @@ func (a *app) keysDelete(kind keyKind) *cobra.Command {
 		Args:              args("CONNECTION", "NAME"),
 		ValidArgsFunction: a.completeConnections,
 		RunE: a.run(func(ctx context.Context, args []string) error {
-			api, err := a.client(ctx)
-			if err != nil {
-				return err
-			}
 			q := url.Values{}
 			if keepKeys {
 				q.Set("keepKeys", "true")
 			}
-			if _, err := api.do(ctx, http.MethodDelete, keyPath(kind, args[0])+"/"+url.PathEscape(args[1]), q, nil, nil); err != nil {
+			if _, _, err := call[json.RawMessage](ctx, a, http.MethodDelete, keyPath(kind, args[0])+"/"+url.PathEscape(args[1]), q, nil); err != nil {
 				return err
 			}
 			res := map[string]any{"connection": args[0], "name": args[1], "deleted": true, "keepKeys": keepKeys}

@@ -51,13 +51,7 @@ func (a *app) rotationShow() *cobra.Command {
 
 // getConnection reads one connection.
 func (a *app) getConnection(ctx context.Context, name string) (connection, []byte, error) {
-	var conn connection
-	api, err := a.client(ctx)
-	if err != nil {
-		return conn, nil, err
-	}
-	raw, err := api.get(ctx, connPath(name), nil, &conn)
-	return conn, raw, err
+	return call[connection](ctx, a, http.MethodGet, connPath(name), nil, nil)
 }
 
 func (a *app) rotationEnable() *cobra.Command {
@@ -108,12 +102,7 @@ func (a *app) showRotation(ctx context.Context, method, name string, body any) e
 // showRotationAt sends method path body and shows the rotation block of
 // the connection it answers with.
 func (a *app) showRotationAt(ctx context.Context, method, path string, body any) error {
-	api, err := a.client(ctx)
-	if err != nil {
-		return err
-	}
-	var conn connection
-	raw, err := api.do(ctx, method, path, nil, body, &conn)
+	conn, raw, err := call[connection](ctx, a, method, path, nil, body)
 	if err != nil {
 		return err
 	}
@@ -193,18 +182,14 @@ type rotationResult struct {
 }
 
 func (a *app) rotate(ctx context.Context, name string, wait bool, timeout time.Duration) error {
-	api, err := a.client(ctx)
-	if err != nil {
-		return err
-	}
 	var before connection
 	if wait {
+		var err error
 		if before, _, err = a.getConnection(ctx, name); err != nil {
 			return err
 		}
 	}
-	var started rotateAnswer
-	raw, err := api.do(ctx, http.MethodPost, connPath(name)+"/rotate", nil, nil, &started)
+	started, raw, err := call[rotateAnswer](ctx, a, http.MethodPost, connPath(name)+"/rotate", nil, nil)
 	if err != nil {
 		return err
 	}
@@ -221,7 +206,7 @@ func (a *app) rotate(ctx context.Context, name string, wait bool, timeout time.D
 	if errors.Is(err, errNoNewKey) {
 		// The request joined the test run of `rotation enable
 		// --rotate-immediately=false`, which has ended: ask again.
-		if _, err := api.do(ctx, http.MethodPost, connPath(name)+"/rotate", nil, nil, &started); err != nil {
+		if started, _, err = call[rotateAnswer](ctx, a, http.MethodPost, connPath(name)+"/rotate", nil, nil); err != nil {
 			return err
 		}
 		after, err = a.follow(ctx, name, before.Rotation, false, timeout)
