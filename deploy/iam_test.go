@@ -148,10 +148,16 @@ func eventsProblems(st Statement) []string {
 	return problems
 }
 
+// kmsProblems checks a KMS statement: on the connection key only, either
+// Decrypt and GenerateDataKey through Secrets Manager, or the readers'
+// grants (grantProblems).
 func kmsProblems(st Statement, star bool) []string {
 	var problems []string
 	if star || len(st.Resources) != 1 || !reflect.DeepEqual(st.Resources[0], connectionKey) {
 		problems = append(problems, "KMS resource is not the connection key (!GetAtt ConnectionKey.Arn)")
+	}
+	if slices.ContainsFunc(st.Actions, func(a string) bool { return slices.Contains(grantActions, a) }) {
+		return append(problems, grantProblems(st)...)
 	}
 	for _, a := range st.Actions {
 		if a != "kms:Decrypt" && a != "kms:GenerateDataKey" {
@@ -160,6 +166,47 @@ func kmsProblems(st Statement, star bool) []string {
 	}
 	if via := asMap(st.Condition["StringEquals"])["kms:ViaService"]; !reflect.DeepEqual(via, viaSecretsManager) {
 		problems = append(problems, "KMS use is not limited to Secrets Manager (kms:ViaService)")
+	}
+	return problems
+}
+
+// grantActions are the KMS grant actions a function may hold: creating a
+// reader's grant, and finding and revoking a former reader's.
+var grantActions = []string{"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
+
+// managedKeySecrets are the ARN patterns of the managed keys' secrets, the
+// only secrets a grant may be for.
+var managedKeySecrets = []any{secretScopes["keys"], secretScopes["api-keys"]}
+
+// grantProblems checks a statement of grant actions: CreateGrant alone,
+// for Decrypt only (kms:GrantOperations, present), constrained to an
+// encryption context subset whose SecretARN is a managed key's secret; or
+// ListGrants and RevokeGrant, which take no condition naming a grant.
+func grantProblems(st Statement) []string {
+	var problems []string
+	creates := slices.Contains(st.Actions, "kms:CreateGrant")
+	for _, a := range st.Actions {
+		if !slices.Contains(grantActions, a) {
+			problems = append(problems, "KMS action "+a+" shares a statement with grant actions")
+		}
+		if creates && a != "kms:CreateGrant" {
+			problems = append(problems, "kms:CreateGrant shares its statement (and its conditions) with "+a)
+		}
+	}
+	if !creates {
+		return problems
+	}
+	if ops := asList(asMap(st.Condition["ForAllValues:StringEquals"])["kms:GrantOperations"]); !reflect.DeepEqual(ops, []any{"Decrypt"}) {
+		problems = append(problems, "CreateGrant is not limited to Decrypt (ForAllValues:StringEquals kms:GrantOperations)")
+	}
+	if asMap(st.Condition["Null"])["kms:GrantOperations"] != "false" {
+		problems = append(problems, `CreateGrant does not require its operations (Null kms:GrantOperations "false")`)
+	}
+	if asMap(st.Condition["StringEquals"])["kms:GrantConstraintType"] != "EncryptionContextSubset" {
+		problems = append(problems, "CreateGrant does not require an encryption context constraint (kms:GrantConstraintType)")
+	}
+	if arns := asList(asMap(st.Condition["StringLike"])["kms:EncryptionContext:SecretARN"]); !reflect.DeepEqual(arns, managedKeySecrets) {
+		problems = append(problems, "CreateGrant is not limited to managed keys' secrets (StringLike kms:EncryptionContext:SecretARN)")
 	}
 	return problems
 }
@@ -201,14 +248,19 @@ var wantActions = map[string][]string{
 	"CreateFunction": {
 		"events:PutEvents", // outcome events
 		"kms:Decrypt", "kms:GenerateDataKey",
+		"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant", // a managed key's readers
 		"lambda:InvokeFunction", // RotateSecret (a new managed key) requires it of the caller
 		"secretsmanager:CreateSecret",
 		"secretsmanager:DeleteSecret", // staging secrets, "Delete Managed Key"
 		"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecrets",
 		"secretsmanager:RotateSecret",
 		"secretsmanager:PutSecretValue", // a mint's commit
-		"secretsmanager:TagResource",    // CreateSecret with Tags; a minted key's id
-		"sqs:SendMessage",               // its dead-letter queue
+		"secretsmanager:TagResource",    // CreateSecret with Tags; a minted key's id; a key with readers
+		// A managed key's readers: its resource policy, and the tag that
+		// records them, removed with them.
+		"secretsmanager:PutResourcePolicy", "secretsmanager:GetResourcePolicy", "secretsmanager:DeleteResourcePolicy",
+		"secretsmanager:UntagResource",
+		"sqs:SendMessage", // its dead-letter queue
 	},
 	"ValidateFunction": {
 		"kms:Decrypt",
@@ -218,6 +270,7 @@ var wantActions = map[string][]string{
 	"ManageFunction": {
 		"events:PutEvents", // "Rotation Rolled Back"
 		"kms:Decrypt", "kms:GenerateDataKey",
+		"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant", // a managed key's readers
 		"lambda:InvokeFunction", // RotateSecret requires it of the caller
 		"secretsmanager:CancelRotateSecret",
 		"secretsmanager:CreateSecret", // minting a managed key
@@ -226,6 +279,7 @@ var wantActions = map[string][]string{
 		"secretsmanager:RestoreSecret", // forcing a scheduled deletion settles the keys first
 		"secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:UntagResource",
 		"secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage",
+		"secretsmanager:PutResourcePolicy", "secretsmanager:GetResourcePolicy", "secretsmanager:DeleteResourcePolicy", // readers
 	},
 	"RotateFunction": {
 		"events:PutEvents", // "Rotation Failed"
@@ -300,8 +354,8 @@ func deadLetterQueueOf(tpl *Template, id string) string {
 }
 
 // wantSecretScopes says which secrets (secretScopes; "*" for ListSecrets)
-// each Secrets Manager action of a function reaches. A function not listed
-// has every action on the connections prefix.
+// each Secrets Manager action of a function reaches. An action not listed
+// reaches the connections prefix (ListSecrets "*").
 var wantSecretScopes = map[string]map[string][]string{
 	"CreateFunction": {
 		"secretsmanager:CreateSecret":   {"connections"}, // connections and managed keys alike
@@ -311,7 +365,17 @@ var wantSecretScopes = map[string]map[string][]string{
 		"secretsmanager:GetSecretValue": {"connections", "staging"},
 		"secretsmanager:DeleteSecret":   {"api-keys", "keys", "staging"}, // never a connection's secret
 		"secretsmanager:RotateSecret":   {"api-keys", "keys"},
-		listSecrets:                     {"*"},
+		// A managed key's readers, never a connection's secret's.
+		"secretsmanager:PutResourcePolicy":    {"api-keys", "keys"},
+		"secretsmanager:GetResourcePolicy":    {"api-keys", "keys"},
+		"secretsmanager:DeleteResourcePolicy": {"api-keys", "keys"},
+		"secretsmanager:UntagResource":        {"api-keys", "keys"},
+		listSecrets:                           {"*"},
+	},
+	"ManageFunction": {
+		"secretsmanager:PutResourcePolicy":    {"api-keys", "keys"},
+		"secretsmanager:GetResourcePolicy":    {"api-keys", "keys"},
+		"secretsmanager:DeleteResourcePolicy": {"api-keys", "keys"},
 	},
 	"RotateFunction": {
 		"secretsmanager:DeleteSecret":             {"connections"}, // see SweptSecrets
@@ -332,16 +396,15 @@ var wantSecretScopes = map[string]map[string][]string{
 func TestSecretsManagerActionsReachOnlyTheirSecrets(t *testing.T) {
 	forEachFunction(t, loadTemplate(t), func(t *testing.T, id string, sts []Statement) {
 		got := secretGrants(sts)
-		want := wantSecretScopes[id]
-		if want == nil {
-			want = map[string][]string{}
-			for _, a := range wantActions[id] {
-				switch {
-				case a == listSecrets:
-					want[a] = []string{"*"}
-				case strings.HasPrefix(a, "secretsmanager:"):
-					want[a] = []string{"connections"}
-				}
+		want := map[string][]string{}
+		for _, a := range wantActions[id] {
+			switch {
+			case wantSecretScopes[id][a] != nil:
+				want[a] = wantSecretScopes[id][a]
+			case a == listSecrets:
+				want[a] = []string{"*"}
+			case strings.HasPrefix(a, "secretsmanager:"):
+				want[a] = []string{"connections"}
 			}
 		}
 		for _, a := range slices.Sorted(maps.Keys(want)) {
