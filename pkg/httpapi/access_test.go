@@ -156,7 +156,8 @@ func routeOf(method, path string) (httpapi.Route, bool) {
 }
 
 // fingerprint is everything a refused request must leave unchanged: every
-// secret's name, versions, tags and description, and every key in Datadog.
+// secret's name, versions, tags and description, every key in Datadog and
+// every grant on the connection key.
 func (e *accessEnv) fingerprint() string {
 	e.t.Helper()
 	var b strings.Builder
@@ -178,6 +179,9 @@ func (e *accessEnv) fingerprint() string {
 	slices.SortFunc(keys, func(a, b ddsim.KeyInfo) int { return strings.Compare(a.ID, b.ID) })
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s %s %v\n", k.ID, k.Name, k.Scopes)
+	}
+	for _, g := range e.KMS.Grants(e.KMSKeyID) {
+		fmt.Fprintf(&b, "grant %s %s %v\n", g.GranteePrincipal, g.Operations, g.EncryptionContextSubset)
 	}
 	return b.String()
 }
@@ -212,6 +216,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"name": name, "serviceAccountId": e.saID, "scopes": scopes})
 		return string(b)
 	}
+	// readers mints name with readers (account ids or ARNs).
+	readers := func(name string, readers ...string) string {
+		b, _ := json.Marshal(map[string]any{"name": name, "serviceAccountId": e.saID, "scopes": []string{"metrics_read"}, "readers": readers})
+		return string(b)
+	}
 	unscoped := func(name string) string {
 		b, _ := json.Marshal(map[string]any{"name": name, "serviceAccountId": e.saID, "allowUnscoped": true})
 		return string(b)
@@ -237,6 +246,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", "/connections/" + c + "/application-keys", mint(n, "metrics_read"), all(201)},
 			{"GET", "/connections/" + c + "/application-keys", "", all(200)},
 			{"GET", "/connections/" + c + "/application-keys/" + n, "", all(200)},
+			// Readers in the team's own account (its accounts, by default
+			// its consumer accounts); in another, administrators only.
+			{"PATCH", "/connections/" + c + "/application-keys/" + n, `{"readers":["222222222222"]}`, all(200)},
+			{"PATCH", "/connections/" + c + "/application-keys/" + n, `{"readers":["arn:aws:iam::999999999999:role/x"]}`,
+				map[relation]int{own: 403, other: 404, noTeam: 404, admin: 200, unmapped: 404}},
+			{"PATCH", "/connections/" + c + "/application-keys/" + n, `{"readers":[]}`, all(200)},
+			{"POST", "/connections/" + c + "/application-keys", readers(n+"-shared", "222222222222"), all(201)},
+			{"POST", "/connections/" + c + "/application-keys", readers(n+"-foreign", "999999999999"),
+				map[relation]int{own: 403, other: 404, noTeam: 404, admin: 201, unmapped: 404}},
 			{"DELETE", "/connections/" + c + "/application-keys/" + n, "", all(204)},
 			// A management scope, and an unscoped key: administrators only.
 			{"POST", "/connections/" + c + "/application-keys", mint(n+"-mgmt", "user_app_keys"),

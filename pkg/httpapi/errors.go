@@ -8,6 +8,7 @@ import (
 	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/datadog"
+	"github.com/ddconn/ddconn/pkg/kmsgrant"
 	"github.com/ddconn/ddconn/pkg/logging"
 	"github.com/ddconn/ddconn/pkg/managedkey"
 )
@@ -48,6 +49,9 @@ const (
 	// CodeForbidden: the access policy does not let the caller take the
 	// action on a connection it sees (403).
 	CodeForbidden = "forbidden"
+	// CodeKMSUnavailable: KMS failed while ddconn managed a managed key's
+	// readers' grants (503).
+	CodeKMSUnavailable = "kms_unavailable"
 	// CodeAccessPolicyUnavailable: the access policy could not be read;
 	// nothing is allowed until it can (503).
 	CodeAccessPolicyUnavailable = "access_policy_unavailable"
@@ -189,9 +193,17 @@ func classifyManagedKey(e *managedkey.Error) (int, errorBody) {
 			Message: "Datadog refused the request: " + strings.Join(apiErr.Messages, "; ")}
 	case errors.Is(e.Err, datadog.ErrUnavailable):
 		return http.StatusBadGateway, errorBody{Code: CodeDatadogUnavailable, Message: e.Message}
+	case isKMSError(e.Err):
+		return http.StatusServiceUnavailable, errorBody{Code: CodeKMSUnavailable, Message: e.Message}
 	default:
 		return http.StatusServiceUnavailable, errorBody{Code: CodeStoreUnavailable, Message: e.Message}
 	}
+}
+
+// isKMSError reports whether err is a failed KMS call.
+func isKMSError(err error) bool {
+	var ke *kmsgrant.Error
+	return errors.As(err, &ke)
 }
 
 // scrubbed returns b with every key-shaped string removed from its message

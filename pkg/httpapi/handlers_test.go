@@ -195,8 +195,11 @@ func TestManagedKeyRoutesWithoutService(t *testing.T) {
 		t.Run(rt.Key(), func(t *testing.T) {
 			path := strings.NewReplacer("{name}", "c", "{key}", "k").Replace(rt.Pattern)
 			body := ""
-			if rt.Method == "POST" {
+			switch rt.Method {
+			case "POST":
 				body = `{"name":"k"}`
+			case "PATCH":
+				body = `{"readers":[]}`
 			}
 			rec := serve(h, rt.Method, path, body)
 			var env envelope

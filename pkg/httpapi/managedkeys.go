@@ -16,6 +16,7 @@ type AppKeys interface {
 	Mint(ctx context.Context, conn string, in managedkey.MintInput) (managedkey.AppKey, error)
 	List(ctx context.Context, conn string) ([]managedkey.AppKey, error)
 	Get(ctx context.Context, conn, name string) (managedkey.AppKey, error)
+	Update(ctx context.Context, conn, name string, in managedkey.UpdateInput) (managedkey.AppKey, error)
 	Delete(ctx context.Context, conn, name string, keepKeys bool) error
 }
 
@@ -25,6 +26,7 @@ type APIKeys interface {
 	MintAPIKey(ctx context.Context, conn string, in managedkey.APIKeyInput) (managedkey.APIKey, error)
 	ListAPIKeys(ctx context.Context, conn string) ([]managedkey.APIKey, error)
 	GetAPIKey(ctx context.Context, conn, name string) (managedkey.APIKey, error)
+	UpdateAPIKey(ctx context.Context, conn, name string, in managedkey.UpdateInput) (managedkey.APIKey, error)
 	DeleteAPIKey(ctx context.Context, conn, name string, keepKeys bool) error
 }
 
@@ -45,6 +47,7 @@ type keyCollection[In, Out any] struct {
 	mint            func(ctx context.Context, conn string, in In) (Out, error)
 	list            func(ctx context.Context, conn string) ([]Out, error)
 	get             func(ctx context.Context, conn, name string) (Out, error)
+	update          func(ctx context.Context, conn, name string, in managedkey.UpdateInput) (Out, error)
 	del             func(ctx context.Context, conn, name string, keepKeys bool) error
 	// name is the minted key's name, for its Location.
 	name func(Out) string
@@ -60,22 +63,23 @@ func (a *api) managedKeyRoutes(k ManagedKeys) handlers {
 	h := handlers{}
 	addKeyRoutes(a, h, keyCollection[managedkey.MintInput, managedkey.AppKey]{
 		path: "application-keys", listField: "applicationKeys",
-		mint: k.Mint, list: k.List, get: k.Get, del: k.Delete,
+		mint: k.Mint, list: k.List, get: k.Get, update: k.Update, del: k.Delete,
 		name: func(k managedkey.AppKey) string { return k.Name },
 	})
 	addKeyRoutes(a, h, keyCollection[managedkey.APIKeyInput, managedkey.APIKey]{
 		path: "api-keys", listField: "apiKeys",
-		mint: k.MintAPIKey, list: k.ListAPIKeys, get: k.GetAPIKey, del: k.DeleteAPIKey,
+		mint: k.MintAPIKey, list: k.ListAPIKeys, get: k.GetAPIKey, update: k.UpdateAPIKey, del: k.DeleteAPIKey,
 		name: func(k managedkey.APIKey) string { return k.Name },
 	})
 	return h
 }
 
-// addKeyRoutes adds c's four routes to h:
+// addKeyRoutes adds c's five routes to h:
 //
 //	POST   /connections/{name}/<path>              mint: 201 with Location
 //	GET    /connections/{name}/<path>              list: {"<listField>": [...]}
 //	GET    /connections/{name}/<path>/{key}        get
+//	PATCH  /connections/{name}/<path>/{key}        {"readers": [...]}
 //	DELETE /connections/{name}/<path>/{key}        ?keepKeys=true; 204
 func addKeyRoutes[In, Out any](a *api, h handlers, c keyCollection[In, Out]) {
 	base := "/connections/{name}/" + c.path
@@ -100,6 +104,14 @@ func addKeyRoutes[In, Out any](a *api, h handlers, c keyCollection[In, Out]) {
 	}
 	h["GET "+base+"/{key}"] = func(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, http.StatusOK)(c.get(r.Context(), r.PathValue("name"), r.PathValue("key")))
+	}
+	h["PATCH "+base+"/{key}"] = func(w http.ResponseWriter, r *http.Request) {
+		var in managedkey.UpdateInput
+		if err := a.decodeInto(w, r, &in); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		a.respond(w, r, http.StatusOK)(c.update(r.Context(), r.PathValue("name"), r.PathValue("key"), in))
 	}
 	h["DELETE "+base+"/{key}"] = func(w http.ResponseWriter, r *http.Request) {
 		keep, err := boolQuery(r, "keepKeys")
@@ -167,6 +179,9 @@ func (unconfiguredKeys) List(context.Context, string) ([]managedkey.AppKey, erro
 func (unconfiguredKeys) Get(context.Context, string, string) (managedkey.AppKey, error) {
 	return managedkey.AppKey{}, errKeysUnconfigured
 }
+func (unconfiguredKeys) Update(context.Context, string, string, managedkey.UpdateInput) (managedkey.AppKey, error) {
+	return managedkey.AppKey{}, errKeysUnconfigured
+}
 func (unconfiguredKeys) Delete(context.Context, string, string, bool) error {
 	return errKeysUnconfigured
 }
@@ -177,6 +192,9 @@ func (unconfiguredKeys) ListAPIKeys(context.Context, string) ([]managedkey.APIKe
 	return nil, errKeysUnconfigured
 }
 func (unconfiguredKeys) GetAPIKey(context.Context, string, string) (managedkey.APIKey, error) {
+	return managedkey.APIKey{}, errKeysUnconfigured
+}
+func (unconfiguredKeys) UpdateAPIKey(context.Context, string, string, managedkey.UpdateInput) (managedkey.APIKey, error) {
 	return managedkey.APIKey{}, errKeysUnconfigured
 }
 func (unconfiguredKeys) DeleteAPIKey(context.Context, string, string, bool) error {

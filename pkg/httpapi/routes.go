@@ -42,10 +42,12 @@ var Routes = []Route{
 	{FunctionManage, "POST", "/connections/{name}/application-keys"},
 	{FunctionManage, "GET", "/connections/{name}/application-keys"},
 	{FunctionManage, "GET", "/connections/{name}/application-keys/{key}"},
+	{FunctionManage, "PATCH", "/connections/{name}/application-keys/{key}"},
 	{FunctionManage, "DELETE", "/connections/{name}/application-keys/{key}"},
 	{FunctionManage, "POST", "/connections/{name}/api-keys"},
 	{FunctionManage, "GET", "/connections/{name}/api-keys"},
 	{FunctionManage, "GET", "/connections/{name}/api-keys/{key}"},
+	{FunctionManage, "PATCH", "/connections/{name}/api-keys/{key}"},
 	{FunctionManage, "DELETE", "/connections/{name}/api-keys/{key}"},
 
 	{FunctionManage, "POST", "/connections/{name}/rotation/rollback"},
