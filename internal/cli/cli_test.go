@@ -293,6 +293,29 @@ func TestEveryCommand(t *testing.T) {
 		t.Errorf("keys list -o json: %+v", keys)
 	}
 	must(t, tr, ExitOK, "", "keys", "get", "demo", "metrics-writer", "-o", "json")
+	// Readers in other accounts: on create, shown by get, changed by update.
+	r = must(t, tr, ExitOK, "", "keys", "create", "demo", "shared", "--service-account", ddsim.DemoMetricsWriterID,
+		"--scope", "metrics_read", "--reader", "arn:aws:iam::222222222222:role/checkout", "--reader", "333333333333")
+	if !strings.Contains(r.stdout, "333333333333, arn:aws:iam::222222222222:role/checkout") {
+		t.Errorf("keys create --reader shows the readers:\n%s", r.stdout)
+	}
+	if r := must(t, tr, ExitOK, "", "keys", "get", "demo", "shared"); !strings.Contains(r.stdout, "READERS") ||
+		!strings.Contains(r.stdout, "arn:aws:iam::222222222222:role/checkout") {
+		t.Errorf("keys get shows the readers:\n%s", r.stdout)
+	}
+	updated := decode[managedKey](t, must(t, tr, ExitOK, "", "keys", "update", "demo", "shared", "--reader", "444444444444", "-o", "json").stdout)
+	if !slices.Equal(updated.Readers, []string{"444444444444"}) {
+		t.Errorf("keys update --reader: readers %v", updated.Readers)
+	}
+	cleared := decode[managedKey](t, must(t, tr, ExitOK, "", "keys", "update", "demo", "shared", "--no-readers", "-o", "json").stdout)
+	if cleared.Readers == nil || len(cleared.Readers) != 0 {
+		t.Errorf("keys update --no-readers: readers %v", cleared.Readers)
+	}
+	must(t, tr, ExitUsage, "", "keys", "update", "demo", "shared")
+	must(t, tr, ExitUsage, "", "keys", "update", "demo", "shared", "--reader", "444444444444", "--no-readers")
+	must(t, tr, ExitRefused, "", "keys", "create", "demo", "bad-reader", "--service-account", ddsim.DemoMetricsWriterID,
+		"--scope", "metrics_read", "--reader", "not-an-arn")
+	must(t, tr, ExitOK, "", "keys", "delete", "demo", "shared")
 	// Nothing to roll back to before its first rotation: 409, not 404.
 	must(t, tr, ExitRefused, "", "keys", "rollback", "demo", "metrics-writer")
 	must(t, tr, ExitRefused, "", "api-keys", "create", "demo", "agent", "--schedule", "rate(7 days)")
@@ -300,7 +323,7 @@ func TestEveryCommand(t *testing.T) {
 	must(t, tr, ExitNotFound, "", "api-keys", "get", "demo", "agent")
 	must(t, tr, ExitNotFound, "", "api-keys", "delete", "demo", "agent")
 	must(t, tr, ExitOK, credsJSON(ddsim.DemoAPIKey, apiKeysKey), "connections", "create", "apik", "--url", "datadoghq.com", "--credentials-file", "-")
-	r = must(t, tr, ExitOK, "", "api-keys", "create", "apik", "agent", "--schedule", "rate(7 days)")
+	r = must(t, tr, ExitOK, "", "api-keys", "create", "apik", "agent", "--schedule", "rate(7 days)", "--reader", "222222222222")
 	if !strings.Contains(r.stdout, "api-keys/apik/agent") || !strings.Contains(r.stdout, "managed API key") {
 		t.Errorf("api-keys create:\n%s", r.stdout)
 	}
@@ -308,7 +331,10 @@ func TestEveryCommand(t *testing.T) {
 	if len(apiKeyList.APIKeys) != 1 || apiKeyList.APIKeys[0].APIKeyID == "" {
 		t.Errorf("api-keys list -o json: %+v", apiKeyList)
 	}
-	must(t, tr, ExitOK, "", "api-keys", "get", "apik", "agent")
+	if r := must(t, tr, ExitOK, "", "api-keys", "get", "apik", "agent"); !strings.Contains(r.stdout, "222222222222") {
+		t.Errorf("api-keys get shows the readers:\n%s", r.stdout)
+	}
+	must(t, tr, ExitOK, "", "api-keys", "update", "apik", "agent", "--no-readers")
 	must(t, tr, ExitRefused, "", "api-keys", "rollback", "apik", "agent")
 	must(t, tr, ExitOK, "", "api-keys", "delete", "apik", "agent", "-o", "json")
 	must(t, tr, ExitOK, "", "connections", "delete", "apik", "--force", "--keep-keys")

@@ -49,6 +49,12 @@ func (r rotationFlags) body() map[string]string {
 	return b
 }
 
+// readerFlag adds --reader, the principals that may read a key's secret.
+func readerFlag(f *pflag.FlagSet, readers *[]string) {
+	f.StringArrayVar(readers, "reader", nil, "an IAM role or user ARN, or a 12-digit account id, that may read the key's secret "+
+		"from its own account (repeatable; at most 20)")
+}
+
 func (a *app) keysCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "keys",
@@ -59,8 +65,8 @@ rotated like a connection. ddconn never shows the key itself.`,
 		Example: `  ddconn keys create prod metrics-writer --service-account 00000000-0000-4000-8000-0000000000b2 --scope metrics_read
   ddconn keys list prod`,
 	}
-	c.AddCommand(a.keysCreate(), a.keysList(applicationKeys), a.keysGet(applicationKeys), a.keysDelete(applicationKeys),
-		a.keysRollback(applicationKeys))
+	c.AddCommand(a.keysCreate(), a.keysList(applicationKeys), a.keysGet(applicationKeys), a.keysUpdate(applicationKeys),
+		a.keysDelete(applicationKeys), a.keysRollback(applicationKeys))
 	return c
 }
 
@@ -74,7 +80,8 @@ needs api_keys_read, api_keys_write and api_keys_delete.`,
 		Example: `  ddconn api-keys create prod agent --schedule 'rate(7 days)'
   ddconn api-keys list prod`,
 	}
-	c.AddCommand(a.apiKeysCreate(), a.keysList(apiKeys), a.keysGet(apiKeys), a.keysDelete(apiKeys), a.keysRollback(apiKeys))
+	c.AddCommand(a.apiKeysCreate(), a.keysList(apiKeys), a.keysGet(apiKeys), a.keysUpdate(apiKeys), a.keysDelete(apiKeys),
+		a.keysRollback(apiKeys))
 	return c
 }
 
@@ -84,6 +91,7 @@ func (a *app) keysCreate() *cobra.Command {
 		scopes                  []string
 		allowUnscoped, withAPIK bool
 		rot                     rotationFlags
+		readers                 []string
 	)
 	c := &cobra.Command{
 		Use:   "create CONNECTION NAME --service-account ID --scope SCOPE…",
@@ -91,9 +99,12 @@ func (a *app) keysCreate() *cobra.Command {
 		Long: `Mints an application key for the service account with exactly the scopes given (--scope,
 repeatable or comma-separated), stores it in its own secret and turns its rotation on.
 Without --scope the key would have every permission of its service account: that needs
---allow-unscoped. --include-api-key also stores the connection's API key in the secret.`,
+--allow-unscoped. --include-api-key also stores the connection's API key in the secret.
+--reader lets a role, user or account (usually another team's AWS account) read the secret:
+ddconn sets its resource policy and a KMS grant for each.`,
 		Example: `  ddconn keys create prod metrics-writer --service-account 00000000-0000-4000-8000-0000000000b2 --scope metrics_read
-  ddconn keys create prod dashboards --service-account $SA --scope dashboards_read,dashboards_write --include-api-key --schedule 'rate(7 days)'`,
+  ddconn keys create prod dashboards --service-account $SA --scope dashboards_read,dashboards_write --include-api-key --schedule 'rate(7 days)'
+  ddconn keys create prod checkout --service-account $SA --scope metrics_read --reader arn:aws:iam::222222222222:role/checkout`,
 		Args:              args("CONNECTION", "NAME"),
 		ValidArgsFunction: a.completeConnections,
 		RunE: a.run(func(ctx context.Context, args []string) error {
@@ -105,6 +116,9 @@ Without --scope the key would have every permission of its service account: that
 			}
 			body := map[string]any{"name": args[1], "serviceAccountId": serviceAccount, "scopes": scopes,
 				"allowUnscoped": allowUnscoped, "includeApiKey": withAPIK, "rotation": rot.body()}
+			if readers != nil {
+				body["readers"] = readers
+			}
 			return a.showKey(ctx, applicationKeys, http.MethodPost, keyPath(applicationKeys, args[0]), body)
 		}),
 	}
@@ -112,23 +126,32 @@ Without --scope the key would have every permission of its service account: that
 	c.Flags().StringSliceVar(&scopes, "scope", nil, "a permission the key gets (repeatable, or comma-separated)")
 	c.Flags().BoolVar(&allowUnscoped, "allow-unscoped", false, "allow a key without scopes (every permission of its service account)")
 	c.Flags().BoolVar(&withAPIK, "include-api-key", false, "also store the connection's API key in the key's secret")
+	readerFlag(c.Flags(), &readers)
 	rot.flags(c.Flags(), true)
 	return c
 }
 
 func (a *app) apiKeysCreate() *cobra.Command {
-	var rot rotationFlags
+	var (
+		rot     rotationFlags
+		readers []string
+	)
 	c := &cobra.Command{
-		Use:               "create CONNECTION NAME",
-		Short:             "Mint a managed API key",
-		Example:           "  ddconn api-keys create prod agent --schedule 'rate(7 days)'",
+		Use:   "create CONNECTION NAME",
+		Short: "Mint a managed API key",
+		Example: "  ddconn api-keys create prod agent --schedule 'rate(7 days)'\n" +
+			"  ddconn api-keys create prod forwarder --reader 222222222222",
 		Args:              args("CONNECTION", "NAME"),
 		ValidArgsFunction: a.completeConnections,
 		RunE: a.run(func(ctx context.Context, args []string) error {
 			body := map[string]any{"name": args[1], "rotation": rot.body()}
+			if readers != nil {
+				body["readers"] = readers
+			}
 			return a.showKey(ctx, apiKeys, http.MethodPost, keyPath(apiKeys, args[0]), body)
 		}),
 	}
+	readerFlag(c.Flags(), &readers)
 	rot.flags(c.Flags(), false)
 	return c
 }
@@ -151,6 +174,7 @@ func (a *app) showKey(ctx context.Context, kind keyKind, method, path string, bo
 		}
 		row(w, "SECRET", dash(k.SecretName))
 		row(w, "SECRET ARN", dash(k.SecretARN))
+		row(w, "READERS", dash(strings.Join(k.Readers, ", ")))
 		row(w, "CREATED", when(k.CreatedAt))
 		a.rotationRows(w, k.Rotation)
 	})
@@ -202,6 +226,38 @@ func (a *app) keysGet(kind keyKind) *cobra.Command {
 			return a.showKey(ctx, kind, http.MethodGet, keyPath(kind, args[0])+"/"+url.PathEscape(args[1]), nil)
 		}),
 	}
+}
+
+func (a *app) keysUpdate(kind keyKind) *cobra.Command {
+	var (
+		readers   []string
+		noReaders bool
+	)
+	c := &cobra.Command{
+		Use:   "update CONNECTION NAME --reader ARN|ACCOUNT… | --no-readers",
+		Short: "Change who may read a " + kind.noun + "'s secret",
+		Long: "Replaces the key's readers: its secret's resource policy and the readers' KMS grants follow, " +
+			"and former readers' grants are revoked. --no-readers removes them all.",
+		Example: "  ddconn " + kind.command + " update prod metrics-writer --reader 222222222222 --reader arn:aws:iam::333333333333:role/ci\n" +
+			"  ddconn " + kind.command + " update prod metrics-writer --no-readers",
+		Args:              args("CONNECTION", "NAME"),
+		ValidArgsFunction: a.completeConnections,
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			switch {
+			case noReaders && readers != nil:
+				return usageErrorf("give --reader or --no-readers, not both")
+			case !noReaders && readers == nil:
+				return usageErrorf("give the new readers (--reader, repeatable) or --no-readers")
+			case noReaders:
+				readers = []string{}
+			}
+			return a.showKey(ctx, kind, http.MethodPatch, keyPath(kind, args[0])+"/"+url.PathEscape(args[1]),
+				map[string]any{"readers": readers})
+		}),
+	}
+	readerFlag(c.Flags(), &readers)
+	c.Flags().BoolVar(&noReaders, "no-readers", false, "remove every reader")
+	return c
 }
 
 func (a *app) keysRollback(kind keyKind) *cobra.Command {

@@ -101,6 +101,7 @@ type managedKey struct {
 	SecretARN        string        `json:"secretArn"`
 	SecretName       string        `json:"secretName"`
 	CreatedAt        *time.Time    `json:"createdAt"`
+	Readers          []string      `json:"readers"`
 	Rotation         rotationBlock `json:"rotation"`
 }
 
