@@ -117,7 +117,7 @@ func TestProvisioningAttribution(t *testing.T) {
 		}, provisioning.ApplicationKeyProvisioned},
 		{"provision an API key", func(id string) events.EventBridgeEvent {
 			return request(id, provisioning.ProvisionAPIKey, provisioning.ProvisionAPIKeyDetail{Connection: keysConn,
-				APIKeyInput: managedkey.APIKeyInput{Name: "agent"}})
+				APIKeyInput: managedkey.APIKeyInput{Name: "agent", Readers: []string{teamAAccount}}})
 		}, provisioning.APIKeyProvisioned},
 		{"delete a managed key", func(id string) events.EventBridgeEvent {
 			return request(id, provisioning.DeleteManagedKey, provisioning.DeleteManagedKeyDetail{Connection: platform,
@@ -156,6 +156,23 @@ func TestProvisioningAttribution(t *testing.T) {
 			}
 			testkit.AssertNoKeyMaterial(t, audit.String(), e.secrets...)
 		}
+	}
+
+	// The API key's reader, in team-a's own account, has its grant; a
+	// reader in another team's account is refused and changes nothing.
+	if grants := e.st.KMS.Grants(e.st.KMSKeyID); len(grants) != 1 || grants[0].GranteePrincipal != "arn:aws:iam::"+teamAAccount+":root" {
+		t.Errorf("grants after provisioning an API key read by team-a's account: %+v", grants)
+	}
+	foreign := request("0a0b0c0d-0000-4000-8000-000000000998", provisioning.ProvisionApplicationKey, provisioning.ProvisionApplicationKeyDetail{
+		Connection: platform, MintInput: managedkey.MintInput{Name: "shared", ServiceAccountID: ddsim.DemoMetricsWriterID,
+			Scopes: []string{"metrics_read"}, Readers: []string{teamBAccount}}})
+	foreign.AccountID = teamAAccount
+	before := e.fingerprint()
+	if err := processor(&logcapture.Buffer{}).Handle(ctx, foreign); err != nil {
+		t.Fatal(err)
+	}
+	if got := pub.last(); got.detailType != provisioning.ProvisioningFailed || got.reason != provisioning.ReasonForbidden || e.fingerprint() != before {
+		t.Errorf("a key read from another team's account: %+v, want Provisioning Failed, forbidden, and no change", got)
 	}
 
 	// A team's connection may only come from its own staging path.
