@@ -143,15 +143,9 @@ func classify(err error) (int, errorBody) {
 	if errors.As(err, &refusal) {
 		return http.StatusForbidden, errorBody{Code: CodeForbidden, Message: refusal.Why}
 	}
-	var ce *connection.Error
-	if errors.As(err, &ce) {
-		if k, ok := kindOf(ce.Kind); ok {
-			return k.status, errorBody{Code: k.code, Message: ce.Message, Details: ce.Details}
-		}
-	}
-	var me *managedkey.Error
-	if errors.As(err, &me) {
-		return classifyManagedKey(me)
+	var se *connection.Error
+	if errors.As(err, &se) {
+		return classifyService(se)
 	}
 	return http.StatusInternalServerError, errorBody{Code: CodeInternal,
 		Message: "internal error; quote the request id when reporting it"}
@@ -177,10 +171,11 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	a.writeJSON(w, r, status, envelope{Error: body, RequestID: logging.RequestID(ctx)})
 }
 
-// classifyManagedKey classifies a managed-key failure. ErrUnavailable
-// covers both backends; its cause says which, so the answer matches the
-// rest of the API (502 for Datadog, 503 for Secrets Manager).
-func classifyManagedKey(e *managedkey.Error) (int, errorBody) {
+// classifyService classifies a service's failure by its kind. The
+// managed-key service's ErrUnavailable covers both backends; its cause
+// says which, so the answer matches the rest of the API (502 for Datadog,
+// 503 for Secrets Manager).
+func classifyService(e *connection.Error) (int, errorBody) {
 	if k, ok := kindOf(e.Kind); ok {
 		return k.status, errorBody{Code: k.code, Message: e.Message, Details: e.Details}
 	}

@@ -36,25 +36,11 @@ var (
 	ErrDeleted = errors.New("the request's managed key was deleted")
 )
 
-// Error is a failed request: Kind is one of the sentinels above, Message
-// says what happened in words safe for users (never key material), Details
-// names each bad field of an ErrInvalid request, Err is the cause.
-type Error struct {
-	Kind    error
-	Message string
-	Details []connection.FieldError
-	Err     error
-}
-
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Message + ": " + e.Err.Error()
-	}
-	return e.Message
-}
-
-// Unwrap returns the sentinel and the cause.
-func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
+// Error is a failed request, the services' one user-facing error
+// (connection.Error): Kind is one of the sentinels above, Message says what
+// happened in words safe for users (never key material), Details names
+// each bad field of an ErrInvalid request, Err is the cause.
+type Error = connection.Error
 
 func fail(kind error, message string, cause error) *Error {
 	return &Error{Kind: kind, Message: message, Err: cause}

@@ -124,17 +124,14 @@ func failureOf(err error) *failure {
 			break
 		}
 	}
-	var ce *connection.Error
-	var me *managedkey.Error
+	var se *connection.Error
 	var refusal *access.Refusal
 	switch {
 	case errors.As(err, &refusal):
 		out.reason, out.message = ReasonForbidden, refusal.Why
 	case out.reason == ReasonInternal:
-	case errors.As(err, &ce):
-		out.message, out.details = ce.Message, ce.Details
-	case errors.As(err, &me):
-		out.message, out.details = me.Message, me.Details
+	case errors.As(err, &se):
+		out.message, out.details = se.Message, se.Details
 	}
 	if out.reason == ReasonUnavailable {
 		out.message += retryingSuffix
