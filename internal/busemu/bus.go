@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ddconn/ddconn/pkg/access"
 )
 
 // Defaults of Options.
@@ -82,7 +84,7 @@ func New(opts Options) (*Bus, error) {
 	if b.account == "" {
 		b.account = defaultAccount
 	}
-	if !isAccountID(b.account) {
+	if !access.IsAccountID(b.account) {
 		return nil, fmt.Errorf("busemu: account %q is not 12 digits", b.account)
 	}
 	if b.now == nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ddconn/ddconn/pkg/access"
 )
 
 // PutEvents limits.
@@ -129,7 +131,7 @@ func parseBusRef(s string) (busRef, bool) {
 	}
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "events" ||
-		!isRegion(parts[3]) || !isAccountID(parts[4]) {
+		!isRegion(parts[3]) || !access.IsAccountID(parts[4]) {
 		return busRef{}, false
 	}
 	name, ok := strings.CutPrefix(parts[5], "event-bus/")
@@ -159,18 +161,6 @@ func isRegion(s string) bool {
 	}
 	for _, c := range s {
 		if !(c == '-' || c == '_' || isAlnum(c)) {
-			return false
-		}
-	}
-	return true
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
 			return false
 		}
 	}

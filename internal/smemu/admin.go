@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/ddconn/ddconn/pkg/duration"
 )
 
 // faultJSON is the wire form of a Fault on /_emu/faults.
@@ -95,15 +95,7 @@ func (e *Emulator) writeClock(w http.ResponseWriter) {
 
 // parseAdvance reads a positive Go duration ("36h", "90m") or whole days ("7d").
 func parseAdvance(s string) (time.Duration, error) {
-	var d time.Duration
-	var err error
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		n, err = strconv.Atoi(days)
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		d, err = time.ParseDuration(s)
-	}
+	d, err := duration.Parse(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("advance %q: want a positive duration such as \"24h\" or \"7d\"", s)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ddconn/ddconn/pkg/access"
 )
 
 // EventBridge's limits on a PutEvents entry.
@@ -64,7 +66,7 @@ func checkBus(bus string) error {
 	name := bus
 	if strings.HasPrefix(bus, "arn:") {
 		parts := strings.SplitN(bus, ":", 6)
-		if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "events" || parts[3] == "" || !isAccountID(parts[4]) {
+		if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "events" || parts[3] == "" || !access.IsAccountID(parts[4]) {
 			return fmt.Errorf("eventbus: %q is not an event bus ARN", bus)
 		}
 		var ok bool
@@ -84,18 +86,6 @@ func isBusName(s string) bool {
 	}
 	for _, c := range s {
 		if !(c == '.' || c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
 			return false
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ddconn/ddconn/pkg/secretkind"
+
+	"github.com/ddconn/ddconn/pkg/duration"
 )
 
 // RevokeMode says when a rotation revokes the application key it replaces.
@@ -147,15 +149,7 @@ func ParseRevokeSettings(revokePrevious, maxGrace, quietPeriod string) (RevokePo
 // whole days, from a minute to 30 days. what prefixes the syntax in the
 // message ("after:").
 func parseDelay(field, what, s string) (time.Duration, error) {
-	var d time.Duration
-	var err error
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		n, err = strconv.Atoi(days)
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		d, err = time.ParseDuration(s)
-	}
+	d, err := duration.Parse(s)
 	if err != nil || d < minRevokeDelay || d > maxRevokeDelay {
 		return 0, &SettingError{field, what + " takes a duration from 1m to 30d, such as 24h or 7d"}
 	}
