@@ -37,15 +37,7 @@ func startDevStack(t *testing.T, logs *logcapture.Buffer) *devstack.Stack {
 		DatadogRetry:     app.HTTP.DatadogRetry(),
 		Logger:           logging.New(logs, slog.LevelInfo),
 	}
-	st, err := devstack.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("stopping the dev stack: %v", err)
-		}
-	})
+	st := devstack.StartTest(t, opts)
 	return st
 }
 

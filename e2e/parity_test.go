@@ -165,20 +165,12 @@ func TestParityWithDevStack(t *testing.T) {
 // interval between rotations.
 func newDevStack(t *testing.T) *devstack.Stack {
 	t.Helper()
-	st, err := devstack.Start(context.Background(), devstack.Options{
+	st := devstack.StartTest(t, devstack.Options{
 		SeedDemo:          true,
 		RotationFunction:  devstack.RotationFunction(devstack.SimulatorActivation),
 		RetryInterval:     50 * time.Millisecond,
 		MinRotateInterval: MinRotateInterval,
 		Emulator:          smemu.Options{MaxAttempts: 3, TickInterval: 50 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("stopping the dev stack: %v", err)
-		}
 	})
 	return st
 }

@@ -28,7 +28,7 @@ func TestHandlerEndToEnd(t *testing.T) {
 	var out bytes.Buffer
 	logger := logging.New(&out, nil)
 	var h handler
-	st, err := devstack.Start(context.Background(), devstack.Options{
+	st := devstack.StartTest(t, devstack.Options{
 		Now:           clock.Now,
 		RetryInterval: 10 * time.Millisecond,
 		Emulator:      smemu.Options{Clock: clock},
@@ -43,14 +43,6 @@ func TestHandlerEndToEnd(t *testing.T) {
 				return h.Handle(ctx, json.RawMessage(payload))
 			}), nil
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("stopping the stack: %v", err)
-		}
 	})
 	ctx, sim, store := context.Background(), st.Simulator, st.Store
 

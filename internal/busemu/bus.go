@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ddconn/ddconn/pkg/access"
+	"github.com/ddconn/ddconn/pkg/awsid"
 )
 
 // Defaults of Options.
@@ -84,7 +84,7 @@ func New(opts Options) (*Bus, error) {
 	if b.account == "" {
 		b.account = defaultAccount
 	}
-	if !access.IsAccountID(b.account) {
+	if !awsid.IsAccountID(b.account) {
 		return nil, fmt.Errorf("busemu: account %q is not 12 digits", b.account)
 	}
 	if b.now == nil {

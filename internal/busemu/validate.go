@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ddconn/ddconn/pkg/access"
+	"github.com/ddconn/ddconn/pkg/awsid"
 )
 
 // PutEvents limits.
@@ -131,7 +131,7 @@ func parseBusRef(s string) (busRef, bool) {
 	}
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "events" ||
-		!isRegion(parts[3]) || !access.IsAccountID(parts[4]) {
+		!isRegion(parts[3]) || !awsid.IsAccountID(parts[4]) {
 		return busRef{}, false
 	}
 	name, ok := strings.CutPrefix(parts[5], "event-bus/")

@@ -106,15 +106,7 @@ func startStack(t *testing.T, logs io.Writer, mod func(*devstack.Options)) *devs
 	if mod != nil {
 		mod(&opts)
 	}
-	st, err := devstack.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("stopping the dev stack: %v", err)
-		}
-	})
+	st := devstack.StartTest(t, opts)
 	return st
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/ddconn/ddconn/pkg/secretkind"
+
+	"github.com/ddconn/ddconn/pkg/awsid"
 )
 
 // Policy is the access policy document:
@@ -119,16 +121,11 @@ func (m Members) check(where string) error {
 func checkAccounts(where string, accounts []string) error {
 	var errs []error
 	for _, a := range accounts {
-		if !IsAccountID(a) {
+		if !awsid.IsAccountID(a) {
 			errs = append(errs, fmt.Errorf("%s: %q is not a 12-digit AWS account id", where, a))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// IsAccountID reports whether s is an AWS account id: 12 digits.
-func IsAccountID(s string) bool {
-	return len(s) == 12 && strings.Trim(s, "0123456789") == ""
 }
 
 // has reports whether id is one of m.

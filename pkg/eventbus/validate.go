@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ddconn/ddconn/pkg/access"
+	"github.com/ddconn/ddconn/pkg/awsid"
 )
 
 // EventBridge's limits on a PutEvents entry.
@@ -66,7 +66,7 @@ func checkBus(bus string) error {
 	name := bus
 	if strings.HasPrefix(bus, "arn:") {
 		parts := strings.SplitN(bus, ":", 6)
-		if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "events" || parts[3] == "" || !access.IsAccountID(parts[4]) {
+		if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "events" || parts[3] == "" || !awsid.IsAccountID(parts[4]) {
 			return fmt.Errorf("eventbus: %q is not an event bus ARN", bus)
 		}
 		var ok bool

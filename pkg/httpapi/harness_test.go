@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -67,15 +66,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	st, err := devstack.Start(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("closing the stack: %v", err)
-		}
-	})
+	st := devstack.StartTest(t, o)
 	e := &env{Stack: st, logs: logs, t: t, client: &http.Client{Transport: &http.Transport{}}}
 	// Runs before the stack's Close (cleanups run last-in first-out).
 	t.Cleanup(e.client.CloseIdleConnections)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ddconn/ddconn/pkg/access"
+	"github.com/ddconn/ddconn/pkg/awsid"
 	"github.com/ddconn/ddconn/pkg/connection"
 	"github.com/ddconn/ddconn/pkg/kmsgrant"
 	"github.com/ddconn/ddconn/pkg/secretkind"
@@ -84,7 +85,7 @@ func checkReaders(readers []string) ([]string, []connection.FieldError) {
 		problems = append(problems, connection.FieldError{Field: "readers", Message: fmt.Sprintf("lists at most %d readers", MaxReaders)})
 	}
 	for i, r := range readers {
-		if !access.IsAccountID(r) && (len(r) > maxReaderLen || !readerARN.MatchString(r)) {
+		if !awsid.IsAccountID(r) && (len(r) > maxReaderLen || !readerARN.MatchString(r)) {
 			problems = append(problems, connection.FieldError{Field: fmt.Sprintf("readers[%d]", i), Message: ReaderRule})
 		}
 	}
@@ -98,7 +99,7 @@ func checkReaders(readers []string) ([]string, []connection.FieldError) {
 
 // readerAccount is the AWS account of a checked reader.
 func readerAccount(r string) string {
-	if access.IsAccountID(r) {
+	if awsid.IsAccountID(r) {
 		return r
 	}
 	return readerARN.FindStringSubmatch(r)[2]
@@ -116,7 +117,7 @@ func partitionOf(arn string) string {
 // principal is the IAM principal of reader r in partition: an account is
 // its root.
 func principal(partition, r string) string {
-	if access.IsAccountID(r) {
+	if awsid.IsAccountID(r) {
 		return "arn:" + partition + ":iam::" + r + ":root"
 	}
 	return r
@@ -125,7 +126,7 @@ func principal(partition, r string) string {
 // readerOf is principal's inverse: an account's root is the account.
 func readerOf(p string) string {
 	parts := strings.Split(p, ":")
-	if len(parts) == 6 && parts[2] == "iam" && parts[5] == "root" && access.IsAccountID(parts[4]) {
+	if len(parts) == 6 && parts[2] == "iam" && parts[5] == "root" && awsid.IsAccountID(parts[4]) {
 		return parts[4]
 	}
 	return p

@@ -67,7 +67,7 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	clock := smemu.NewClock(time.Now)
 	st := &stack{t: t, logs: &logcapture.Buffer{}}
-	ds, err := devstack.Start(context.Background(), devstack.Options{
+	ds := devstack.StartTest(t, devstack.Options{
 		Logger: logging.New(st.logs, slog.LevelDebug), Now: clock.Now,
 		Emulator:  smemu.Options{Clock: clock, TickInterval: 20 * time.Millisecond},
 		Simulator: ddsim.Options{Now: clock.Now},
@@ -76,14 +76,6 @@ func newStack(t *testing.T) *stack {
 		RotationFunctionARN:       lambdaARN,
 		RetryInterval:             5 * time.Millisecond,
 		SecretsManagerMaxAttempts: 3, SecretsManagerMaxBackoff: 5 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ds.Close(); err != nil {
-			t.Errorf("closing the stack: %v", err)
-		}
 	})
 	st.emu, st.sim, st.store, st.dd = ds.Emulator, ds.Simulator, ds.Store, ds.Datadog
 	st.kms, st.kmsKey = ds.KMS, ds.KMSKeyID
