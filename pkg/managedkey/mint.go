@@ -91,10 +91,7 @@ type spec struct {
 }
 
 func (in MintInput) validate(conn string) (spec, error) {
-	var problems []connection.FieldError
-	if !secretkind.ValidName(in.Name) {
-		problems = append(problems, connection.FieldError{Field: "name", Message: secretkind.NameRule})
-	}
+	v, problems := checkCommon(secretkind.AppKey, conn, in.Name, in.RequestID, in.Rotation, in.Readers)
 	if strings.TrimSpace(in.ServiceAccountID) == "" {
 		problems = append(problems, connection.FieldError{Field: "serviceAccountId", Message: "is required"})
 	} else if _, ok := connection.ServiceAccountID(in.ServiceAccountID); !ok {
@@ -106,20 +103,10 @@ func (in MintInput) validate(conn string) (spec, error) {
 	if slices.Contains(in.Scopes, "") {
 		problems = append(problems, connection.FieldError{Field: "scopes", Message: "must not contain an empty string"})
 	}
-	rules, rulesProblem := parseRules(in.Rotation)
-	problems = append(problems, rulesProblem...)
-	policy, err := in.Rotation.policy()
-	if err != nil {
-		problems = append(problems, settingProblem(err))
-	}
-	readers, readerProblems := checkReaders(in.Readers)
-	problems = append(problems, readerProblems...)
 	if len(problems) > 0 {
 		return spec{}, invalid(problems)
 	}
-	v := spec{readers: readers, name: secretkind.Name{Kind: secretkind.AppKey, Connection: conn, Key: in.Name},
-		requestID: in.RequestID, serviceAccountID: in.ServiceAccountID, includeAPIKey: in.IncludeAPIKey,
-		rules: rules, policy: policy.Tag()}
+	v.serviceAccountID, v.includeAPIKey = in.ServiceAccountID, in.IncludeAPIKey
 	if len(in.Scopes) > 0 {
 		v.scopes = slices.Clone(in.Scopes)
 	}
@@ -127,31 +114,38 @@ func (in MintInput) validate(conn string) (spec, error) {
 }
 
 func (in APIKeyInput) validate(conn string) (spec, error) {
-	var problems []connection.FieldError
-	if !secretkind.ValidName(in.Name) {
-		problems = append(problems, connection.FieldError{Field: "name", Message: secretkind.NameRule})
-	}
-	rules, rulesProblem := parseRules(in.Rotation)
-	problems = append(problems, rulesProblem...)
-	policy, err := in.Rotation.policy()
-	if err != nil {
-		problems = append(problems, settingProblem(err))
-	}
-	readers, readerProblems := checkReaders(in.Readers)
-	problems = append(problems, readerProblems...)
-	format := ""
+	v, problems := checkCommon(secretkind.APIKey, conn, in.Name, in.RequestID, in.Rotation, in.Readers)
 	switch in.Format {
 	case "", secretkind.FormatJSON:
 	case secretkind.FormatPlain:
-		format = secretkind.FormatPlain
+		v.format = secretkind.FormatPlain
 	default:
 		problems = append(problems, connection.FieldError{Field: "format", Message: `must be "json" (the default) or "plain"`})
 	}
 	if len(problems) > 0 {
 		return spec{}, invalid(problems)
 	}
-	return spec{name: secretkind.Name{Kind: secretkind.APIKey, Connection: conn, Key: in.Name},
-		requestID: in.RequestID, rules: rules, policy: policy.Tag(), format: format, readers: readers}, nil
+	return v, nil
+}
+
+// checkCommon checks what a mint request of every kind holds: the key's
+// name, its rotation settings and its readers. It returns the spec they
+// make and the problems found; the caller adds its kind's own.
+func checkCommon(k secretkind.Kind, conn, name, requestID string, rot RotationInput, readers []string) (spec, []connection.FieldError) {
+	var problems []connection.FieldError
+	if !secretkind.ValidName(name) {
+		problems = append(problems, connection.FieldError{Field: "name", Message: secretkind.NameRule})
+	}
+	rules, rulesProblem := parseRules(rot)
+	problems = append(problems, rulesProblem...)
+	policy, err := rot.policy()
+	if err != nil {
+		problems = append(problems, settingProblem(err))
+	}
+	checked, readerProblems := checkReaders(readers)
+	problems = append(problems, readerProblems...)
+	return spec{name: secretkind.Name{Kind: k, Connection: conn, Key: name}, requestID: requestID,
+		rules: rules, policy: policy.Tag(), readers: checked}, problems
 }
 
 func parseRules(in RotationInput) (secretstore.RotationRules, []connection.FieldError) {
