@@ -97,7 +97,7 @@ func New(opts Options) (*Bus, error) {
 		b.retryDelays = defaultRetryDelays
 	}
 	for _, name := range opts.Buses {
-		if !isBusName(name) {
+		if !awsid.IsEventBusName(name) {
 			return nil, fmt.Errorf("busemu: %q is not a valid event bus name", name)
 		}
 		b.buses[name] = true

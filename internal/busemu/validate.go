@@ -127,7 +127,7 @@ func parseBusRef(s string) (busRef, bool) {
 		return busRef{}, false
 	}
 	if !strings.HasPrefix(s, "arn:") {
-		return busRef{name: s}, isBusName(s)
+		return busRef{name: s}, awsid.IsEventBusName(s)
 	}
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 || !strings.HasPrefix(parts[1], "aws") || parts[2] != "events" ||
@@ -135,23 +135,10 @@ func parseBusRef(s string) (busRef, bool) {
 		return busRef{}, false
 	}
 	name, ok := strings.CutPrefix(parts[5], "event-bus/")
-	if !ok || !isBusName(name) {
+	if !ok || !awsid.IsEventBusName(name) {
 		return busRef{}, false
 	}
 	return busRef{name: name, region: parts[3], account: parts[4]}, true
-}
-
-// isBusName reports whether s matches [\.\-_A-Za-z0-9]+.
-func isBusName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if !(c == '.' || c == '-' || c == '_' || isAlnum(c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // isRegion loosely matches [a-z]+-[a-z]+-[\w-]+ such as "us-east-1".

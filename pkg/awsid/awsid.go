@@ -6,3 +6,9 @@ import "strings"
 func IsAccountID(s string) bool {
 	return len(s) == 12 && strings.Trim(s, "0123456789") == ""
 }
+
+// IsEventBusName reports whether s is an EventBridge custom event bus name
+// as PutEvents' model writes it: [.\-_A-Za-z0-9]+.
+func IsEventBusName(s string) bool {
+	return s != "" && strings.Trim(s, ".-_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == ""
+}

@@ -17,3 +17,18 @@ func TestIsAccountID(t *testing.T) {
 		}
 	}
 }
+
+func TestIsEventBusName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"default":           true,
+		"team-a.requests_1": true,
+		"":                  false,
+		"team/a":            false,
+		"team a":            false,
+		"é":                 false,
+	} {
+		if got := IsEventBusName(s); got != want {
+			t.Errorf("IsEventBusName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
