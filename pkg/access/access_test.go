@@ -11,7 +11,8 @@ import (
 const policyDoc = `{
   "administrators": {"principals": ["arn:aws:iam::111111111111:role/platform-*"], "groups": ["platform"], "accounts": ["999999999999"]},
   "teams": {
-    "team-a": {"principals": ["arn:aws:iam::111111111111:role/team-a-*"], "groups": ["team-a"], "accounts": ["222222222222"]},
+    "team-a": {"principals": ["arn:aws:iam::111111111111:role/team-a-*"], "groups": ["team-a"], "accounts": ["222222222222"],
+               "buses": ["team-a-requests"]},
     "team-b": {"principals": ["arn:aws:iam::333333333333:user/bob"], "groups": ["team-b"], "grantableScopes": ["metrics_read", "user_app_keys"],
                "consumerAccounts": ["444444444444"]}
   }
@@ -80,6 +81,10 @@ func TestResolve(t *testing.T) {
 		{"event of an admin account", Identity{Kind: KindEvent, Account: "999999999999"}, true, ""},
 		{"event's account is not a principal", Identity{Kind: KindEvent, Account: "111111111111"}, false, ""},
 		{"an IAM caller is not matched by account", Identity{Kind: KindIAM, Principal: "arn:aws:iam::222222222222:role/x", Account: "222222222222"}, false, ""},
+		{"event through a team bus", Identity{Kind: KindEvent, Account: "555555555555", Bus: "team-a-requests"}, false, "team-a"},
+		{"a team bus is attributed by the bus alone", Identity{Kind: KindEvent, Account: "999999999999", Bus: "team-a-requests"}, false, "team-a"},
+		{"an unmapped bus maps to no one", Identity{Kind: KindEvent, Account: "222222222222", Bus: "other-requests"}, false, ""},
+		{"a bus is not a principal", Identity{Kind: KindIAM, Principal: "arn:aws:iam::111111111111:role/x", Bus: "team-a-requests"}, false, ""},
 		{"anonymous", Identity{Kind: KindAnonymous}, false, ""},
 	}
 	for _, tt := range tests {
@@ -181,6 +186,11 @@ func TestParsePolicyRefuses(t *testing.T) {
 		`{"teams": {"a": {"accounts": ["1234"]}}}`,
 		`{"teams": {"a": {"consumerAccounts": ["arn:aws:iam::222222222222:root"]}}}`,
 		`{"teams": {"a": {"groups": [""]}}}`,
+		`{"teams": {"a": {"buses": ["team/a"]}}}`,
+		`{"teams": {"a": {"buses": [""]}}}`,
+		`{"teams": {"a": {"buses": ["default"]}}}`,
+		`{"teams": {"a": {"buses": ["shared"]}, "b": {"buses": ["shared"]}}}`,
+		`{"administrators": {"buses": ["platform"]}, "teams": {}}`,
 		`{"teams": {}, "admins": {}}`,
 		`{"teams": {}} {}`,
 		`[]`,

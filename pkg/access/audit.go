@@ -44,7 +44,7 @@ func Audit(ctx context.Context, log *slog.Logger, r Record) {
 	attrs := []slog.Attr{slog.Bool(AuditMarker, true), slog.String("action", r.Action), slog.String("outcome", r.Outcome)}
 	if c, ok := CallerFrom(ctx); ok {
 		attrs = append(attrs, slog.String("actor_kind", c.Kind))
-		for _, a := range []struct{ k, v string }{{"principal", c.Principal}, {"session", c.Session}, {"account", c.Account}} {
+		for _, a := range []struct{ k, v string }{{"principal", c.Principal}, {"session", c.Session}, {"account", c.Account}, {"bus", c.Bus}} {
 			if a.v != "" {
 				attrs = append(attrs, slog.String(a.k, a.v))
 			}

@@ -32,6 +32,9 @@ type Identity struct {
 	Session string `json:"session,omitempty"`
 	// Account is an IAM caller's account, or the account an event came from.
 	Account string `json:"account,omitempty"`
+	// Bus is the team bus an event came through (the name of a custom bus
+	// in ddconn's account and region), or "" for the stack's own bus.
+	Bus string `json:"bus,omitempty"`
 	// Groups are a JWT's groups.
 	Groups []string `json:"groups,omitempty"`
 }

@@ -1,7 +1,7 @@
 // Package access decides who may touch which connection. Every connection
 // belongs to one team; an access Policy maps callers — IAM principals (by
-// ARN pattern), JWT groups and the AWS accounts events come from — to
-// teams, and names the administrators.
+// ARN pattern), JWT groups, and the AWS accounts events come from or the
+// team buses they came through — to teams, and names the administrators.
 //
 // The transports (the HTTP API, provisioning events) turn a request into
 // an Identity, Resolve it against the policy into a Caller, and put the

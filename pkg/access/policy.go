@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -18,7 +19,7 @@ import (
 //	{"administrators": {"principals": ["arn:aws:iam::111111111111:role/platform-*"], "groups": ["platform"]},
 //	 "teams": {"team-a": {"principals": ["arn:aws:iam::111111111111:role/team-a-*"], "groups": ["team-a"],
 //	                      "accounts": ["222222222222"], "grantableScopes": ["metrics_read", "logs_read_data"],
-//	                      "consumerAccounts": ["222222222222", "333333333333"]}}}
+//	                      "consumerAccounts": ["222222222222", "333333333333"], "buses": ["team-a-requests"]}}}
 type Policy struct {
 	Administrators Members         `json:"administrators"`
 	Teams          map[string]Team `json:"teams"`
@@ -48,6 +49,20 @@ type Team struct {
 	// principals the team's managed keys may name as readers. Unset, they
 	// are the team's Accounts.
 	ConsumerAccounts []string `json:"consumerAccounts,omitempty"`
+	// Buses are the team's own event buses, by name, in ddconn's account
+	// and region: a provisioning event that came through one acts for the
+	// team, whatever account it came from. A bus belongs to one team at
+	// most.
+	Buses []string `json:"buses,omitempty"`
+}
+
+// has reports whether id is one of t: an event that came through a team
+// bus by the bus alone, anything else as Members.has.
+func (t Team) has(id Identity) bool {
+	if id.Kind == KindEvent && id.Bus != "" {
+		return slices.Contains(t.Buses, id.Bus)
+	}
+	return t.Members.has(id)
 }
 
 // consumerAccounts are the accounts t may name readers in.
@@ -73,8 +88,9 @@ var ManagementScopes = []string{
 }
 
 // ParsePolicy reads and checks a policy document. Unknown fields, duplicate
-// keys, invalid team names, principals that are not ARN patterns and
-// accounts that are not 12 digits are refused, each error naming where.
+// keys, invalid team names, principals that are not ARN patterns, accounts
+// that are not 12 digits, and buses that are not custom event bus names or
+// belong to two teams are refused, each error naming where.
 func ParsePolicy(doc []byte) (*Policy, error) {
 	if len(doc) > MaxPolicyBytes {
 		return nil, fmt.Errorf("the access policy is %d bytes, more than %d", len(doc), MaxPolicyBytes)
@@ -89,11 +105,23 @@ func ParsePolicy(doc []byte) (*Policy, error) {
 		return nil, errors.New("reading the access policy: data after the document")
 	}
 	errs := []error{p.Administrators.check("administrators")}
-	for name, t := range p.Teams {
+	busTeam := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(p.Teams)) {
+		t := p.Teams[name]
 		if !secretkind.ValidName(name) {
 			errs = append(errs, fmt.Errorf("team %q: the name %s", name, secretkind.NameRule))
 		}
 		errs = append(errs, t.check("teams."+name), checkAccounts("teams."+name+".consumerAccounts", t.ConsumerAccounts))
+		for _, bus := range t.Buses {
+			switch {
+			case !awsid.IsEventBusName(bus) || bus == "default":
+				errs = append(errs, fmt.Errorf("teams.%s.buses: %q is not the name of a custom event bus ([.-_A-Za-z0-9], not default)", name, bus))
+			case busTeam[bus] != "":
+				errs = append(errs, fmt.Errorf("teams.%s.buses: bus %q is team %s's already; a bus belongs to one team", name, bus, busTeam[bus]))
+			default:
+				busTeam[bus] = name
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("the access policy is invalid: %w", err)
@@ -132,7 +160,9 @@ func checkAccounts(where string, accounts []string) error {
 func (m Members) has(id Identity) bool {
 	switch id.Kind {
 	case KindEvent:
-		return slices.Contains(m.Accounts, id.Account)
+		// An event that came through a team bus is that team's alone
+		// (Team.has): the account it came from does not count.
+		return id.Bus == "" && slices.Contains(m.Accounts, id.Account)
 	default:
 		return slices.ContainsFunc(m.Principals, func(p string) bool { return id.Principal != "" && match(p, id.Principal) }) ||
 			slices.ContainsFunc(id.Groups, func(g string) bool { return slices.Contains(m.Groups, g) })
