@@ -62,10 +62,20 @@
 // or waiting for a retry; Close cancels the targets' context, abandons
 // pending retries and waits.
 //
+// A rule's InputTransformer replaces the envelope its target receives
+// with a rendered JSON object template: InputPathsMap's dot-notation paths
+// and the predefined variables aws.events.rule-arn (rule/<name> on the
+// default bus, rule/<bus>/<name> on another), aws.events.rule-name,
+// aws.events.event.ingestion-time, aws.events.event and
+// aws.events.event.json. AddRule refuses what PutTargets would (more than
+// 100 variables, "aws." names, templates over 8192 characters, the event
+// variables inside a string).
+//
 // Inject injects an event that no PutEvents produced (`make dev`'s POST
 // /_dev/events): it completes a partial envelope (id, time, account,
 // region, version, resources), records it and hands it to the matching
-// rules of every bus, since an envelope names no bus.
+// rules of every bus, since an envelope names no bus; InjectOn, to those
+// of one bus.
 //
 // Events, EventsOf (by source and detail-type) and Dropped return copies of
 // what was recorded. Nothing logs an event's Detail: records carry event
@@ -102,12 +112,17 @@
 //     (seen from other AWS JSON 1.1 services), and InternalException's
 //     message.
 //   - An empty Source, DetailType or Detail counts as missing.
+//   - Input transformer, unconfirmed: a path that matches nothing renders
+//     as null (in a string: "null"); a non-string value inside a string
+//     is its JSON, escaped (the user guide says AWS removes its inner
+//     quotes); text between '<' and '>' naming no variable is kept.
 //   - A bus ARN of another account or region is treated as an unknown bus
 //     (accepted and dropped); AWS would deliver it cross-account if allowed
 //     or refuse it.
 //   - Not implemented: every other operation (rules come from AddRule, not
-//     PutRule), event patterns beyond source and detail-type, input
-//     transformers, archives and replays, global endpoints (EndpointId is
+//     PutRule), event patterns beyond source and detail-type, text (non
+//     JSON) input templates, array indices and wildcards in input paths,
+//     archives and replays, global endpoints (EndpointId is
 //     ignored), TraceHeader, SigV4 verification, and Lambda's longer
 //     retries of throttled invocations. Delivery is not persisted.
 //

@@ -30,8 +30,8 @@ type Event struct {
 	// Detail is the entry's Detail, a compact JSON object.
 	Detail json.RawMessage `json:"detail"`
 	// Bus is the name of the bus the event was put on: for Dropped events
-	// the EventBusName as given, and "" for events handed to Inject. It is
-	// not part of the envelope.
+	// the EventBusName as given, the bus named to InjectOn, and "" for
+	// events handed to Inject. It is not part of the envelope.
 	Bus string `json:"-"`
 }
 

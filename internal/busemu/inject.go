@@ -15,8 +15,22 @@ import (
 // A partial envelope is completed: a missing id (a new UUID), time (now),
 // account, region, version ("0") and resources ([]) are filled in; source,
 // detail-type and a JSON-object detail are required. The envelope names no
-// bus, so the rules of every bus are matched.
+// bus, so the rules of every bus are matched; InjectOn names one.
 func (b *Bus) Inject(ctx context.Context, event []byte) (string, error) {
+	return b.InjectOn(ctx, "", event)
+}
+
+// InjectOn is Inject through the rules of the existing bus called bus only
+// ("" matches the rules of every bus, as Inject).
+func (b *Bus) InjectOn(ctx context.Context, bus string, event []byte) (string, error) {
+	if bus != "" {
+		b.mu.Lock()
+		known := b.buses[bus]
+		b.mu.Unlock()
+		if !known {
+			return "", fmt.Errorf("busemu: delivering an event: event bus %s does not exist", bus)
+		}
+	}
 	var ev Event
 	dec := json.NewDecoder(bytes.NewReader(event))
 	if err := dec.Decode(&ev); err != nil {
@@ -25,7 +39,8 @@ func (b *Bus) Inject(ctx context.Context, event []byte) (string, error) {
 	if err := b.complete(&ev); err != nil {
 		return "", fmt.Errorf("busemu: delivering an event: %w", err)
 	}
-	b.log.InfoContext(ctx, "event delivered by hand", "eventId", ev.ID, "source", ev.Source, "detailType", ev.DetailType)
+	ev.Bus = bus
+	b.log.InfoContext(ctx, "event delivered by hand", "eventId", ev.ID, "bus", bus, "source", ev.Source, "detailType", ev.DetailType)
 	b.record(ctx, ev)
 	return ev.ID, nil
 }

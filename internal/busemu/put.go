@@ -135,8 +135,12 @@ func (b *Bus) record(ctx context.Context, ev Event) {
 		}
 	}
 	b.mu.Unlock()
-	payload := ev.JSON()
+	payload, ingested := ev.JSON(), b.now()
 	for _, r := range targets {
+		if r.InputTransformer != nil {
+			b.deliver(ctx, r, ev, r.InputTransformer.render(ev, r.Name, b.RuleARN(r.Bus, r.Name), ingested))
+			continue
+		}
 		b.deliver(ctx, r, ev, payload)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
-// Target receives the events of a rule, one complete envelope (Event.JSON)
-// per call, as a Lambda function invoked asynchronously would. An error is a
+// Target receives the events of a rule, one complete envelope (Event.JSON),
+// or the rule's rendered InputTransformer, per call, as a Lambda function
+// invoked asynchronously would. An error is a
 // failed invocation, which is retried.
 type Target interface {
 	Deliver(ctx context.Context, event []byte) error
@@ -35,6 +37,9 @@ type Rule struct {
 	DetailTypes []string
 	// Target receives the matching events.
 	Target Target
+	// InputTransformer, when set, replaces the event the target receives
+	// with its rendered template.
+	InputTransformer *InputTransformer
 }
 
 func (r Rule) matches(e Event) bool {
@@ -53,6 +58,14 @@ func (b *Bus) AddRule(r Rule) error {
 		return fmt.Errorf("busemu: adding rule %s: event bus %s does not exist", r.Name, r.Bus)
 	}
 	r.Bus = bus
+	if r.InputTransformer != nil {
+		if err := r.InputTransformer.check(); err != nil {
+			return fmt.Errorf("busemu: adding rule %s: %w", r.Name, err)
+		}
+		t := *r.InputTransformer
+		t.InputPathsMap = maps.Clone(t.InputPathsMap)
+		r.InputTransformer = &t
+	}
 	r.Sources, r.DetailTypes = slices.Clone(r.Sources), slices.Clone(r.DetailTypes)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -68,4 +81,14 @@ func (b *Bus) resolveRuleBus(nameOrARN string) (string, bool) {
 		}
 	}
 	return b.resolveBus(nameOrARN)
+}
+
+// RuleARN returns the ARN of the rule called name on bus (a name; "" is
+// DefaultBus): arn:aws:events:<region>:<account>:rule/<name> on the default
+// bus, rule/<bus>/<name> on a custom one.
+func (b *Bus) RuleARN(bus, name string) string {
+	if bus == "" || bus == DefaultBus {
+		return fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", b.region, b.account, name)
+	}
+	return fmt.Sprintf("arn:aws:events:%s:%s:rule/%s/%s", b.region, b.account, bus, name)
 }
