@@ -31,9 +31,42 @@ const (
 )
 
 const accessPolicy = `{"teams": {
-  "team-a": {"accounts": ["` + teamAAccount + `"]},
-  "team-b": {"accounts": ["` + teamBAccount + `"]}
+  "team-a": {"accounts": ["` + teamAAccount + `"], "buses": ["team-a-requests"]},
+  "team-b": {"accounts": ["` + teamBAccount + `"], "buses": ["team-b-requests"]}
 }}`
+
+// home is where the access tests' ddconn runs; the rules of its team buses
+// are rule/<bus>/ddconn-provisioning there.
+var home = provisioning.Home{Partition: "aws", Region: "us-east-1", Account: "111111111111"}
+
+// sender is how a request reaches the processor: from an account through
+// the stack's bus (rule ""), or delivered by a team bus's rule.
+type sender struct {
+	name, account, rule string
+}
+
+func (s sender) deliver(ctx context.Context, p *provisioning.Processor, ev events.EventBridgeEvent) error {
+	ev.AccountID = s.account
+	if s.rule == "" {
+		return p.Handle(ctx, ev)
+	}
+	return p.HandleBusDelivery(ctx, home, provisioning.BusDelivery{RuleARN: s.rule, Event: ev})
+}
+
+var (
+	viaTeamAAccount = sender{"team-a's account", teamAAccount, ""}
+	// viaTeamABus comes from an account the policy maps to no team: the
+	// bus alone attributes it.
+	viaTeamABus = sender{"team-a's bus", unmappedAccount, "arn:aws:events:us-east-1:111111111111:rule/team-a-requests/ddconn-provisioning"}
+	refused     = []sender{
+		{"team-b's account", teamBAccount, ""},
+		{"an unmapped account", unmappedAccount, ""},
+		{"team-b's bus, from team-a's account", teamAAccount, "arn:aws:events:us-east-1:111111111111:rule/team-b-requests/ddconn-provisioning"},
+		{"a rule of another account on a bus named as team-a's", teamAAccount, "arn:aws:events:us-east-1:555555555555:rule/team-a-requests/ddconn-provisioning"},
+		{"a rule of another region on team-a's bus", teamAAccount, "arn:aws:events:eu-west-1:111111111111:rule/team-a-requests/ddconn-provisioning"},
+		{"a transformer rule on the default bus, named as team-a's bus", teamAAccount, "arn:aws:events:us-east-1:111111111111:rule/team-a-requests"},
+	}
+)
 
 // outcomes records what a Processor publishes.
 type outcomes struct {
@@ -81,10 +114,11 @@ func (e *env) fingerprint() string {
 	return b.String()
 }
 
-// TestProvisioningAttribution sends the four request kinds from team-a's
-// account, team-b's and an unmapped one against team-a's connections: only
-// team-a's are carried out; the others are refused with reason forbidden,
-// change nothing, and are audited as refused.
+// TestProvisioningAttribution sends the four request kinds against team-a's
+// connections from team-a's account, through team-a's own bus from an
+// unmapped account, and from every sender of refused: only team-a's account
+// and team-a's bus are carried out; the others are refused with reason
+// forbidden, change nothing, and are audited as refused.
 func TestProvisioningAttribution(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -129,30 +163,38 @@ func TestProvisioningAttribution(t *testing.T) {
 		}, provisioning.ConnectionCreated},
 	}
 	for i, r := range requests {
-		for j, account := range []string{teamBAccount, unmappedAccount, teamAAccount} {
+		// Half the requests are carried out through team-a's account, half
+		// through its bus.
+		allowed := viaTeamAAccount
+		if i%2 == 1 {
+			allowed = viaTeamABus
+		}
+		for j, s := range append(slices.Clone(refused), allowed) {
 			ev := r.ev(fmt.Sprintf("0a0b0c0d-0000-4000-8000-%012d", i*10+j))
-			ev.AccountID = account
 			before := e.fingerprint()
 			audit := &logcapture.Buffer{}
-			if err := processor(audit).Handle(ctx, ev); err != nil {
-				t.Fatalf("%s from %s: %v", r.name, account, err)
+			if err := s.deliver(ctx, processor(audit), ev); err != nil {
+				t.Fatalf("%s from %s: %v", r.name, s.name, err)
 			}
 			got := pub.last()
 			switch {
-			case account == teamAAccount && got.detailType != r.done:
-				t.Errorf("%s from team-a's account: %+v, want %s", r.name, got, r.done)
-			case account != teamAAccount && (got.detailType != provisioning.ProvisioningFailed || got.reason != provisioning.ReasonForbidden):
-				t.Errorf("%s from %s: %+v, want Provisioning Failed, forbidden", r.name, account, got)
-			case account != teamAAccount && e.fingerprint() != before:
-				t.Errorf("%s from %s: refused, yet the stand-ins changed", r.name, account)
+			case s == allowed && got.detailType != r.done:
+				t.Errorf("%s from %s: %+v, want %s", r.name, s.name, got, r.done)
+			case s != allowed && (got.detailType != provisioning.ProvisioningFailed || got.reason != provisioning.ReasonForbidden):
+				t.Errorf("%s from %s: %+v, want Provisioning Failed, forbidden", r.name, s.name, got)
+			case s != allowed && e.fingerprint() != before:
+				t.Errorf("%s from %s: refused, yet the stand-ins changed", r.name, s.name)
 			}
 			wantOutcome := access.OutcomeRefused
-			if account == teamAAccount {
+			if s == allowed {
 				wantOutcome = access.OutcomeAllowed
 			}
 			if !strings.Contains(audit.String(), `"audit":true`) || !strings.Contains(audit.String(), `"outcome":"`+wantOutcome+`"`) ||
-				!strings.Contains(audit.String(), `"account":"`+account+`"`) {
-				t.Errorf("%s from %s: audit %s, want one %s record", r.name, account, audit.String(), wantOutcome)
+				!strings.Contains(audit.String(), `"account":"`+s.account+`"`) {
+				t.Errorf("%s from %s: audit %s, want one %s record", r.name, s.name, audit.String(), wantOutcome)
+			}
+			if s == viaTeamABus && !strings.Contains(audit.String(), `"bus":"team-a-requests"`) {
+				t.Errorf("%s from %s: audit %s does not name the bus", r.name, s.name, audit.String())
 			}
 			testkit.AssertNoKeyMaterial(t, audit.String(), e.secrets...)
 		}

@@ -63,8 +63,9 @@ type Options struct {
 	Publisher publisher
 	// Logger receives one record per request; nil discards.
 	Logger *slog.Logger
-	// Policy is the access policy that attributes an event's account to
-	// teams; nil means none: every event acts as an administrator.
+	// Policy is the access policy that attributes an event's account, or
+	// the team bus it came through, to teams; nil means none: every event
+	// acts as an administrator.
 	Policy access.Source
 	// Audit receives one audit record per request (access.Audit); nil
 	// means Logger.
@@ -122,12 +123,18 @@ var ErrRetry = errors.New("the event should be delivered again")
 // refused request - is answered with a "Provisioning Failed" outcome and
 // a nil error, so Lambda does not retry it.
 func (p *Processor) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
+	return p.handle(ctx, ev, "", nil)
+}
+
+// handle carries out ev, which came through the team bus bus ("" for the
+// stack's own bus); a non-nil refused refuses it without carrying it out.
+func (p *Processor) handle(ctx context.Context, ev events.EventBridgeEvent, bus string, refused error) error {
 	log := p.log.With(slog.String("event_id", echo(ev.ID, validEventID)), slog.String("detail_type", echo(ev.DetailType, isRequestType)))
 	ctx, note := access.WithNote(ctx)
-	ctx, out, err := p.attributed(ctx, ev)
+	ctx, out, err := p.attributed(ctx, ev, bus, refused)
 	if err != nil && note.Hidden {
 		// The connection exists, in a team the event is not attributed to.
-		err = access.Forbidden("the event's account is not attributed to the connection's team in the access policy")
+		err = access.Forbidden("the event's account, or the team bus it came through, is not attributed to the connection's team in the access policy")
 	}
 	p.record(ctx, ev, note, err)
 	var f *failure
@@ -151,16 +158,19 @@ func (p *Processor) Handle(ctx context.Context, ev events.EventBridgeEvent) erro
 	return nil
 }
 
-// attributed resolves the event's account against the access policy into
-// the caller of the returned context, and carries the event out as that
-// caller. A policy that cannot be read makes the event unavailable: it is
-// retried.
-func (p *Processor) attributed(ctx context.Context, ev events.EventBridgeEvent) (context.Context, outcome, error) {
+// attributed resolves the event's account, or the team bus it came
+// through, against the access policy into the caller of the returned
+// context, and carries the event out as that caller unless refused. A
+// policy that cannot be read makes the event unavailable: it is retried.
+func (p *Processor) attributed(ctx context.Context, ev events.EventBridgeEvent, bus string, refused error) (context.Context, outcome, error) {
 	policy, err := p.policy.Policy(ctx)
 	if err != nil {
 		return ctx, outcome{}, &failure{reason: ReasonUnavailable, message: "the access policy could not be read" + retryingSuffix, cause: err}
 	}
-	ctx = access.WithCaller(ctx, access.Resolve(policy, access.Identity{Kind: access.KindEvent, Account: ev.AccountID}))
+	ctx = access.WithCaller(ctx, access.Resolve(policy, access.Identity{Kind: access.KindEvent, Account: ev.AccountID, Bus: bus}))
+	if refused != nil {
+		return ctx, outcome{}, refused
+	}
 	out, err := p.carryOut(ctx, ev)
 	return ctx, out, err
 }
