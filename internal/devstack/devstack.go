@@ -264,7 +264,7 @@ func (st *Stack) build(ctx context.Context, opts Options) error {
 	if err := st.routeSweepPages(); err != nil {
 		return err
 	}
-	if err := st.routeRequests(); err != nil {
+	if err := st.routeRequests(opts); err != nil {
 		return err
 	}
 	st.Handler = st.withDevEvents(httpapi.NewMux(st.Service, httpapi.Options{Logger: opts.Logger, ManagedKeys: st.ManagedKeys,

@@ -16,6 +16,7 @@ import (
 	"github.com/ddconn/ddconn/internal/logcapture"
 	"github.com/ddconn/ddconn/internal/smemu"
 	"github.com/ddconn/ddconn/internal/testkit"
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/secretkind"
 	"github.com/ddconn/ddconn/pkg/secretstore"
 )
@@ -273,5 +274,48 @@ func TestDevEvents(t *testing.T) {
 	_, none := call(t, "GET", st.APIURL+devstack.DevEventsPath+"?requestId=nope", "")
 	if n := len(none["outcomes"].([]any)); n != 0 {
 		t.Fatalf("GET ?requestId=nope lists %d outcomes", n)
+	}
+}
+
+// TestDevEventsTeamBus sends requests through team buses: team-a's bus
+// carries out a request about team-a's connection from an account the
+// policy maps to no team; team-b's bus is refused; a bus that does not
+// exist is a bad request.
+func TestDevEventsTeamBus(t *testing.T) {
+	policy, err := access.ParsePolicy([]byte(`{"administrators": {"groups": ["platform"]}, "teams": {
+		"team-a": {"groups": ["team-a"], "buses": ["team-a-requests"]},
+		"team-b": {"groups": ["team-b"], "buses": ["team-b-requests"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := start(t, devstack.Options{SeedDemo: true, AccessPolicy: policy})
+	t.Cleanup(func() { _ = st.Close() })
+	if status, _ := call(t, "POST", st.APIURL+"/connections", `{"name":"demo","team":"team-a","credentials":`+demoCreds+`}`); status != 201 {
+		t.Fatalf("creating the demo connection: %d", status)
+	}
+	provision := func(bus, name string) string {
+		return `{"bus":"` + bus + `","account":"444444444444","source":"ddconn.requests","detail-type":"Provision Application Key",
+			"detail":{"connection":"demo","name":"` + name + `","serviceAccountId":"` + ddsim.DemoMetricsWriterID + `","scopes":["metrics_read"]}}`
+	}
+	for _, tt := range []struct {
+		name, body, want string
+		status           int
+	}{
+		{"team-a's bus", provision("team-a-requests", "checkout"), "Application Key Provisioned", 200},
+		{"team-b's bus", provision("team-b-requests", "other"), "Provisioning Failed", 200},
+		{"the stack's bus, from an unmapped account", strings.Replace(provision("team-a-requests", "third"), `"bus":"team-a-requests",`, "", 1), "Provisioning Failed", 200},
+		{"a bus that does not exist", provision("nobody", "x"), "", 400},
+	} {
+		status, body := call(t, "POST", st.APIURL+devstack.DevEventsPath, tt.body)
+		if status != tt.status {
+			t.Fatalf("%s: status %d (%v), want %d", tt.name, status, body, tt.status)
+		}
+		if status != 200 {
+			continue
+		}
+		outcomes := body["outcomes"].([]any)
+		if len(outcomes) != 1 || outcomes[0].(map[string]any)["detail-type"] != tt.want {
+			t.Errorf("%s: outcomes %v, want %s", tt.name, outcomes, tt.want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ddconn/ddconn/internal/busemu"
 	"github.com/ddconn/ddconn/internal/kmsemu"
+	"github.com/ddconn/ddconn/pkg/access"
 	"github.com/ddconn/ddconn/pkg/eventbus"
 	"github.com/ddconn/ddconn/pkg/provisioning"
 )
@@ -36,10 +38,28 @@ var defaultEventRetryDelays = []time.Duration{time.Second, 2 * time.Second}
 // maxDevEventBytes bounds a POST /_dev/events body (EventBridge's entry limit).
 const maxDevEventBytes = 256 << 10
 
-// buildEvents creates the bus, the publisher every function is given, and
-// the rule that delivers requests to the provisioning processor.
+// devAccount is the account of the local EventBridge: its buses' and
+// rules' ARNs, and so the Home of the provisioning processor.
+const devAccount = "123456789012"
+
+// teamBuses are the buses the access policy gives teams, sorted: the stack
+// parameter TeamBuses of a deployment.
+func teamBuses(p *access.Policy) []string {
+	var out []string
+	if p != nil {
+		for _, t := range p.Teams {
+			out = append(out, t.Buses...)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// buildEvents creates the bus and the team buses, and the publisher every
+// function is given.
 func (st *Stack) buildEvents(ctx context.Context, opts Options) error {
-	bus, err := busemu.New(busemu.Options{Region: opts.Region, Now: opts.Now, Logger: opts.Emulator.Logger, RetryDelays: opts.EventRetryDelays})
+	bus, err := busemu.New(busemu.Options{Region: opts.Region, Account: devAccount, Now: opts.Now, Logger: opts.Emulator.Logger,
+		RetryDelays: opts.EventRetryDelays, Buses: teamBuses(opts.AccessPolicy)})
 	if err != nil {
 		return fmt.Errorf("devstack: starting the EventBridge stand-in: %w", err)
 	}
@@ -56,9 +76,11 @@ func (st *Stack) buildEvents(ctx context.Context, opts Options) error {
 }
 
 // routeRequests hands provisioning requests on the bus to the processor,
-// decoded as Lambda decodes the create function's event.
-func (st *Stack) routeRequests() error {
-	return st.Bus.AddRule(busemu.Rule{
+// decoded as Lambda decodes the create function's event, and those on each
+// team bus through its rule's InputTransformer, as template.yaml deploys
+// them.
+func (st *Stack) routeRequests(opts Options) error {
+	err := st.Bus.AddRule(busemu.Rule{
 		Name: provisioningRuleName, Bus: eventBus,
 		Sources: []string{provisioning.RequestSource}, DetailTypes: provisioning.RequestTypes,
 		Target: busemu.TargetFunc(func(ctx context.Context, payload []byte) error {
@@ -69,6 +91,25 @@ func (st *Stack) routeRequests() error {
 			return st.Provisioning.Handle(ctx, ev)
 		}),
 	})
+	home := provisioning.Home{Partition: "aws", Region: opts.Region, Account: devAccount}
+	for _, bus := range teamBuses(opts.AccessPolicy) {
+		if err != nil {
+			break
+		}
+		err = st.Bus.AddRule(busemu.Rule{
+			Name: provisioningRuleName, Bus: bus,
+			Sources: []string{provisioning.RequestSource}, DetailTypes: provisioning.RequestTypes,
+			InputTransformer: &busemu.InputTransformer{InputTemplate: provisioning.TeamBusInputTemplate},
+			Target: busemu.TargetFunc(func(ctx context.Context, payload []byte) error {
+				var d provisioning.BusDelivery
+				if err := json.Unmarshal(payload, &d); err != nil {
+					return fmt.Errorf("decoding the team bus's delivery: %w", err)
+				}
+				return st.Provisioning.HandleBusDelivery(ctx, home, d)
+			}),
+		})
+	}
+	return err
 }
 
 // awsEndpoint serves the AWS JSON protocols of the local services on one
@@ -94,7 +135,9 @@ func awsEndpoint(sm, bus, kms http.Handler) http.Handler {
 //	POST delivers an EventBridge event (a full envelope, or just source,
 //	     detail-type and detail) as EventBridge would - through the rule,
 //	     with Lambda's retries - waits until it has been handled, and answers
-//	     {"id", "outcomes"}: what ddconn published about it.
+//	     {"id", "outcomes"}: what ddconn published about it. A "bus" beside
+//	     the envelope's fields puts it on that team bus (one the access
+//	     policy names) instead of the stack's.
 //	GET  lists what ddconn published (source "ddconn"), oldest first;
 //	     ?requestId= keeps the outcomes of one request.
 //
@@ -126,13 +169,17 @@ type devEventsError struct {
 }
 
 func (st *Stack) postDevEvent(w http.ResponseWriter, r *http.Request) {
+	var id string
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDevEventBytes))
 	if err != nil {
 		writeDevEvents(w, http.StatusRequestEntityTooLarge, devEventsAnswer{Error: &devEventsError{
 			Message: fmt.Sprintf("the event is larger than %d bytes", maxDevEventBytes)}})
 		return
 	}
-	id, err := st.Bus.Inject(r.Context(), body)
+	bus, body, err := takeBus(body)
+	if err == nil {
+		id, err = st.Bus.InjectOn(r.Context(), bus, body)
+	}
 	if err != nil {
 		writeDevEvents(w, http.StatusBadRequest, devEventsAnswer{Error: &devEventsError{
 			Message: err.Error() + `; send {"source":"ddconn.requests","detail-type":"…","detail":{…}}`}})
@@ -143,6 +190,26 @@ func (st *Stack) postDevEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeDevEvents(w, http.StatusOK, devEventsAnswer{ID: id, Outcomes: st.outcomes(id)})
+}
+
+// takeBus returns the bus a POST /_dev/events body names (eventBus when
+// none) and the envelope without it.
+func takeBus(body []byte) (string, []byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return "", nil, fmt.Errorf("not an event envelope: %w", err)
+	}
+	raw, ok := fields["bus"]
+	if !ok {
+		return eventBus, body, nil
+	}
+	var bus string
+	if err := json.Unmarshal(raw, &bus); err != nil || bus == "" {
+		return "", nil, errors.New(`"bus" is not the name of a bus`)
+	}
+	delete(fields, "bus")
+	body, err := json.Marshal(fields)
+	return bus, body, err
 }
 
 func (st *Stack) listDevEvents(w http.ResponseWriter, r *http.Request) {
