@@ -319,3 +319,61 @@ func TestEventBusParameter(t *testing.T) {
 		t.Error("no output gives the bus name (!Ref EventBusName)")
 	}
 }
+
+// TestTeamBusRules checks the rule per team bus (Fn::ForEach over
+// TeamBuses): each hands exactly the provisioning requests of its bus to
+// the create function through the InputTransformer the function reads
+// (provisioning.TeamBusInputTemplate), with no account filter (the bus's
+// resource policy decides who puts events), only under an access policy,
+// and EventBridge may invoke the function for that rule only.
+func TestTeamBusRules(t *testing.T) {
+	tpl := loadTemplate(t)
+	p := asMap(tpl.Parameters["TeamBuses"])
+	if p["Type"] != "CommaDelimitedList" || p["Default"] != "" {
+		t.Errorf("TeamBuses = %#v, want a CommaDelimitedList defaulting to none", p)
+	}
+	if cond := fmt.Sprint(tpl.Conditions["HasTeamBuses"]); !strings.Contains(cond, "HasAccessPolicy") || !strings.Contains(cond, "TeamBuses") {
+		t.Errorf("HasTeamBuses = %s: team buses must need an access policy", cond)
+	}
+	loop, ok := tpl.Loops["TeamBuses"]
+	if !ok || loop.Identifier != "Bus" || !reflect.DeepEqual(loop.Collection, ref("TeamBuses")) {
+		t.Fatalf("Fn::ForEach::TeamBuses = %+v, want Bus over !Ref TeamBuses", loop)
+	}
+	rule, perm := loop.Template["TeamBusRule&{Bus}"], loop.Template["TeamBusRulePermission&{Bus}"]
+	if len(loop.Template) != 2 || rule.Type != "AWS::Events::Rule" || perm.Type != "AWS::Lambda::Permission" {
+		t.Fatalf("the loop makes %v, want TeamBusRule&{Bus} and TeamBusRulePermission&{Bus}", loop.Template)
+	}
+	// An empty TeamBuses is [""]: its one iteration must make nothing.
+	for id, r := range loop.Template {
+		if r.Condition != "HasTeamBuses" {
+			t.Errorf("%s has condition %q, want HasTeamBuses", id, r.Condition)
+		}
+	}
+	rp := rule.Properties
+	if !reflect.DeepEqual(rp["EventBusName"], ref("Bus")) || rp["State"] != "ENABLED" {
+		t.Errorf("team bus rule EventBusName %#v, State %#v; want !Ref Bus, ENABLED", rp["EventBusName"], rp["State"])
+	}
+	pattern := asMap(rp["EventPattern"])
+	types := asStrings(pattern["detail-type"])
+	slices.Sort(types)
+	if len(pattern) != 2 || !reflect.DeepEqual(pattern["source"], []any{provisioning.RequestSource}) ||
+		!slices.Equal(types, slices.Sorted(slices.Values(provisioning.RequestTypes))) {
+		t.Errorf("team bus rule pattern %#v, want source %s and exactly the request types", pattern, provisioning.RequestSource)
+	}
+	targets := asList(rp["Targets"])
+	target := asMap(targets[0])
+	if len(targets) != 1 || !reflect.DeepEqual(target["Arn"], getAtt("CreateFunction", "Arn")) {
+		t.Fatalf("team bus rule targets %#v, want CreateFunction alone", targets)
+	}
+	it := asMap(target["InputTransformer"])
+	if len(it) != 1 || it["InputTemplate"] != provisioning.TeamBusInputTemplate {
+		t.Errorf("team bus rule InputTransformer %#v, want InputTemplate %s alone", it, provisioning.TeamBusInputTemplate)
+	}
+	name, _ := rp["Name"].(string)
+	wantSource := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${Bus}/" + name}
+	pp := perm.Properties
+	if name == "" || pp["Principal"] != "events.amazonaws.com" || pp["Action"] != "lambda:InvokeFunction" ||
+		!reflect.DeepEqual(pp["FunctionName"], getAtt("CreateFunction", "Arn")) || !reflect.DeepEqual(pp["SourceArn"], wantSource) {
+		t.Errorf("team bus permission %#v, want lambda:InvokeFunction of CreateFunction for events.amazonaws.com with SourceArn %v", pp, wantSource)
+	}
+}

@@ -137,7 +137,18 @@ type Template struct {
 	Conditions map[string]any
 	Globals    map[string]any
 	Resources  map[string]Resource
-	Outputs    map[string]any
+	// Loops are the Resources' Fn::ForEach::<name> entries, by name.
+	Loops   map[string]Loop
+	Outputs map[string]any
+}
+
+// Loop is a Fn::ForEach of Resources (AWS::LanguageExtensions): the
+// resources of Template, by logical id (with &{Identifier} in it), for each
+// value of Collection.
+type Loop struct {
+	Identifier string
+	Collection any
+	Template   map[string]Resource
 }
 
 // Resource is one entry of a template's Resources.
@@ -172,18 +183,57 @@ func Parse(data []byte) (*Template, error) {
 		Conditions: asMap(doc["Conditions"]),
 		Globals:    asMap(doc["Globals"]),
 		Resources:  map[string]Resource{},
+		Loops:      map[string]Loop{},
 		Outputs:    asMap(doc["Outputs"]),
 	}
 	for id, raw := range asMap(doc["Resources"]) {
-		r := asMap(raw)
-		typ, _ := r["Type"].(string)
-		if typ == "" {
-			return nil, fmt.Errorf("resource %s has no Type", id)
+		if name, ok := strings.CutPrefix(id, "Fn::ForEach::"); ok {
+			loop, err := parseLoop(raw)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			tpl.Loops[name] = loop
+			continue
 		}
-		cond, _ := r["Condition"].(string)
-		tpl.Resources[id] = Resource{Type: typ, Properties: asMap(r["Properties"]), Metadata: asMap(r["Metadata"]), Condition: cond}
+		r, err := parseResource(id, raw)
+		if err != nil {
+			return nil, err
+		}
+		tpl.Resources[id] = r
 	}
 	return tpl, nil
+}
+
+// parseLoop reads [Identifier, Collection, {logical id: resource}].
+func parseLoop(raw any) (Loop, error) {
+	parts := asList(raw)
+	if len(parts) != 3 || !isMap(parts[2]) {
+		return Loop{}, fmt.Errorf("not [Identifier, Collection, {resources}]")
+	}
+	ident, _ := parts[0].(string)
+	if ident == "" {
+		return Loop{}, fmt.Errorf("the identifier is not a string")
+	}
+	loop := Loop{Identifier: ident, Collection: parts[1], Template: map[string]Resource{}}
+	for id, r := range asMap(parts[2]) {
+		res, err := parseResource(id, r)
+		if err != nil {
+			return Loop{}, err
+		}
+		loop.Template[id] = res
+	}
+	return loop, nil
+}
+
+// parseResource reads one entry of Resources.
+func parseResource(id string, raw any) (Resource, error) {
+	r := asMap(raw)
+	typ, _ := r["Type"].(string)
+	if typ == "" {
+		return Resource{}, fmt.Errorf("resource %s has no Type", id)
+	}
+	cond, _ := r["Condition"].(string)
+	return Resource{Type: typ, Properties: asMap(r["Properties"]), Metadata: asMap(r["Metadata"]), Condition: cond}, nil
 }
 
 // OfType lists the logical ids of the resources of one type, sorted.
